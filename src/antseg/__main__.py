@@ -1,0 +1,3 @@
+from antseg.cli import main
+
+main()

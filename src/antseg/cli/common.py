@@ -1,0 +1,55 @@
+"""Shared CLI helpers: consoles, progress bars, option parsing."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from antseg.errors import AntsegInputError
+
+console = Console()
+console_err = Console(stderr=True)
+
+
+@contextlib.contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar; yields ``update(done, total)``."""
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=console, transient=False,
+    ) as prog:  # fmt: skip
+        task = prog.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            prog.update(task, completed=done, total=total)
+
+        yield update
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """``"2130x998"`` -> (2130, 998)."""
+    if text is None:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+        return w, h
+    except ValueError:
+        raise AntsegInputError(None, f"size must look like WIDTHxHEIGHT, got {text!r}") from None
+
+
+def parse_floats(text: str | None, n: int, what: str) -> tuple[float, ...] | None:
+    """``"0.7,0.15,0.15"`` -> floats; a single value is repeated ``n`` times."""
+    if text is None:
+        return None
+    try:
+        vals = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise AntsegInputError(None, f"{what} must be comma-separated numbers, got {text!r}") from None
+    if len(vals) == 1:
+        vals = vals * n
+    if len(vals) != n:
+        raise AntsegInputError(None, f"{what} needs {n} values, got {text!r}")
+    return vals

@@ -1,0 +1,200 @@
+"""``antseg data ...``: import, export, validate, split, phantom, info."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from antseg.cli.common import console, parse_floats, parse_size, progress_bar
+from antseg.config import load_config
+from antseg.data.canonical import load_dataset
+from antseg.data.exporters import EXPORTERS, run_exporter
+from antseg.data.importers import IMPORTERS, ImportOptions, run_importer
+from antseg.data.labels import LabelPolicy
+from antseg.data.phantom.writer import (
+    AsoctPhantomConfig,
+    SurgicalPhantomConfig,
+    generate_asoct_dataset,
+    generate_surgical_dataset,
+)
+from antseg.data.split import SplitConfig, split_dataset, split_table
+from antseg.data.validate import ValidationReport, validate_dataset
+
+app = typer.Typer(help="Import, check, split and synthesise datasets.", no_args_is_help=True)
+phantom_app = typer.Typer(help="Synthetic datasets with exact ground truth.", no_args_is_help=True)
+app.add_typer(phantom_app, name="phantom")
+
+
+@app.command("import")
+def import_cmd(
+    fmt: str = typer.Argument(..., metavar="FORMAT", help=f"Source format: {', '.join(IMPORTERS.names())}."),
+    src: Path = typer.Argument(..., help="Source folder (or, for age, the label table)."),
+    out: Path = typer.Argument(..., help="Canonical dataset folder to create."),
+    map_: list[str] = typer.Option(None, "--map", help="Rename a label: OLD=NEW (repeatable)."),
+    ignore: list[str] = typer.Option(None, "--ignore", help="Drop a label (repeatable)."),
+    keep: list[str] = typer.Option(None, "--keep", help="Keep only these labels (repeatable)."),
+    spacing: str = typer.Option(None, help="Pixel spacing in mm: 'S' or 'SX,SY'."),
+    name: str = typer.Option(None, help="Dataset name (default: the output folder name)."),
+    patient_regex: str = typer.Option(None, help="Regex with (?P<patient>...) [and (?P<eye>...)] on case ids."),
+    meta: Path = typer.Option(None, help="CSV with case_id or image, and patient_id / eye / group columns."),
+    modality: str = typer.Option(None, help="asoct or surgical (default: the format's)."),
+    workers: int = typer.Option(0, help="Worker processes (0: one per core)."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
+) -> None:
+    """Turn an annotated source into a checked canonical dataset (nothing is written on error)."""
+    opts = ImportOptions(
+        policy=LabelPolicy.from_cli(map_, ignore, keep), name=name, spacing=parse_floats(spacing, 2, "--spacing"),
+        patient_regex=patient_regex, meta=meta, modality=modality, workers=workers, overwrite=overwrite,
+    )  # fmt: skip
+    with progress_bar(f"import {fmt}") as update:
+        res = run_importer(fmt, src, out, opts, progress=update)
+    console.print(f"[green]imported[/] {res.n_cases} cases into {res.out}")
+    console.print(f"structures: {', '.join(res.structures) or '-'}; landmarks: {', '.join(res.landmarks) or '-'}")
+    for w in res.warnings:
+        console.print(f"[yellow]warning:[/] {w}")
+
+
+@app.command("export")
+def export_cmd(
+    fmt: str = typer.Argument(..., metavar="FORMAT", help=f"Target format: {', '.join(EXPORTERS.names())}."),
+    dataset: Path = typer.Argument(..., help="Canonical dataset folder."),
+    out: Path = typer.Argument(..., help="Folder to create."),
+    image_format: str = typer.Option("keep", help="keep, png or jpg."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
+) -> None:
+    """Write a canonical dataset in another tool's layout."""
+    run_exporter(fmt, dataset, out, image_format=image_format, overwrite=overwrite)
+    console.print(f"[green]exported[/] {dataset} as {fmt} into {out}")
+
+
+def print_report(rep: ValidationReport, limit: int = 30) -> None:
+    if rep.findings:
+        t = Table(title=f"findings ({len(rep.errors)} errors, {len(rep.warnings)} warnings)")
+        for col in ("level", "check", "case", "problem"):
+            t.add_column(col)
+        for f in (rep.errors + rep.warnings)[:limit]:
+            t.add_row(f"[red]{f.level}[/]" if f.level == "error" else f"[yellow]{f.level}[/]", f.check, f.case_id, f.message)
+        console.print(t)
+        if len(rep.findings) > limit:
+            console.print(f"... and {len(rep.findings) - limit} more")
+    verdict = "[green]valid[/]" if rep.ok else "[red]INVALID[/]"
+    console.print(f"{rep.dataset}: {rep.n_cases} cases, {verdict} ({len(rep.errors)} errors, {len(rep.warnings)} warnings)")
+
+
+@app.command("validate")
+def validate_cmd(dataset: Path = typer.Argument(..., help="Canonical dataset folder.")) -> None:
+    """Check files, sizes, masks, landmarks, duplicates and patient leakage; exit 1 when invalid."""
+    rep = validate_dataset(dataset)
+    print_report(rep)
+    if not rep.ok:
+        raise typer.Exit(1)
+
+
+def print_split(ds) -> None:
+    table = split_table(ds)
+    groups = sorted({g for gs in table.values() for g in gs})
+    t = Table(title="cases (patients) per split and group")
+    t.add_column("split")
+    for g in groups:
+        t.add_column(g, justify="right")
+    t.add_column("total", justify="right")
+    for part in [p for p in ("train", "val", "test", "(none)") if p in table]:
+        row = [table[part].get(g, (0, 0)) for g in groups]
+        tot = (sum(r[0] for r in row), sum(r[1] for r in row))
+        t.add_row(part, *[f"{c} ({p})" for c, p in row], f"{tot[0]} ({tot[1]})")
+    console.print(t)
+
+
+@app.command("split")
+def split_cmd(
+    dataset: Path = typer.Argument(..., help="Canonical dataset folder (its cases.csv is rewritten)."),
+    ratios: str = typer.Option(None, help="train,val,test fractions (default 0.7,0.15,0.15)."),
+    folds: int = typer.Option(None, help="Cross-validation folds over the non-test patients."),
+    seed: int = typer.Option(None, help="Random seed (default 0)."),
+    no_stratify: bool = typer.Option(False, "--no-stratify", help="Ignore diagnosis groups."),
+    config: Path = typer.Option(None, help="YAML file with SplitConfig fields."),
+) -> None:
+    """Split by patient (by video for surgical data), stratified by diagnosis group, seeded."""
+    cfg = load_config(
+        SplitConfig, config, ratios=parse_floats(ratios, 3, "--ratios"), folds=folds, seed=seed,
+        stratify=False if no_stratify else None,
+    )  # fmt: skip
+    ds = split_dataset(dataset, cfg)
+    print_split(ds)
+
+
+@app.command("info")
+def info_cmd(dataset: Path = typer.Argument(..., help="Canonical dataset folder.")) -> None:
+    """Summarise a canonical dataset."""
+    ds = load_dataset(dataset)
+    m = ds.manifest
+    console.print(f"[bold]{m.name}[/] ({m.modality}): {len(ds)} cases, {len({c.patient_id for c in ds})} patients")
+    console.print(f"structures: {', '.join(ds.structures) or '-'}; landmarks: {', '.join(ds.landmarks) or '-'}")
+    console.print(f"spacing (mm/px): {m.spacing_mm or 'per case / unknown'}; groups: {', '.join(m.groups) or '-'}")
+    print_split(ds)
+
+
+@phantom_app.command("asoct")
+def phantom_asoct(
+    out: Path = typer.Argument(..., help="Canonical dataset folder to create."),
+    n: int = typer.Option(None, help="Number of scans (default 40)."),
+    seed: int = typer.Option(None, help="Random seed (default 0)."),
+    size: str = typer.Option(None, help="WIDTHxHEIGHT (default 2130x998)."),
+    spacing: str = typer.Option(None, help="mm per pixel: 'S' or 'SX,SY' (default 0.0075)."),
+    groups: str = typer.Option(None, help="Comma-separated groups (default normal,cataract,pacg,pacg_cataract)."),
+    eyes_per_patient: int = typer.Option(None, help="1 (default) or 2."),
+    workers: int = typer.Option(None, help="Worker processes (default 1)."),
+    fmt: str = typer.Option("canonical", "--format", help=f"canonical, or a source layout: {', '.join(EXPORTERS.names())}."),
+    image_format: str = typer.Option("keep", help="For --format other than canonical: keep, png or jpg."),
+    config: Path = typer.Option(None, help="YAML file with AsoctPhantomConfig fields."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
+) -> None:
+    """Synthetic CASIA-like B-scans with exact masks, spurs and analytic biometry (biometry.csv)."""
+    cfg = load_config(
+        AsoctPhantomConfig, config, n=n, seed=seed, size=parse_size(size), spacing=parse_floats(spacing, 2, "--spacing"),
+        groups=groups.split(",") if groups else None, eyes_per_patient=eyes_per_patient, workers=workers,
+    )  # fmt: skip
+    _phantom(lambda o, ow, p: generate_asoct_dataset(o, cfg, overwrite=ow, progress=p), out, fmt, image_format, overwrite)
+
+
+@phantom_app.command("surgical")
+def phantom_surgical(
+    out: Path = typer.Argument(..., help="Canonical dataset folder to create (Supervisely copy inside)."),
+    videos: int = typer.Option(None, help="Number of videos (patients), default 6."),
+    frames_per_video: int = typer.Option(None, help="Annotated frames per video, default 5."),
+    seed: int = typer.Option(None, help="Random seed (default 0)."),
+    size: str = typer.Option(None, help="WIDTHxHEIGHT (default 1024x768)."),
+    video_seconds: float = typer.Option(None, help="Also write an mp4 of this length per video."),
+    config: Path = typer.Option(None, help="YAML file with SurgicalPhantomConfig fields."),
+    overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
+) -> None:
+    """Synthetic microscope frames with an exact Cornea polygon, as canonical data and Supervisely JSON."""
+    cfg = load_config(
+        SurgicalPhantomConfig, config, videos=videos, frames_per_video=frames_per_video, seed=seed,
+        size=parse_size(size), video_seconds=video_seconds,
+    )  # fmt: skip
+    _phantom(lambda o, ow, p: generate_surgical_dataset(o, cfg, overwrite=ow, progress=p), out, "canonical", "keep", overwrite)
+
+
+def _phantom(make, out: Path, fmt: str, image_format: str, overwrite: bool) -> None:
+    import tempfile
+
+    if fmt == "canonical":
+        with progress_bar("phantom") as update:
+            make(out, overwrite, update)
+        console.print(f"[green]wrote[/] canonical phantom dataset {out}")
+        return
+    if fmt not in EXPORTERS:
+        from antseg.errors import AntsegInputError
+
+        raise AntsegInputError(None, f"unknown format {fmt!r}; valid: canonical, {', '.join(EXPORTERS.names())}")
+    with tempfile.TemporaryDirectory(prefix="antseg-phantom-") as tmp:
+        with progress_bar("phantom") as update:
+            make(Path(tmp) / "canonical", False, update)
+        run_exporter(fmt, Path(tmp) / "canonical", out, image_format=image_format, overwrite=overwrite)
+        ref = Path(tmp) / "canonical" / "biometry.csv"
+        if ref.is_file():  # keep the exact reference values beside the source-format copy
+            (out / "reference_biometry.csv").write_bytes(ref.read_bytes())
+    console.print(f"[green]wrote[/] phantom in {fmt} layout to {out}")

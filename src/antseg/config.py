@@ -1,0 +1,87 @@
+"""Dataclass configs: defaults in code, optionally a YAML file, then explicit overrides (CLI flags)."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from antseg.errors import AntsegInputError
+
+C = TypeVar("C")
+
+
+def _coerce(value: Any, tp: Any, name: str, source: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        tp = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+    try:
+        if origin in (tuple, list):
+            seq = value.split(",") if isinstance(value, str) else list(value)
+            inner = args[0] if args else str
+            out = [_coerce(v, inner, name, source) for v in seq]
+            return tuple(out) if origin is tuple else out
+        if tp is bool and isinstance(value, str):
+            return value.lower() in ("1", "true", "yes", "on")
+        if tp in (int, float, str, bool):
+            return tp(value)
+        if tp is Path:
+            return Path(value)
+    except (TypeError, ValueError):
+        raise AntsegInputError(source, f"{name}: cannot use {value!r} as {getattr(tp, '__name__', tp)}") from None
+    return value
+
+
+def load_config(cls: type[C], path: str | Path | None = None, **overrides: Any) -> C:
+    """Build config ``cls`` from its defaults, then the YAML ``path``, then non-None ``overrides``.
+
+    Raises:
+        AntsegInputError: unreadable YAML, unknown keys or values of the wrong type.
+    """
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise AntsegInputError(path, f"unreadable YAML config ({type(exc).__name__})") from None
+        if not isinstance(data, dict):
+            raise AntsegInputError(path, "config must be a mapping of option: value")
+        unknown = sorted(set(data) - fields)
+        if unknown:
+            raise AntsegInputError(path, f"unknown option(s): {', '.join(unknown)}; valid: {', '.join(sorted(fields))}")
+        values.update({k: _coerce(v, hints[k], k, str(path)) for k, v in data.items()})
+    for k, v in overrides.items():
+        if v is None:
+            continue  # an unset CLI flag never overrides the file or the default
+        if k not in fields:
+            raise AntsegInputError(None, f"unknown option {k!r}")
+        values[k] = _coerce(v, hints[k], k, "command line")
+    return cls(**values)
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    """Plain-YAML-safe dict of a config dataclass (paths and tuples become strings and lists)."""
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, Path):
+            return str(v)
+        if isinstance(v, tuple | list):
+            return [conv(x) for x in v]
+        return v
+
+    return {k: conv(v) for k, v in dataclasses.asdict(cfg).items()}
+
+
+def dump_config(cfg: Any, path: str | Path) -> None:
+    """Write the resolved config as YAML."""
+    Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False), encoding="utf-8")

@@ -1,0 +1,88 @@
+"""AGE challenge spur table importer (CSV or XLSX: ``ASOCT_Name, Left_Label, X1, Y1, Right_Label, X2, Y2``)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from antseg.data.importers.base import ImportOptions, ImportResult, SourceCase, run_import
+from antseg.data.importers.labelme import _index_images, safe_case_id
+from antseg.data.importers.registry import IMPORTERS
+from antseg.data.importers.vocab import ASOCT_LANDMARK_NAMES, ASOCT_VOCAB
+from antseg.errors import AntsegInputError
+
+COLUMNS = ("ASOCT_Name", "Left_Label", "X1", "Y1", "Right_Label", "X2", "Y2")
+
+
+def read_table(path: Path) -> list[dict[str, str]]:
+    """Rows of a CSV or XLSX table as strings keyed by header."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            import openpyxl
+
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for broken files
+            raise AntsegInputError(path, f"unreadable spreadsheet ({type(exc).__name__})") from None
+        rows = [["" if v is None else str(v) for v in r] for r in wb.active.iter_rows(values_only=True)]
+        wb.close()
+    else:
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as fh:
+                rows = list(csv.reader(fh))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AntsegInputError(path, f"cannot read ({exc})") from None
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise AntsegInputError(path, "empty table")
+    head = [h.strip() for h in rows[0]]
+    missing = [c for c in COLUMNS if c not in head]
+    if missing:
+        raise AntsegInputError(path, f"missing column(s): {', '.join(missing)}")
+    return [dict(zip(head, r, strict=False)) for r in rows[1:]]
+
+
+def _coord(path: Path, line: int, v: str) -> float:
+    try:
+        return float(v)
+    except ValueError:
+        raise AntsegInputError(path, f"row {line}: not a number: {v!r}") from None
+
+
+def find_table(src: Path) -> Path:
+    if src.is_file():
+        return src
+    tables = sorted(p for ext in ("*.csv", "*.xlsx") for p in src.rglob(ext))
+    if len(tables) != 1:
+        raise AntsegInputError(src, f"expected one .csv/.xlsx label table, found {len(tables)}")
+    return tables[0]
+
+
+@IMPORTERS.register("age")
+def import_age(src: Path, out: Path, opts: ImportOptions, progress=None) -> ImportResult:
+    """Import AGE spur labels: ``-1`` coordinates mean "spur not visible" and become empty cells.
+
+    ``src`` is the folder holding the images and the table (or the table itself, images beside it).
+    ``Left_Label``/``Right_Label`` (angle-closure grades) are kept as extra columns.
+    """
+    table = find_table(src)
+    root = src if src.is_dir() else src.parent
+    index = _index_images(root)
+    cases = []
+    for i, r in enumerate(read_table(table), start=2):
+        name = (r.get("ASOCT_Name") or "").strip()
+        if not name:
+            raise AntsegInputError(table, f"row {i}: empty ASOCT_Name")
+        hits = index.get(Path(name).stem, [])
+        if len(hits) != 1:
+            raise AntsegInputError(table, f"row {i}: image {name!r} {'not found' if not hits else 'is ambiguous'}")
+        pts: dict[str, tuple[float, float] | None] = {}
+        for side, xc, yc in (("left", "X1", "Y1"), ("right", "X2", "Y2")):
+            x, y = _coord(table, i, r[xc]), _coord(table, i, r[yc])
+            pts[f"{side}_scleral_spur"] = None if x < 0 or y < 0 else (x, y)
+        cases.append(
+            SourceCase(
+                case_id=safe_case_id(Path(name).stem), source=hits[0], image_path=hits[0], points=pts,
+                extra={"left_angle_label": r["Left_Label"].strip(), "right_angle_label": r["Right_Label"].strip()},
+            )  # fmt: skip
+        )
+    return run_import("age", root, out, cases, ASOCT_VOCAB, ASOCT_LANDMARK_NAMES, "asoct", opts, progress)

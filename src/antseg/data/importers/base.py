@@ -1,0 +1,323 @@
+"""The import pipeline every importer shares: label policy, duplicate check, parallel materialisation.
+
+An importer only *scans* its source into :class:`SourceCase` records (cheap, no pixels); this module
+resolves labels, checks the whole source, then reads images, rasterises annotations and writes the
+canonical dataset into a temporary folder that replaces ``out`` only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as _dt
+import os
+import re
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+import antseg
+from antseg.data.canonical import write_dataset_files, write_mask
+from antseg.data.labels import LabelPolicy
+from antseg.data.masks import rasterize_polygon_cv2, rasterize_polygon_pil
+from antseg.data.schema import (
+    Case,
+    Manifest,
+    Structure,
+    default_colour,
+    normalize_group,
+    structure_order,
+)
+from antseg.errors import AntsegInputError
+from antseg.io.atomic import atomic_dir
+from antseg.io.images import decode_image, read_mask_png
+
+#: CASIA file names: ``722_20230329_123031_R_CASIA2_001_000.jpg`` -> patient 722, eye R.
+DEFAULT_PATIENT_REGEX = r"^(?P<patient>[^_]+)_\d{8}_\d{6}_(?P<eye>[LR])_"
+
+
+@dataclass
+class Shape:
+    """One annotation: a polygon (with optional holes, ``rule`` 'pil' or 'cv2') or a point."""
+
+    label: str
+    kind: str  # "polygon" | "point"
+    points: np.ndarray  # (K, 2) x, y pixels
+    holes: list[np.ndarray] = field(default_factory=list)
+    rule: str = "pil"
+
+
+@dataclass
+class SourceCase:
+    """What an importer found for one case, before any pixel is read.
+
+    Attributes:
+        source: the annotation (or image) file, named in errors.
+        image_path: the image file, or None when ``embedded`` holds it.
+        embedded: (json file, key) holding base64 image data, read only when materialising.
+        mask_files: source label -> binary mask file (mask-folder layouts).
+        declared_size: (width, height) the annotation claims, checked against the image.
+    """
+
+    case_id: str
+    source: Path
+    image_path: Path | None = None
+    embedded: tuple[Path, str] | None = None
+    shapes: list[Shape] = field(default_factory=list)
+    mask_files: dict[str, Path] = field(default_factory=dict)
+    points: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    patient_id: str = ""
+    eye: str = ""
+    group: str = ""
+    declared_size: tuple[int, int] | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def labels(self) -> set[str]:
+        return {s.label for s in self.shapes} | set(self.mask_files) | set(self.points)
+
+
+@dataclass
+class ImportOptions:
+    """Options common to every importer (the CLI flags of ``antseg data import``)."""
+
+    policy: LabelPolicy = field(default_factory=LabelPolicy)
+    name: str | None = None
+    spacing: tuple[float, float] | None = None
+    patient_regex: str | None = None  # None: the importer's default (CASIA names, Cataract-1K videos)
+    modality: str | None = None  # None: the importer's default
+    meta: Path | None = None  # CSV: case_id or image, plus any of patient_id, eye, group
+    workers: int = 0  # 0: one per core
+    overwrite: bool = False
+    outside_tolerance_px: float = 5.0
+
+
+@dataclass
+class ImportResult:
+    out: Path
+    n_cases: int
+    structures: list[str]
+    landmarks: list[str]
+    warnings: list[str]
+
+
+def apply_patient_regex(cases: list[SourceCase], regex: str) -> None:
+    """Fill empty patient ids / eyes from the file name; the case id is the patient id otherwise."""
+    rx = re.compile(regex) if regex else None
+    for c in cases:
+        m = rx.search(c.case_id) if rx else None
+        if m and not c.patient_id:
+            c.patient_id = m.groupdict().get("patient") or ""
+        if m and not c.eye:
+            c.eye = (m.groupdict().get("eye") or "").upper()
+        c.patient_id = c.patient_id or c.case_id
+
+
+def apply_meta(cases: list[SourceCase], meta: Path) -> None:
+    """Override patient/eye/group from a CSV keyed by ``case_id`` or ``image`` (file name)."""
+    try:
+        with open(meta, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise AntsegInputError(meta, f"cannot read ({exc.strerror or exc})") from None
+    key = "case_id" if rows and "case_id" in rows[0] else "image"
+    if not rows or key not in rows[0]:
+        raise AntsegInputError(meta, "needs a case_id or image column")
+    table = {Path(r[key]).stem if key == "image" else r[key]: r for r in rows}
+    for c in cases:
+        r = table.get(c.case_id)
+        if r:
+            c.patient_id = r.get("patient_id") or c.patient_id
+            c.eye = r.get("eye") or c.eye
+            c.group = r.get("group") or c.group
+
+
+def _read_source_image(sc: SourceCase) -> tuple[bytes, str, Path]:
+    if sc.embedded is not None:
+        import json
+
+        jpath, key = sc.embedded
+        raw = json.loads(jpath.read_text(encoding="utf-8"))[key]
+        try:
+            data = base64.b64decode(raw, validate=False)
+        except (ValueError, TypeError):
+            raise AntsegInputError(jpath, "imageData is not valid base64") from None
+        suffix = ".png" if data[:4] == b"\x89PNG" else ".jpg" if data[:2] == b"\xff\xd8" else ".bmp"
+        return data, suffix, jpath
+    assert sc.image_path is not None
+    try:
+        return sc.image_path.read_bytes(), sc.image_path.suffix.lower(), sc.image_path
+    except OSError as exc:
+        raise AntsegInputError(sc.image_path, f"cannot read image ({exc.strerror or exc})") from None
+
+
+def _check_inside(sh: Shape, w: int, h: int, tol: float, source: Path) -> None:
+    pts = sh.points
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    if (lo < -tol).any() or hi[0] > w - 1 + tol or hi[1] > h - 1 + tol:
+        what = "point" if sh.kind == "point" else "polygon"
+        raise AntsegInputError(
+            source, f"{what} {sh.label!r} lies outside the {w}x{h} image (x {lo[0]:.0f}..{hi[0]:.0f}, "
+            f"y {lo[1]:.0f}..{hi[1]:.0f})"
+        )
+
+
+def materialize(
+    sc: SourceCase, root: Path, names: dict[str, str | None], structures: list[str], landmarks: list[str],
+    spacing: tuple[float, float] | None, tol: float,
+) -> Case:
+    """Read, check and write one case into the dataset folder ``root``; returns its ``cases.csv`` row."""
+    data, suffix, origin = _read_source_image(sc)
+    img = decode_image(data, origin, grayscale=True)
+    h, w = img.shape[:2]
+    if sc.declared_size and tuple(sc.declared_size) != (w, h):
+        dw, dh = sc.declared_size
+        raise AntsegInputError(sc.source, f"annotation says {dw}x{dh} but the image is {w}x{h}")
+    rel_img = f"images/{sc.case_id}{suffix}"
+    (root / rel_img).write_bytes(data)
+
+    masks = np.zeros((len(structures), h, w), np.uint8)
+    index = {n: i for i, n in enumerate(structures)}
+    pts: dict[str, tuple[float, float] | None] = {n: None for n in landmarks}
+    for sh in sc.shapes:
+        name = names.get(sh.label)
+        if name is None:
+            continue
+        _check_inside(sh, w, h, tol, sc.source)
+        if sh.kind == "point":
+            pts[name] = (float(sh.points[0, 0]), float(sh.points[0, 1]))
+            continue
+        if sh.rule == "cv2":
+            m = rasterize_polygon_cv2(sh.points, sh.holes, w, h)
+        else:
+            m = rasterize_polygon_pil(sh.points, w, h)
+        masks[index[name]] |= m
+    for label, path in sc.mask_files.items():
+        name = names.get(label)
+        if name is None:
+            continue
+        m = read_mask_png(path)
+        if m.shape != (h, w):
+            raise AntsegInputError(path, f"mask is {m.shape[1]}x{m.shape[0]} but the image is {w}x{h}")
+        masks[index[name]] |= (m >= max(1, (int(m.max()) + 1) // 2)).astype(np.uint8)
+    for label, pt in sc.points.items():
+        name = names.get(label)
+        if name is None or pt is None:
+            continue
+        x, y = pt
+        if not (-tol <= x <= w - 1 + tol and -tol <= y <= h - 1 + tol):
+            raise AntsegInputError(sc.source, f"landmark {label!r} ({x:g}, {y:g}) lies outside the {w}x{h} image")
+        pts[name] = (float(x), float(y))
+    rel_mask = write_mask(root, sc.case_id, masks) if structures else ""
+    return Case(
+        case_id=sc.case_id, patient_id=sc.patient_id, image=rel_img, mask=rel_mask, width=w, height=h,
+        eye=sc.eye, group=normalize_group(sc.group) if sc.group else "", spacing=spacing, landmarks=pts,
+        extra=sc.extra,
+    )  # fmt: skip
+
+
+def check_duplicates(cases: list[SourceCase]) -> None:
+    seen: dict[str, Path] = {}
+    for c in cases:
+        if c.case_id in seen:
+            raise AntsegInputError(c.source, f"duplicate case id {c.case_id!r} (also from {seen[c.case_id]})")
+        seen[c.case_id] = c.source
+
+
+def run_import(
+    importer: str,
+    src: Path,
+    out: Path,
+    cases: list[SourceCase],
+    vocabulary: dict[str, str],
+    landmark_names: set[str],
+    modality: str,
+    opts: ImportOptions,
+    progress: Callable[[int, int], None] | None = None,
+    patient_regex: str = DEFAULT_PATIENT_REGEX,
+) -> ImportResult:
+    """Turn scanned source cases into a canonical dataset at ``out`` (all or nothing).
+
+    Args:
+        vocabulary: normalised known label -> canonical name, for this source format.
+        landmark_names: canonical names that are landmarks (points), not structures.
+    """
+    if not cases:
+        raise AntsegInputError(src, "no cases found (empty or wrong folder layout)")
+    if opts.meta:
+        apply_meta(cases, opts.meta)
+    apply_patient_regex(cases, patient_regex if opts.patient_regex is None else opts.patient_regex)
+    check_duplicates(cases)
+    where: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    for c in cases:
+        for sh in c.shapes:
+            where.setdefault(sh.label, str(c.source))
+            kinds[sh.label] = sh.kind
+        for lab in c.mask_files:
+            where.setdefault(lab, str(c.source))
+            kinds[lab] = "polygon"
+        for lab in c.points:
+            where.setdefault(lab, str(c.source))
+            kinds[lab] = "point"
+    names = opts.policy.resolve_all(where, vocabulary)
+    structures = structure_order({n for lab, n in names.items() if n and kinds[lab] != "point"})
+    landmarks = sorted(
+        {n for lab, n in names.items() if n and kinds[lab] == "point"} | (landmark_names & set(names.values()))
+    )
+    for lab, n in names.items():
+        if n in landmarks and kinds[lab] != "point":
+            raise AntsegInputError(where[lab], f"label {lab!r} is a polygon but {n!r} is a landmark")
+    warnings: list[str] = []
+    with atomic_dir(out, overwrite=opts.overwrite) as tmp:
+        (tmp / "images").mkdir()
+        job = partial(
+            materialize, root=tmp, names=names, structures=structures, landmarks=landmarks,
+            spacing=opts.spacing, tol=opts.outside_tolerance_px,
+        )  # fmt: skip
+        rows = _map(job, cases, opts.workers, progress)
+        groups = sorted({r.group for r in rows if r.group})
+        manifest = Manifest(
+            name=opts.name or out.name,
+            modality=opts.modality or modality,
+            structures=[Structure(n, i + 1, default_colour(n, i)) for i, n in enumerate(structures)],
+            landmarks=landmarks,
+            spacing_mm=opts.spacing,
+            groups=groups,
+            provenance={
+                "importer": importer,
+                "source": str(src.resolve()),
+                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "antseg_version": antseg.__version__,
+                "label_map": {k: v for k, v in names.items()},
+            },
+        )
+        write_dataset_files(tmp, manifest, rows)
+    return ImportResult(out, len(rows), structures, landmarks, warnings)
+
+
+def _map(job: Callable[[SourceCase], Case], cases: list[SourceCase], workers: int, progress) -> list[Case]:
+    workers = workers or (os.cpu_count() or 1)
+    workers = max(1, min(workers, len(cases)))
+    rows: list[Case] = []
+    if workers == 1:
+        for i, c in enumerate(cases):
+            rows.append(job(c))
+            if progress:
+                progress(i + 1, len(cases))
+        return rows
+    ex = ProcessPoolExecutor(max_workers=workers)
+    try:
+        for i, row in enumerate(ex.map(job, cases, chunksize=2)):
+            rows.append(row)
+            if progress:
+                progress(i + 1, len(cases))
+    except BaseException:
+        ex.shutdown(wait=True, cancel_futures=True)
+        raise
+    ex.shutdown()
+    return rows
+

@@ -1,0 +1,137 @@
+"""LabelMe JSON importer: ``<root>/<Group>/Annotated Images/*.json`` beside ``<Group>/Original Images``."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from antseg.data.importers.base import ImportOptions, ImportResult, Shape, SourceCase, run_import
+from antseg.data.importers.registry import IMPORTERS
+from antseg.data.importers.vocab import ASOCT_LANDMARK_NAMES, ASOCT_VOCAB
+from antseg.errors import AntsegInputError
+from antseg.io.images import IMAGE_SUFFIXES
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_case_id(stem: str) -> str:
+    """A case id usable as a file name."""
+    return _SAFE.sub("_", stem).strip("._") or "case"
+
+
+def load_json(path: Path) -> dict:
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise AntsegInputError(path, f"malformed JSON (line {exc.lineno}: {exc.msg})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AntsegInputError(path, f"cannot read ({exc})") from None
+    if not isinstance(d, dict):
+        raise AntsegInputError(path, "malformed JSON (expected an object)")
+    return d
+
+
+def _index_images(src: Path) -> dict[str, list[Path]]:
+    idx: dict[str, list[Path]] = {}
+    for p in src.rglob("*"):
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
+            idx.setdefault(p.stem, []).append(p)
+    return idx
+
+
+def resolve_image(jpath: Path, image_path: str | None, src: Path, index: dict[str, list[Path]]) -> Path | None:
+    """Find the image a LabelMe JSON refers to.
+
+    Order: ``imagePath`` relative to the JSON (it must stay inside ``src``); the same base name with
+    .jpg/.jpeg/.png/.bmp beside the JSON or in a sibling ``Original Images`` folder; then anywhere
+    under ``src`` if the base name is unique there.
+    """
+    root = src.resolve()
+    stem = jpath.stem
+    if image_path:
+        norm = image_path.replace("\\", "/")
+        stem = Path(norm).stem
+        is_abs = norm.startswith("/") or re.match(r"^[A-Za-z]:/", norm)
+        if not is_abs:
+            cand = (jpath.parent / norm).resolve()
+            if not cand.is_relative_to(root):
+                raise AntsegInputError(jpath, f"imagePath {image_path!r} escapes the source folder")
+            if cand.is_file():
+                return cand
+    for folder in (jpath.parent, jpath.parent.parent / "Original Images", jpath.parent.parent / "images"):
+        for suf in (".jpg", ".jpeg", ".png", ".bmp", ".JPG", ".PNG"):
+            cand = folder / f"{stem}{suf}"
+            if cand.is_file():
+                return cand
+    hits = index.get(stem, [])
+    return hits[0] if len(hits) == 1 else None
+
+
+def parse_shapes(jpath: Path, d: dict) -> tuple[list[Shape], dict[str, tuple[float, float] | None]]:
+    shapes: list[Shape] = []
+    points: dict[str, tuple[float, float] | None] = {}
+    for i, s in enumerate(d.get("shapes") or []):
+        try:
+            label = str(s["label"])
+            pts = np.asarray(s["points"], np.float64).reshape(-1, 2)
+        except (KeyError, TypeError, ValueError):
+            raise AntsegInputError(jpath, f"shape {i} is malformed (needs label and points)") from None
+        kind = s.get("shape_type") or "polygon"
+        if kind == "point":
+            if label in points:
+                raise AntsegInputError(jpath, f"two points labelled {label!r}")
+            points[label] = (float(pts[0, 0]), float(pts[0, 1]))
+        elif kind == "polygon":
+            if len(pts) < 3:
+                raise AntsegInputError(jpath, f"polygon {label!r} has fewer than 3 points")
+            shapes.append(Shape(label, "polygon", pts))
+        elif kind == "rectangle" and len(pts) == 2:
+            (x0, y0), (x1, y1) = pts
+            shapes.append(Shape(label, "polygon", np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])))
+        else:
+            raise AntsegInputError(jpath, f"shape {label!r} has unsupported shape_type {kind!r}")
+    return shapes, points
+
+
+def scan_labelme(src: Path) -> list[SourceCase]:
+    """Find every LabelMe JSON under ``src``; the top-level folder is the diagnosis group."""
+    jsons = sorted(p for p in src.rglob("*.json") if p.is_file())
+    index = _index_images(src)
+    cases: list[SourceCase] = []
+    for jpath in jsons:
+        d = load_json(jpath)
+        if "shapes" not in d:
+            raise AntsegInputError(jpath, "not a LabelMe file (no 'shapes')")
+        img = resolve_image(jpath, d.get("imagePath"), src, index)
+        embedded = (jpath, "imageData") if img is None and d.get("imageData") else None
+        if img is None and embedded is None:
+            raise AntsegInputError(jpath, f"image not found (imagePath {d.get('imagePath')!r}, no imageData)")
+        shapes, points = parse_shapes(jpath, d)
+        rel = jpath.relative_to(src)
+        group = rel.parts[0] if len(rel.parts) > 1 else ""
+        size = None
+        if d.get("imageWidth") and d.get("imageHeight"):
+            size = (int(d["imageWidth"]), int(d["imageHeight"]))
+        stem = img.stem if img is not None else jpath.stem
+        cases.append(
+            SourceCase(
+                case_id=safe_case_id(stem), source=jpath, image_path=img, embedded=embedded, shapes=shapes,
+                points=points, group=group, declared_size=size,
+            )  # fmt: skip
+        )
+    return cases
+
+
+@IMPORTERS.register("labelme")
+def import_labelme(src: Path, out: Path, opts: ImportOptions, progress=None) -> ImportResult:
+    """Import LabelMe polygons (structures) and points (scleral spurs) of AS-OCT scans.
+
+    Missing spur points become empty landmark cells, never a guessed point.
+    """
+    if not src.is_dir():
+        raise AntsegInputError(src, "not a folder")
+    cases = scan_labelme(src)
+    return run_import("labelme", src, out, cases, ASOCT_VOCAB, ASOCT_LANDMARK_NAMES, "asoct", opts, progress)

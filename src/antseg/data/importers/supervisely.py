@@ -1,0 +1,84 @@
+"""Supervisely JSON importer (Cataract-1K): ``<video>/ann/<frame>.png.json`` beside ``<video>/img/<frame>.png``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from antseg.data.importers.base import ImportOptions, ImportResult, Shape, SourceCase, run_import
+from antseg.data.importers.labelme import _index_images, load_json, safe_case_id
+from antseg.data.importers.registry import IMPORTERS
+from antseg.data.importers.vocab import SURGICAL_VOCAB
+from antseg.errors import AntsegInputError
+
+#: Cataract-1K frame names ``case5013_01.png``: the video (``case5013``) is the patient.
+VIDEO_REGEX = r"^(?P<patient>case_?\d+)"
+
+
+def _ring(jpath: Path, label: str, pts) -> np.ndarray:
+    try:
+        arr = np.asarray(pts, np.float64).reshape(-1, 2)
+    except (TypeError, ValueError):
+        raise AntsegInputError(jpath, f"polygon {label!r} has malformed points") from None
+    if len(arr) < 3:
+        raise AntsegInputError(jpath, f"polygon {label!r} has fewer than 3 points")
+    return arr
+
+
+def parse_supervisely(jpath: Path, d: dict) -> tuple[list[Shape], tuple[int, int] | None]:
+    """Polygons (exterior + interior holes) of one Supervisely annotation, and its declared (w, h)."""
+    size = d.get("size") or {}
+    declared = (int(size["width"]), int(size["height"])) if "width" in size and "height" in size else None
+    shapes = []
+    for i, obj in enumerate(d.get("objects") or []):
+        label = obj.get("classTitle")
+        if not label:
+            raise AntsegInputError(jpath, f"object {i} has no classTitle")
+        gt = obj.get("geometryType", "polygon")
+        if gt != "polygon":
+            raise AntsegInputError(jpath, f"object {label!r} has unsupported geometryType {gt!r}")
+        p = obj.get("points") or {}
+        ext = _ring(jpath, label, p.get("exterior"))
+        holes = [_ring(jpath, label, h) for h in p.get("interior") or []]
+        shapes.append(Shape(label, "polygon", ext, holes, rule="cv2"))
+    return shapes, declared
+
+
+def scan_supervisely(src: Path) -> list[SourceCase]:
+    anns = sorted(p for p in src.rglob("*.json") if p.is_file() and p.name not in ("meta.json", "key_id_map.json"))
+    index = _index_images(src)
+    cases = []
+    for jpath in anns:
+        d = load_json(jpath)
+        if "objects" not in d:
+            raise AntsegInputError(jpath, "not a Supervisely annotation (no 'objects')")
+        shapes, declared = parse_supervisely(jpath, d)
+        img_name = jpath.name[: -len(".json")]
+        stem = Path(img_name).stem
+        cands = [jpath.parent.parent / "img" / img_name, jpath.parent / img_name]
+        img = next((c for c in cands if c.is_file()), None)
+        if img is None:
+            hits = index.get(stem, [])
+            img = hits[0] if len(hits) == 1 else None
+        if img is None:
+            raise AntsegInputError(jpath, f"image {img_name!r} not found (looked in ../img/ and beside it)")
+        video = jpath.parent.parent.name if jpath.parent.name == "ann" else ""
+        cases.append(
+            SourceCase(
+                case_id=safe_case_id(stem), source=jpath, image_path=img, shapes=shapes, declared_size=declared,
+                extra={"video": video} if video else {},
+            )  # fmt: skip
+        )
+    return cases
+
+
+@IMPORTERS.register("supervisely")
+def import_supervisely(src: Path, out: Path, opts: ImportOptions, progress=None) -> ImportResult:
+    """Import Supervisely polygons (with holes); frames of one video share a patient id (split by video)."""
+    if not src.is_dir():
+        raise AntsegInputError(src, "not a folder")
+    cases = scan_supervisely(src)
+    return run_import(
+        "supervisely", src, out, cases, SURGICAL_VOCAB, set(), "surgical", opts, progress, patient_regex=VIDEO_REGEX
+    )

@@ -1,0 +1,104 @@
+"""Exact biometry of a phantom eye, computed from its analytic curves (see FORMATS.md definitions)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from antseg.data.phantom.geometry import SIDES, EyeGeometry
+
+#: Column order of the phantom's ``biometry.csv`` (lengths in mm, areas in mm2).
+MEASURES = [
+    "acd_mm", "acw_mm", "lv_mm", "pupil_diameter_mm", "ac_area_mm2",
+    *[f"{m}_{s}" for s in SIDES for m in (
+        "aod500_mm", "aod750_mm", "tisa500_mm2", "tisa750_mm2", "ara500_mm2", "ara750_mm2", "iris_area_mm2",
+    )],
+]  # fmt: skip
+
+
+def ray_hit(origin: np.ndarray, direction: np.ndarray, poly: np.ndarray) -> tuple[float, np.ndarray]:
+    """First intersection (t > 0) of the ray ``origin + t * direction`` with polyline ``poly`` (K, 2)."""
+    a, b = poly[:-1], poly[1:]
+    e = b - a
+    den = direction[0] * e[:, 1] - direction[1] * e[:, 0]
+    w = a - origin
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (w[:, 0] * e[:, 1] - w[:, 1] * e[:, 0]) / den
+        s = (w[:, 0] * direction[1] - w[:, 1] * direction[0]) / den
+    ok = (np.abs(den) > 1e-15) & (t > 1e-9) & (s >= 0) & (s <= 1)
+    if not ok.any():
+        raise ValueError("ray misses the curve")
+    t_min = float(t[ok].min())
+    return t_min, origin + t_min * direction
+
+
+def shoelace(poly: np.ndarray) -> float:
+    x, y = poly[:, 0], poly[:, 1]
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+
+
+def _wall_arc(g: EyeGeometry, x0: float, x1: float, n: int = 2001) -> np.ndarray:
+    xs = np.linspace(x0, x1, n)
+    return np.stack([xs, g.endo(xs)], axis=1)
+
+
+def _iris_between(g: EyeGeometry, side: str, xa: float, xb: float) -> np.ndarray:
+    """Anterior iris surface points with x strictly between xa and xb, ordered from xa to xb."""
+    c = g.iris_curve[side]
+    lo, hi = min(xa, xb), max(xa, xb)
+    pts = c[(c[:, 0] > lo) & (c[:, 0] < hi)]
+    pts = pts[np.argsort(pts[:, 0])]
+    return pts if xa <= xb else pts[::-1]
+
+
+def angle_measures(g: EyeGeometry, side: str) -> dict[str, float]:
+    """AOD, TISA and ARA at 500 and 750 um from the spur, on one side."""
+    s, r = g.spur[side], g.recess[side]
+    _, q0 = ray_hit(s, g.wall_normal(s), g.iris_curve[side])
+    out = {}
+    for d in (500, 750):
+        p = g._along_wall(s, d / 1000.0, outward=False)
+        aod, q = ray_hit(p, g.wall_normal(p), g.iris_curve[side])
+        tisa = np.vstack([_wall_arc(g, s[0], p[0]), [q], _iris_between(g, side, q[0], q0[0]), [q0]])
+        ara = np.vstack([_wall_arc(g, r[0], p[0]), [q], _iris_between(g, side, q[0], r[0])])
+        out[f"aod{d}_mm_{side}"] = aod
+        out[f"tisa{d}_mm2_{side}"] = shoelace(tisa)
+        out[f"ara{d}_mm2_{side}"] = shoelace(ara)
+    return out
+
+
+def _integrate(g: EyeGeometry, fn, x0: float, x1: float, n: int = 8001) -> float:
+    xs = np.linspace(x0, x1, n)
+    top, bot = fn(xs)
+    return float(np.trapezoid(np.clip(bot - top, 0, None), xs))
+
+
+def exact_biometry(g: EyeGeometry) -> dict[str, float]:
+    """All reference measurements of the phantom eye (mm / mm2), keyed as in :data:`MEASURES`."""
+    sl, sr = g.spur["left"], g.spur["right"]
+    chord = sr - sl
+    acw = float(np.linalg.norm(chord))
+    mid = 0.5 * (sl + sr)
+    up = np.array([chord[1], -chord[0]]) / acw  # perpendicular to the spur line, pointing anterior (y down)
+    if up[1] > 0:
+        up = -up
+    # ACD on the perpendicular bisector of the spur line: endothelium down to the anterior lens surface.
+    lens_front = np.stack([np.linspace(g.p.cx - 4, g.p.cx + 4, 8001), np.zeros(8001)], axis=1)
+    lens_front[:, 1] = g.lens_ant(lens_front[:, 0])
+    _, on_lens = ray_hit(mid + 20 * up, -up, lens_front)
+    wall = _wall_arc(g, g.p.cx - 3, g.p.cx + 3, 3001)
+    _, on_endo = ray_hit(mid, up, wall)
+    acd = float(np.linalg.norm(on_lens - on_endo))
+    # LV: largest distance of the anterior lens surface in front of the spur line.
+    lv = float(np.max((lens_front - sl) @ up))
+    out = {
+        "acd_mm": acd,
+        "acw_mm": acw,
+        "lv_mm": lv,
+        "pupil_diameter_mm": float(np.linalg.norm(g.tip["right"] - g.tip["left"])),
+        "ac_area_mm2": _integrate(g, g.chamber_interval, g.recess["left"][0], g.recess["right"][0]),
+    }
+    for side in SIDES:
+        out.update(angle_measures(g, side))
+        xs = sorted([g.recess[side][0], g.tip[side][0]])
+        out[f"iris_area_mm2_{side}"] = _integrate(g, lambda x, s=side: g.iris_interval(s, x), *xs)
+    return {k: out[k] for k in MEASURES}

@@ -1,0 +1,203 @@
+"""Write phantom datasets: canonical folders (with exact reference biometry) and source-format trees."""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+import antseg
+from antseg.config import config_to_dict
+from antseg.data.canonical import write_dataset_files, write_mask
+from antseg.data.phantom.asoct import ASOCT_LANDMARKS, ASOCT_STRUCTURES, DIAGNOSIS_CYCLE, NoiseBank, generate_scan
+from antseg.data.phantom.surgical import Scene, sample_view, supervisely_json, write_video
+from antseg.data.phantom.truth import MEASURES
+from antseg.data.schema import Case, Manifest, Structure, default_colour
+from antseg.errors import AntsegInputError
+from antseg.io.atomic import atomic_dir, atomic_write_text
+from antseg.io.images import write_png
+
+REFERENCE_BIOMETRY = "biometry.csv"
+
+
+@dataclass
+class AsoctPhantomConfig:
+    """AS-OCT phantom settings.
+
+    Attributes:
+        n: number of scans.
+        size: (width, height) in pixels (CASIA SS-1000: 2130x998; CASIA2: about 2135x1568).
+        spacing: (x, y) mm per pixel.
+        groups: diagnosis groups, assigned in turn.
+        eyes_per_patient: 1 (one image per patient, like the reference set) or 2 (right and left eye).
+    """
+
+    n: int = 40
+    seed: int = 0
+    size: tuple[int, ...] = (2130, 998)
+    spacing: tuple[float, ...] = (0.0075, 0.0075)
+    groups: tuple[str, ...] = DIAGNOSIS_CYCLE
+    eyes_per_patient: int = 1
+    workers: int = 1
+    name: str = "asoct-phantom"
+
+
+@dataclass
+class SurgicalPhantomConfig:
+    """Cataract-surgery phantom settings: ``videos`` x ``frames_per_video`` annotated frames."""
+
+    videos: int = 6
+    frames_per_video: int = 5
+    seed: int = 0
+    size: tuple[int, ...] = (1024, 768)
+    frame_interval_s: float = 5.0
+    video_seconds: float = 0.0  # > 0: also write an mp4 of that length per video
+    fps: int = 25
+    name: str = "surgical-phantom"
+    extra: dict = field(default_factory=dict)
+
+
+def _check(cfg: AsoctPhantomConfig) -> None:
+    if cfg.n < 1:
+        raise AntsegInputError(None, "--n must be at least 1")
+    if len(cfg.size) != 2 or min(cfg.size) < 64:
+        raise AntsegInputError(None, f"size must be WIDTHxHEIGHT of at least 64 px, got {cfg.size}")
+    if len(cfg.spacing) != 2 or min(cfg.spacing) <= 0:
+        raise AntsegInputError(None, f"spacing must be two positive mm/px values, got {cfg.spacing}")
+    from antseg.data.phantom.asoct import GROUP_PRIORS
+
+    bad = [g for g in cfg.groups if g not in GROUP_PRIORS]
+    if bad:
+        raise AntsegInputError(None, f"unknown group(s) {', '.join(bad)}; valid: {', '.join(GROUP_PRIORS)}")
+    if cfg.eyes_per_patient not in (1, 2):
+        raise AntsegInputError(None, "eyes_per_patient must be 1 or 2")
+
+
+_BANKS: dict[tuple[int, int, int], NoiseBank] = {}
+
+
+def _asoct_case(i: int, cfg: AsoctPhantomConfig, root: Path) -> tuple[Case, dict[str, float]]:
+    w, h = cfg.size
+    key = (h, w, cfg.seed)
+    if key not in _BANKS:
+        _BANKS[key] = NoiseBank(h, w, cfg.seed)
+    patient_idx = i // cfg.eyes_per_patient
+    group = cfg.groups[patient_idx % len(cfg.groups)]
+    eye = "RL"[i % 2] if cfg.eyes_per_patient == 2 else "RL"[patient_idx % 2]
+    scan = generate_scan(group, cfg.seed, i, (w, h), tuple(cfg.spacing), _BANKS[key])
+    case_id = f"P{patient_idx:04d}_20260101_{120000 + i:06d}_{eye}_CASIA2_001_000"
+    write_png(root / "images" / f"{case_id}.png", scan.image)
+    mask_rel = write_mask(root, case_id, scan.masks)
+    case = Case(
+        case_id=case_id, patient_id=f"P{patient_idx:04d}", image=f"images/{case_id}.png", mask=mask_rel,
+        width=w, height=h, eye=eye, group=group, spacing=(float(cfg.spacing[0]), float(cfg.spacing[1])),
+        landmarks=dict(scan.spurs),
+    )  # fmt: skip
+    return case, scan.biometry
+
+
+def generate_asoct_dataset(out: str | Path, cfg: AsoctPhantomConfig, overwrite: bool = False, progress=None) -> Path:
+    """Write a canonical AS-OCT phantom dataset with exact masks, spurs and reference biometry.
+
+    Returns:
+        the dataset folder.
+    """
+    _check(cfg)
+    out = Path(out)
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        (tmp / "images").mkdir()
+        job = partial(_asoct_case, cfg=cfg, root=tmp)
+        workers = max(1, min(cfg.workers or os.cpu_count() or 1, cfg.n))
+        results = []
+        if workers == 1:
+            for i in range(cfg.n):
+                results.append(job(i))
+                if progress:
+                    progress(i + 1, cfg.n)
+        else:
+            with ProcessPoolExecutor(workers) as ex:
+                for i, r in enumerate(ex.map(job, range(cfg.n), chunksize=4)):
+                    results.append(r)
+                    if progress:
+                        progress(i + 1, cfg.n)
+        cases = [c for c, _ in results]
+        manifest = Manifest(
+            name=cfg.name, modality="asoct",
+            structures=[Structure(n, i + 1, default_colour(n, i)) for i, n in enumerate(ASOCT_STRUCTURES)],
+            landmarks=list(ASOCT_LANDMARKS), spacing_mm=(float(cfg.spacing[0]), float(cfg.spacing[1])),
+            groups=sorted({c.group for c in cases}), reference_biometry=REFERENCE_BIOMETRY,
+            provenance=_provenance("phantom asoct", config_to_dict(cfg)),
+        )  # fmt: skip
+        write_dataset_files(tmp, manifest, cases)
+        buf = io.StringIO()
+        wr = csv.writer(buf, lineterminator="\n")
+        wr.writerow(["case_id", *MEASURES])
+        for c, bio in results:
+            wr.writerow([c.case_id, *(f"{bio[m]:.6f}" for m in MEASURES)])
+        atomic_write_text(tmp / REFERENCE_BIOMETRY, buf.getvalue())
+    return out
+
+
+def _provenance(what: str, config: dict) -> dict:
+    return {
+        "generator": what,
+        "config": config,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "antseg_version": antseg.__version__,
+    }
+
+
+def generate_surgical_dataset(
+    out: str | Path, cfg: SurgicalPhantomConfig, overwrite: bool = False, progress=None
+) -> Path:
+    """Write a canonical surgical phantom (structure ``cornea``) plus the same frames as Supervisely JSON.
+
+    Layout: the canonical files, ``supervisely/case<id>/{img,ann}/`` (Cataract-1K style, with the
+    Pupil and instrument polygons too) and, if ``video_seconds`` > 0, ``videos/case<id>.mp4``.
+    """
+    if cfg.videos < 1 or cfg.frames_per_video < 1:
+        raise AntsegInputError(None, "videos and frames_per_video must be at least 1")
+    w, h = cfg.size
+    out = Path(out)
+    total = cfg.videos * cfg.frames_per_video
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        (tmp / "images").mkdir()
+        cases = []
+        for v in range(cfg.videos):
+            vid = f"case{5000 + v}"
+            rng = np.random.default_rng([cfg.seed, v])
+            view = sample_view(rng, w, h)
+            scene = Scene(view, w, h)
+            sup = tmp / "supervisely" / vid
+            (sup / "img").mkdir(parents=True)
+            (sup / "ann").mkdir()
+            for f in range(cfg.frames_per_video):
+                fr = scene.frame(f * cfg.frame_interval_s, np.random.default_rng([cfg.seed, v, f]))
+                case_id = f"{vid}_{f + 1:02d}"
+                write_png(tmp / "images" / f"{case_id}.png", fr.image)
+                (sup / "img" / f"{case_id}.png").write_bytes((tmp / "images" / f"{case_id}.png").read_bytes())
+                (sup / "ann" / f"{case_id}.png.json").write_text(json.dumps(supervisely_json(fr, w, h)))
+                mask_rel = write_mask(tmp, case_id, fr.masks["Cornea"][None])
+                cases.append(
+                    Case(case_id=case_id, patient_id=vid, image=f"images/{case_id}.png", mask=mask_rel, width=w,
+                         height=h, extra={"video": vid, "time_s": f"{f * cfg.frame_interval_s:g}"})  # fmt: skip
+                )
+                if progress:
+                    progress(len(cases), total)
+            if cfg.video_seconds > 0:
+                (tmp / "videos").mkdir(exist_ok=True)
+                write_video(tmp / "videos" / f"{vid}.mp4", scene, cfg.video_seconds, cfg.fps, cfg.seed + v)
+        manifest = Manifest(
+            name=cfg.name, modality="surgical", structures=[Structure("cornea", 1, default_colour("cornea", 0))],
+            landmarks=[], provenance=_provenance("phantom surgical", config_to_dict(cfg)),
+        )  # fmt: skip
+        write_dataset_files(tmp, manifest, cases)
+    return out

@@ -1,0 +1,69 @@
+"""Image I/O through OpenCV, with one-line errors naming the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from antseg.errors import AntsegInputError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+def decode_image(data: bytes, source: str | Path, grayscale: bool = False) -> np.ndarray:
+    """Decode encoded image bytes; ``source`` names the origin in errors.
+
+    Returns:
+        uint8 array (H, W) if grayscale else (H, W, 3) RGB.
+    """
+    flag = cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_COLOR
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), flag) if data else None
+    if arr is None:
+        raise AntsegInputError(source, "unreadable image (not an image or truncated)")
+    if not grayscale:
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+    return arr
+
+
+def read_image(path: str | Path, grayscale: bool = False) -> np.ndarray:
+    """Read an image file.
+
+    Returns:
+        uint8 array (H, W) if grayscale else (H, W, 3) RGB.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AntsegInputError(path, f"cannot read file ({exc.strerror or exc})") from None
+    return decode_image(data, path, grayscale)
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """Width and height of an image from its header, without decoding the pixels."""
+    try:
+        with Image.open(path) as im:
+            return int(im.width), int(im.height)
+    except (OSError, UnidentifiedImageError):
+        raise AntsegInputError(path, "unreadable image (not an image or truncated)") from None
+
+
+def read_mask_png(path: str | Path) -> np.ndarray:
+    """Read a single-channel 8- or 16-bit PNG unchanged (H, W)."""
+    arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise AntsegInputError(path, "unreadable mask image")
+    if arr.ndim == 3:
+        arr = arr[..., 0]
+    return arr
+
+
+def write_png(path: str | Path, arr: np.ndarray, compression: int = 1) -> None:
+    """Write a uint8/uint16 array (H, W) or RGB (H, W, 3) as PNG; RGB input is converted to BGR for cv2."""
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
+    if not cv2.imwrite(str(path), arr, [cv2.IMWRITE_PNG_COMPRESSION, compression]):
+        raise AntsegInputError(path, "could not write image")
