@@ -71,9 +71,15 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
     log(f"AS-OCT: {cfg.n_asoct} phantom scans of {cfg.size[0]}x{cfg.size[1]} px")
     pcfg = AsoctPhantomConfig(n=cfg.n_asoct, seed=cfg.seed, size=cfg.size)
     step("phantom (exact masks, spurs, biometry)", lambda: generate_asoct_dataset(out / "phantom-asoct", pcfg))
-    step("export to LabelMe (jpg + json)", lambda: run_exporter("labelme", out / "phantom-asoct", out / "source-labelme", "jpg"))
-    spacing = tuple(pcfg.spacing)
-    step("import labelme", lambda: run_importer("labelme", out / "source-labelme", out / "asoct", ImportOptions(spacing=spacing)))
+    spacing = tuple(pcfg.spacing)  # resolved by the generator
+    step(
+        "export to LabelMe (jpg + json)",
+        lambda: run_exporter("labelme", out / "phantom-asoct", out / "source-labelme", "jpg"),
+    )
+    step(
+        "import labelme",
+        lambda: run_importer("labelme", out / "source-labelme", out / "asoct", ImportOptions(spacing=spacing)),
+    )
     asoct = load_dataset(out / "asoct")
     shutil.copyfile(out / "phantom-asoct" / REFERENCE_BIOMETRY, out / "asoct" / REFERENCE_BIOMETRY)
     asoct.manifest.reference_biometry = REFERENCE_BIOMETRY
@@ -82,13 +88,26 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
     reports = {"asoct": step("validate", lambda: validate_dataset(out / "asoct"))}
 
     log(f"Surgical: {cfg.videos} videos x {cfg.frames_per_video} frames, {cfg.video_seconds:g} s mp4 each")
-    scfg = SurgicalPhantomConfig(videos=cfg.videos, frames_per_video=cfg.frames_per_video, seed=cfg.seed,
-                                 video_seconds=cfg.video_seconds)  # fmt: skip
-    step("phantom (frames, Supervisely, mp4)", lambda: generate_surgical_dataset(out / "phantom-surgical", scfg))
+    scfg = SurgicalPhantomConfig(
+        videos=cfg.videos,
+        frames_per_video=cfg.frames_per_video,
+        seed=cfg.seed,
+        video_seconds=cfg.video_seconds,
+    )
+    step(
+        "phantom (frames, Supervisely, mp4)",
+        lambda: generate_surgical_dataset(out / "phantom-surgical", scfg),
+    )
     policy = LabelPolicy.from_cli(None, None, ["Cornea"])
-    step("import supervisely --keep Cornea",
-         lambda: run_importer("supervisely", out / "phantom-surgical" / "supervisely", out / "surgical",
-                              ImportOptions(policy=policy)))  # fmt: skip
+    step(
+        "import supervisely --keep Cornea",
+        lambda: run_importer(
+            "supervisely",
+            out / "phantom-surgical" / "supervisely",
+            out / "surgical",
+            ImportOptions(policy=policy),
+        ),
+    )
     step("split 80/20 by video", lambda: split_dataset(out / "surgical", SplitConfig(ratios=(0.8, 0.2, 0.0))))
     reports["surgical"] = step("validate", lambda: validate_dataset(out / "surgical"))
     return DemoResult(out / "asoct", out / "surgical", reports, t)

@@ -45,9 +45,15 @@ def import_cmd(
 ) -> None:
     """Turn an annotated source into a checked canonical dataset (nothing is written on error)."""
     opts = ImportOptions(
-        policy=LabelPolicy.from_cli(map_, ignore, keep), name=name, spacing=parse_floats(spacing, 2, "--spacing"),
-        patient_regex=patient_regex, meta=meta, modality=modality, workers=workers, overwrite=overwrite,
-    )  # fmt: skip
+        policy=LabelPolicy.from_cli(map_, ignore, keep),
+        name=name,
+        spacing=parse_floats(spacing, 2, "--spacing"),
+        patient_regex=patient_regex,
+        meta=meta,
+        modality=modality,
+        workers=workers,
+        overwrite=overwrite,
+    )
     with progress_bar(f"import {fmt}") as update:
         res = run_importer(fmt, src, out, opts, progress=update)
     console.print(f"[green]imported[/] {res.n_cases} cases into {res.out}")
@@ -75,12 +81,19 @@ def print_report(rep: ValidationReport, limit: int = 30) -> None:
         for col in ("level", "check", "case", "problem"):
             t.add_column(col)
         for f in (rep.errors + rep.warnings)[:limit]:
-            t.add_row(f"[red]{f.level}[/]" if f.level == "error" else f"[yellow]{f.level}[/]", f.check, f.case_id, f.message)
+            t.add_row(
+                f"[red]{f.level}[/]" if f.level == "error" else f"[yellow]{f.level}[/]",
+                f.check,
+                f.case_id,
+                f.message,
+            )
         console.print(t)
         if len(rep.findings) > limit:
             console.print(f"... and {len(rep.findings) - limit} more")
     verdict = "[green]valid[/]" if rep.ok else "[red]INVALID[/]"
-    console.print(f"{rep.dataset}: {rep.n_cases} cases, {verdict} ({len(rep.errors)} errors, {len(rep.warnings)} warnings)")
+    console.print(
+        f"{rep.dataset}: {rep.n_cases} cases, {verdict} ({len(rep.errors)} errors, {len(rep.warnings)} warnings)"
+    )
 
 
 @app.command("validate")
@@ -118,9 +131,13 @@ def split_cmd(
 ) -> None:
     """Split by patient (by video for surgical data), stratified by diagnosis group, seeded."""
     cfg = load_config(
-        SplitConfig, config, ratios=parse_floats(ratios, 3, "--ratios"), folds=folds, seed=seed,
+        SplitConfig,
+        config,
+        ratios=parse_floats(ratios, 3, "--ratios"),
+        folds=folds,
+        seed=seed,
         stratify=False if no_stratify else None,
-    )  # fmt: skip
+    )
     ds = split_dataset(dataset, cfg)
     print_split(ds)
 
@@ -142,21 +159,36 @@ def phantom_asoct(
     n: int = typer.Option(None, help="Number of scans (default 40)."),
     seed: int = typer.Option(None, help="Random seed (default 0)."),
     size: str = typer.Option(None, help="WIDTHxHEIGHT (default 2130x998)."),
-    spacing: str = typer.Option(None, help="mm per pixel: 'S' or 'SX,SY' (default 0.0075)."),
+    spacing: str = typer.Option(None, help="mm per pixel: 'S' or 'SX,SY' (default: 16 mm / width)."),
     groups: str = typer.Option(None, help="Comma-separated groups (default normal,cataract,pacg,pacg_cataract)."),
     eyes_per_patient: int = typer.Option(None, help="1 (default) or 2."),
     workers: int = typer.Option(None, help="Worker processes (default 1)."),
-    fmt: str = typer.Option("canonical", "--format", help=f"canonical, or a source layout: {', '.join(EXPORTERS.names())}."),
+    fmt: str = typer.Option(
+        "canonical", "--format", help=f"canonical, or a source layout: {', '.join(EXPORTERS.names())}."
+    ),
     image_format: str = typer.Option("keep", help="For --format other than canonical: keep, png or jpg."),
     config: Path = typer.Option(None, help="YAML file with AsoctPhantomConfig fields."),
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
 ) -> None:
     """Synthetic CASIA-like B-scans with exact masks, spurs and analytic biometry (biometry.csv)."""
     cfg = load_config(
-        AsoctPhantomConfig, config, n=n, seed=seed, size=parse_size(size), spacing=parse_floats(spacing, 2, "--spacing"),
-        groups=groups.split(",") if groups else None, eyes_per_patient=eyes_per_patient, workers=workers,
-    )  # fmt: skip
-    _phantom(lambda o, ow, p: generate_asoct_dataset(o, cfg, overwrite=ow, progress=p), out, fmt, image_format, overwrite)
+        AsoctPhantomConfig,
+        config,
+        n=n,
+        seed=seed,
+        size=parse_size(size),
+        spacing=parse_floats(spacing, 2, "--spacing"),
+        groups=groups.split(",") if groups else None,
+        eyes_per_patient=eyes_per_patient,
+        workers=workers,
+    )
+    _phantom(
+        lambda o, ow, p: generate_asoct_dataset(o, cfg, overwrite=ow, progress=p),
+        out,
+        fmt,
+        image_format,
+        overwrite,
+    )
 
 
 @phantom_app.command("surgical")
@@ -172,10 +204,21 @@ def phantom_surgical(
 ) -> None:
     """Synthetic microscope frames with an exact Cornea polygon, as canonical data and Supervisely JSON."""
     cfg = load_config(
-        SurgicalPhantomConfig, config, videos=videos, frames_per_video=frames_per_video, seed=seed,
-        size=parse_size(size), video_seconds=video_seconds,
-    )  # fmt: skip
-    _phantom(lambda o, ow, p: generate_surgical_dataset(o, cfg, overwrite=ow, progress=p), out, "canonical", "keep", overwrite)
+        SurgicalPhantomConfig,
+        config,
+        videos=videos,
+        frames_per_video=frames_per_video,
+        seed=seed,
+        size=parse_size(size),
+        video_seconds=video_seconds,
+    )
+    _phantom(
+        lambda o, ow, p: generate_surgical_dataset(o, cfg, overwrite=ow, progress=p),
+        out,
+        "canonical",
+        "keep",
+        overwrite,
+    )
 
 
 def _phantom(make, out: Path, fmt: str, image_format: str, overwrite: bool) -> None:

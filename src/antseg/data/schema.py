@@ -25,9 +25,17 @@ KNOWN_LANDMARKS: dict[str, tuple[int, int, int]] = {
     "right_scleral_spur": (0, 160, 255),
 }
 _FALLBACK_COLOURS = [
-    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
-]  # fmt: skip
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+]
 
 DIAGNOSIS_GROUPS = ("normal", "cataract", "pacg", "pacg_cataract")
 _GROUP_ALIASES = {"glaucoma": "pacg", "glaucoma_cataract": "pacg_cataract", "pacg+cataract": "pacg_cataract"}
@@ -123,9 +131,19 @@ def mask_dtype(n_structures: int) -> str:
 
 
 BASE_COLUMNS = [
-    "case_id", "patient_id", "eye", "group", "split", "fold", "image", "mask",
-    "width", "height", "spacing_x", "spacing_y",
-]  # fmt: skip
+    "case_id",
+    "patient_id",
+    "eye",
+    "group",
+    "split",
+    "fold",
+    "image",
+    "mask",
+    "width",
+    "height",
+    "spacing_x",
+    "spacing_y",
+]
 
 
 @dataclass
@@ -148,12 +166,19 @@ class Case:
 
     def to_row(self, landmark_names: list[str]) -> dict[str, str]:
         row = {
-            "case_id": self.case_id, "patient_id": self.patient_id, "eye": self.eye, "group": self.group,
-            "split": self.split, "fold": "" if self.fold is None else str(self.fold),
-            "image": self.image, "mask": self.mask, "width": str(self.width), "height": str(self.height),
+            "case_id": self.case_id,
+            "patient_id": self.patient_id,
+            "eye": self.eye,
+            "group": self.group,
+            "split": self.split,
+            "fold": "" if self.fold is None else str(self.fold),
+            "image": self.image,
+            "mask": self.mask,
+            "width": str(self.width),
+            "height": str(self.height),
             "spacing_x": "" if self.spacing is None else repr(float(self.spacing[0])),
             "spacing_y": "" if self.spacing is None else repr(float(self.spacing[1])),
-        }  # fmt: skip
+        }
         for name in landmark_names:
             pt = self.landmarks.get(name)
             row[f"{name}_x"] = "" if pt is None else _fmt(pt[0])

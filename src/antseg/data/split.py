@@ -43,7 +43,9 @@ def patient_strata(cases: list[Case], stratify: bool) -> dict[str, tuple[str, in
     groups: dict[str, Counter] = defaultdict(Counter)
     for c in cases:
         groups[c.patient_id][c.group if stratify else ""] += 1
-    return {p: (sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))[0][0], sum(cnt.values())) for p, cnt in groups.items()}
+    return {
+        p: (sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))[0][0], sum(cnt.values())) for p, cnt in groups.items()
+    }
 
 
 def deal(patients: list[tuple[str, str, int]], weights: list[float], seed: int) -> dict[str, int]:
@@ -74,7 +76,9 @@ def deal(patients: list[tuple[str, str, int]], weights: list[float], seed: int) 
     live = w > 0
     for _, st, pid, n in order:
         g_target, s_target = w * total, w * st_total[st]
-        score = (g_target - filled) / np.maximum(g_target, 1e-9) + (s_target - st_filled[st]) / np.maximum(s_target, 1e-9)
+        score = (g_target - filled) / np.maximum(g_target, 1e-9) + (s_target - st_filled[st]) / np.maximum(
+            s_target, 1e-9
+        )
         k = int(np.argmax(np.where(live, score, -np.inf)))
         out[pid] = k
         filled[k] += n
@@ -113,9 +117,12 @@ def split_dataset(path: str | Path, cfg: SplitConfig) -> CanonicalDataset:
         raise AntsegInputError(Path(path) / "cases.csv", "no cases to split")
     assign_splits(ds.cases, cfg)
     ds.manifest.provenance["split"] = {
-        "ratios": list(cfg.ratios), "folds": cfg.folds, "seed": cfg.seed, "stratify": cfg.stratify,
+        "ratios": list(cfg.ratios),
+        "folds": cfg.folds,
+        "seed": cfg.seed,
+        "stratify": cfg.stratify,
         "unit": "patient" if ds.manifest.modality == "asoct" else "video",
-    }  # fmt: skip
+    }
     ds.save()
     return ds
 

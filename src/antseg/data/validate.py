@@ -132,7 +132,12 @@ def _check_mask(ds, c, rep: ValidationReport, names: list[str], max_bit: int, co
         rep.add(ERROR, "mask", c.case_id, f"{c.mask}: unreadable mask")
         return
     if packed.shape != (c.height, c.width):
-        rep.add(ERROR, "size", c.case_id, f"mask is {packed.shape[1]}x{packed.shape[0]}, image is {c.width}x{c.height}")
+        rep.add(
+            ERROR,
+            "size",
+            c.case_id,
+            f"mask is {packed.shape[1]}x{packed.shape[0]}, image is {c.width}x{c.height}",
+        )
         return
     if max_bit < packed.dtype.itemsize * 8 and int(packed.max()) >> max_bit:
         rep.add(ERROR, "mask", c.case_id, f"{c.mask}: has bits beyond the {max_bit} declared structures")

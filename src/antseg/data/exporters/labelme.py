@@ -31,11 +31,23 @@ def export_labelme(ds: CanonicalDataset, out: Path, image_format: str) -> None:
             if pt is not None:
                 shapes.append(_shape(name, [[pt[0], pt[1]]], "point"))
         doc = {
-            "version": "5.4.1", "flags": {}, "shapes": shapes, "imagePath": f"../Original Images/{img.name}",
-            "imageData": None, "imageHeight": case.height, "imageWidth": case.width,
-        }  # fmt: skip
+            "version": "5.4.1",
+            "flags": {},
+            "shapes": shapes,
+            "imagePath": f"../Original Images/{img.name}",
+            "imageData": None,
+            "imageHeight": case.height,
+            "imageWidth": case.width,
+        }
         (ann_dir / f"{case.case_id}.json").write_text(json.dumps(doc))
 
 
 def _shape(label: str, points: list, kind: str) -> dict:
-    return {"label": label, "points": points, "group_id": None, "description": "", "shape_type": kind, "flags": {}}
+    return {
+        "label": label,
+        "points": points,
+        "group_id": None,
+        "description": "",
+        "shape_type": kind,
+        "flags": {},
+    }

@@ -26,9 +26,18 @@ def export_supervisely(ds: CanonicalDataset, out: Path, image_format: str) -> No
         objects = []
         for k, name in enumerate(ds.structures):
             for exterior, holes in mask_to_polygons(masks[k]):
-                objects.append({
-                    "classTitle": class_title(name), "geometryType": "polygon", "tags": [],
-                    "points": {"exterior": exterior.tolist(), "interior": [h.tolist() for h in holes]},
-                })  # fmt: skip
-        doc = {"description": "", "tags": [], "size": {"height": case.height, "width": case.width}, "objects": objects}
+                objects.append(
+                    {
+                        "classTitle": class_title(name),
+                        "geometryType": "polygon",
+                        "tags": [],
+                        "points": {"exterior": exterior.tolist(), "interior": [h.tolist() for h in holes]},
+                    }
+                )
+        doc = {
+            "description": "",
+            "tags": [],
+            "size": {"height": case.height, "width": case.width},
+            "objects": objects,
+        }
         (folder / "ann" / f"{img.name}.json").write_text(json.dumps(doc))

@@ -81,8 +81,14 @@ def import_age(src: Path, out: Path, opts: ImportOptions, progress=None) -> Impo
             pts[f"{side}_scleral_spur"] = None if x < 0 or y < 0 else (x, y)
         cases.append(
             SourceCase(
-                case_id=safe_case_id(Path(name).stem), source=hits[0], image_path=hits[0], points=pts,
-                extra={"left_angle_label": r["Left_Label"].strip(), "right_angle_label": r["Right_Label"].strip()},
-            )  # fmt: skip
+                case_id=safe_case_id(Path(name).stem),
+                source=hits[0],
+                image_path=hits[0],
+                points=pts,
+                extra={
+                    "left_angle_label": r["Left_Label"].strip(),
+                    "right_angle_label": r["Right_Label"].strip(),
+                },
+            )
         )
     return run_import("age", root, out, cases, ASOCT_VOCAB, ASOCT_LANDMARK_NAMES, "asoct", opts, progress)

@@ -160,14 +160,20 @@ def _check_inside(sh: Shape, w: int, h: int, tol: float, source: Path) -> None:
     if (lo < -tol).any() or hi[0] > w - 1 + tol or hi[1] > h - 1 + tol:
         what = "point" if sh.kind == "point" else "polygon"
         raise AntsegInputError(
-            source, f"{what} {sh.label!r} lies outside the {w}x{h} image (x {lo[0]:.0f}..{hi[0]:.0f}, "
-            f"y {lo[1]:.0f}..{hi[1]:.0f})"
+            source,
+            f"{what} {sh.label!r} lies outside the {w}x{h} image (x {lo[0]:.0f}..{hi[0]:.0f}, "
+            f"y {lo[1]:.0f}..{hi[1]:.0f})",
         )
 
 
 def materialize(
-    sc: SourceCase, root: Path, names: dict[str, str | None], structures: list[str], landmarks: list[str],
-    spacing: tuple[float, float] | None, tol: float,
+    sc: SourceCase,
+    root: Path,
+    names: dict[str, str | None],
+    structures: list[str],
+    landmarks: list[str],
+    spacing: tuple[float, float] | None,
+    tol: float,
 ) -> Case:
     """Read, check and write one case into the dataset folder ``root``; returns its ``cases.csv`` row."""
     data, suffix, origin = _read_source_image(sc)
@@ -213,10 +219,18 @@ def materialize(
         pts[name] = (float(x), float(y))
     rel_mask = write_mask(root, sc.case_id, masks) if structures else ""
     return Case(
-        case_id=sc.case_id, patient_id=sc.patient_id, image=rel_img, mask=rel_mask, width=w, height=h,
-        eye=sc.eye, group=normalize_group(sc.group) if sc.group else "", spacing=spacing, landmarks=pts,
+        case_id=sc.case_id,
+        patient_id=sc.patient_id,
+        image=rel_img,
+        mask=rel_mask,
+        width=w,
+        height=h,
+        eye=sc.eye,
+        group=normalize_group(sc.group) if sc.group else "",
+        spacing=spacing,
+        landmarks=pts,
         extra=sc.extra,
-    )  # fmt: skip
+    )
 
 
 def check_duplicates(cases: list[SourceCase]) -> None:
@@ -275,9 +289,14 @@ def run_import(
     with atomic_dir(out, overwrite=opts.overwrite) as tmp:
         (tmp / "images").mkdir()
         job = partial(
-            materialize, root=tmp, names=names, structures=structures, landmarks=landmarks,
-            spacing=opts.spacing, tol=opts.outside_tolerance_px,
-        )  # fmt: skip
+            materialize,
+            root=tmp,
+            names=names,
+            structures=structures,
+            landmarks=landmarks,
+            spacing=opts.spacing,
+            tol=opts.outside_tolerance_px,
+        )
         rows = _map(job, cases, opts.workers, progress)
         groups = sorted({r.group for r in rows if r.group})
         manifest = Manifest(
@@ -320,4 +339,3 @@ def _map(job: Callable[[SourceCase], Case], cases: list[SourceCase], workers: in
         raise
     ex.shutdown()
     return rows
-

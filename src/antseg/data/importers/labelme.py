@@ -118,9 +118,15 @@ def scan_labelme(src: Path) -> list[SourceCase]:
         stem = img.stem if img is not None else jpath.stem
         cases.append(
             SourceCase(
-                case_id=safe_case_id(stem), source=jpath, image_path=img, embedded=embedded, shapes=shapes,
-                points=points, group=group, declared_size=size,
-            )  # fmt: skip
+                case_id=safe_case_id(stem),
+                source=jpath,
+                image_path=img,
+                embedded=embedded,
+                shapes=shapes,
+                points=points,
+                group=group,
+                declared_size=size,
+            )
         )
     return cases
 

@@ -39,7 +39,7 @@ def scan_masks(src: Path) -> tuple[list[SourceCase], int]:
                 missing += 1
         cases.append(SourceCase(case_id=safe_case_id(img.stem), source=img, image_path=img, mask_files=mf))
     stems = {p.stem for p in images}
-    for label, table in files.items():
+    for table in files.values():
         orphans = sorted(set(table) - stems)
         if orphans:
             raise AntsegInputError(table[orphans[0]], f"mask without an image in {img_dir.name}/")

@@ -66,9 +66,13 @@ def scan_supervisely(src: Path) -> list[SourceCase]:
         video = jpath.parent.parent.name if jpath.parent.name == "ann" else ""
         cases.append(
             SourceCase(
-                case_id=safe_case_id(stem), source=jpath, image_path=img, shapes=shapes, declared_size=declared,
+                case_id=safe_case_id(stem),
+                source=jpath,
+                image_path=img,
+                shapes=shapes,
+                declared_size=declared,
                 extra={"video": video} if video else {},
-            )  # fmt: skip
+            )
         )
     return cases
 
@@ -80,5 +84,14 @@ def import_supervisely(src: Path, out: Path, opts: ImportOptions, progress=None)
         raise AntsegInputError(src, "not a folder")
     cases = scan_supervisely(src)
     return run_import(
-        "supervisely", src, out, cases, SURGICAL_VOCAB, set(), "surgical", opts, progress, patient_regex=VIDEO_REGEX
+        "supervisely",
+        src,
+        out,
+        cases,
+        SURGICAL_VOCAB,
+        set(),
+        "surgical",
+        opts,
+        progress,
+        patient_regex=VIDEO_REGEX,
     )

@@ -18,10 +18,20 @@ ASOCT_LANDMARKS = {
     "right_scleral_spur": ["right_scleral_spur", "right_spur", "scleral_spur_right", "ss_r", "r_ss"],
 }
 CATARACT1K_CLASSES = [
-    "Cornea", "Pupil", "Lens", "Iris", "Slit/Incision Knife", "Gauge", "Spatula", "Capsulorhexis Cystotome",
-    "Phacoemulsification Tip", "Irrigation-Aspiration", "Lens Injector", "Capsulorhexis Forceps",
+    "Cornea",
+    "Pupil",
+    "Lens",
+    "Iris",
+    "Slit/Incision Knife",
+    "Gauge",
+    "Spatula",
+    "Capsulorhexis Cystotome",
+    "Phacoemulsification Tip",
+    "Irrigation-Aspiration",
+    "Lens Injector",
+    "Capsulorhexis Forceps",
     "Katana Forceps",
-]  # fmt: skip
+]
 
 
 def build(table: dict[str, list[str]]) -> dict[str, str]:

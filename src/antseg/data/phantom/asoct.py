@@ -22,15 +22,43 @@ DIAGNOSIS_CYCLE = ("normal", "cataract", "pacg", "pacg_cataract")
 #: (mean, sd) per diagnosis group; PACG has shallow chambers, high lens vault and narrow angles,
 #: cataract a thick lens with a dense nucleus.
 GROUP_PRIORS: dict[str, dict[str, tuple[float, float]]] = {
-    "normal": {"acd": (3.05, 0.22), "lv": (0.25, 0.15), "angle": (36, 4), "recess": (0.22, 0.05),
-               "bow": (0.42, 0.05), "nucleus": (0.12, 0.05), "lens_th": (4.0, 0.2)},
-    "cataract": {"acd": (2.8, 0.22), "lv": (0.5, 0.18), "angle": (31, 4), "recess": (0.18, 0.05),
-                 "bow": (0.45, 0.05), "nucleus": (0.7, 0.12), "lens_th": (4.6, 0.25)},
-    "pacg": {"acd": (2.2, 0.18), "lv": (0.95, 0.2), "angle": (16, 3), "recess": (0.1, 0.03),
-             "bow": (0.5, 0.05), "nucleus": (0.2, 0.07), "lens_th": (4.8, 0.25)},
-    "pacg_cataract": {"acd": (2.05, 0.18), "lv": (1.05, 0.2), "angle": (14, 3), "recess": (0.08, 0.03),
-                      "bow": (0.52, 0.05), "nucleus": (0.75, 0.12), "lens_th": (5.0, 0.25)},
-}  # fmt: skip
+    "normal": {
+        "acd": (3.05, 0.22),
+        "lv": (0.25, 0.15),
+        "angle": (36, 4),
+        "recess": (0.22, 0.05),
+        "bow": (0.42, 0.05),
+        "nucleus": (0.12, 0.05),
+        "lens_th": (4.0, 0.2),
+    },
+    "cataract": {
+        "acd": (2.8, 0.22),
+        "lv": (0.5, 0.18),
+        "angle": (31, 4),
+        "recess": (0.18, 0.05),
+        "bow": (0.45, 0.05),
+        "nucleus": (0.7, 0.12),
+        "lens_th": (4.6, 0.25),
+    },
+    "pacg": {
+        "acd": (2.2, 0.18),
+        "lv": (0.95, 0.2),
+        "angle": (16, 3),
+        "recess": (0.1, 0.03),
+        "bow": (0.5, 0.05),
+        "nucleus": (0.2, 0.07),
+        "lens_th": (4.8, 0.25),
+    },
+    "pacg_cataract": {
+        "acd": (2.05, 0.18),
+        "lv": (1.05, 0.2),
+        "angle": (14, 3),
+        "recess": (0.08, 0.03),
+        "bow": (0.52, 0.05),
+        "nucleus": (0.75, 0.12),
+        "lens_th": (5.0, 0.25),
+    },
+}
 
 
 def _n(rng: np.random.Generator, ms: tuple[float, float], lo: float, hi: float) -> float:
@@ -66,8 +94,11 @@ def sample_params(group: str, width_mm: float, rng: np.random.Generator) -> EyeP
         cortex=_n(rng, (0.75, 0.1), 0.5, 1.0),
         nucleus_density=_n(rng, g["nucleus"], 0.0, 1.0),
         iris_waves=(
-            _n(rng, (0.025, 0.008), 0.0, 0.045), rng.uniform(2, 4), rng.uniform(0, 6.3),
-            rng.uniform(6, 11), rng.uniform(0, 6.3),
+            _n(rng, (0.025, 0.008), 0.0, 0.045),
+            rng.uniform(2, 4),
+            rng.uniform(0, 6.3),
+            rng.uniform(6, 11),
+            rng.uniform(0, 6.3),
         ),
     )
 

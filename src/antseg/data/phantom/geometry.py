@@ -147,7 +147,12 @@ class EyeGeometry:
         a = np.deg2rad(self.p.angle_deg[i])
         # Rotate the central-pointing wall tangent into the chamber (y down) by the iris angle.
         rot = a if toward > 0 else -a
-        d = np.array([tangent[0] * np.cos(rot) - tangent[1] * np.sin(rot), tangent[0] * np.sin(rot) + tangent[1] * np.cos(rot)])
+        d = np.array(
+            [
+                tangent[0] * np.cos(rot) - tangent[1] * np.sin(rot),
+                tangent[0] * np.sin(rot) + tangent[1] * np.cos(rot),
+            ]
+        )
         c = r + self.p.bow[i] * np.linalg.norm(t - r) * d
         u = np.linspace(0.0, 1.0, 4001)[:, None]
         curve = (1 - u) ** 2 * r + 2 * (1 - u) * u * c + u**2 * t

@@ -91,18 +91,31 @@ class Scene:
         eye_w = np.clip((1.05 - d_eye) * 3, 0, 1)[..., None]
         rr = np.sqrt(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2)  # 1 at the limbus
         pink = np.clip(rr - 1.0, 0, 1.5)[..., None]
-        sclera = (np.array([240, 222, 200], np.float32) * (1 - 0.25 * pink) + np.array([215, 150, 140], np.float32)
-                  * 0.25 * pink) * (0.93 + 0.04 * low[..., None])  # fmt: skip
+        sclera = (
+            np.array([240, 222, 200], np.float32) * (1 - 0.25 * pink)
+            + np.array([215, 150, 140], np.float32) * 0.25 * pink
+        ) * (0.93 + 0.04 * low[..., None])
         img = surround * (1 - eye_w) + sclera * eye_w
         vessels = np.zeros((h, w), np.uint8)  # anti-aliased drawing needs 8 bits
         for v in view.vessels:
             for k in range(3):  # a vessel and two finer branches
-                pts = v + [cx, cy] if k == 0 else v[: len(v) // (k + 1)] + [cx, cy] + rng.normal(0, 6 * scale * k, v[: len(v) // (k + 1)].shape).cumsum(0)
+                pts = (
+                    v + [cx, cy]
+                    if k == 0
+                    else v[: len(v) // (k + 1)]
+                    + [cx, cy]
+                    + rng.normal(0, 6 * scale * k, v[: len(v) // (k + 1)].shape).cumsum(0)
+                )
                 if len(pts) < 2:
                     continue
-                cv2.polylines(vessels, [np.round(pts).astype(np.int32).reshape(-1, 1, 2)], False,
-                              int(rng.uniform(150, 255)) // (k + 1), thickness=2 if k == 0 else 1,
-                              lineType=cv2.LINE_AA)  # fmt: skip
+                cv2.polylines(
+                    vessels,
+                    [np.round(pts).astype(np.int32).reshape(-1, 1, 2)],
+                    False,
+                    int(rng.uniform(150, 255)) // (k + 1),
+                    thickness=2 if k == 0 else 1,
+                    lineType=cv2.LINE_AA,
+                )
         vessels = cv2.GaussianBlur(vessels.astype(np.float32) / 255, (0, 0), 0.5)[..., None] * eye_w
         vessels *= (rr > 1.02)[..., None]
         img = img * (1 - 0.6 * vessels) + np.array([165, 30, 35], np.float32) * 0.6 * vessels
@@ -118,8 +131,9 @@ class Scene:
         red = np.array([120, 30, 12], np.float32) + np.array([120, 75, 30], np.float32) * reflex
         inside_p = np.clip((pr - rr) * ry, 0, 1)[..., None]
         self.image = img * (1 - inside_p) + red * inside_p
-        self.light = (0.35 + 0.85 * np.exp(-((xx - cx - 50 * scale) ** 2 + (yy - cy - 40 * scale) ** 2)
-                                          / (2 * (2.2 * rx) ** 2)))[..., None]  # fmt: skip
+        self.light = (
+            0.35 + 0.85 * np.exp(-((xx - cx - 50 * scale) ** 2 + (yy - cy - 40 * scale) ** 2) / (2 * (2.2 * rx) ** 2))
+        )[..., None]
         self.noise = rng.normal(0, 4, (h + 16, w + 16, 3)).astype(np.float32)
 
     def frame(self, t: float, rng: np.random.Generator) -> Frame:
@@ -142,7 +156,9 @@ class Scene:
         nrm = np.array([-d[1], d[0]])
         half = rng.uniform(16, 30) * scale
         far = tip + d * 2.5 * h
-        inst_poly = np.round(np.array([tip + nrm * half * 0.6, far + nrm * half, far - nrm * half, tip - nrm * half * 0.6]))
+        inst_poly = np.round(
+            np.array([tip + nrm * half * 0.6, far + nrm * half, far - nrm * half, tip - nrm * half * 0.6])
+        )
         inst_poly = np.clip(inst_poly, [0, 0], [w - 1, h - 1]).astype(np.int32)
         m_inst = _fill(inst_poly, h, w)
         colour = np.array([60, 165, 190] if v.instrument == "Irrigation-Aspiration" else [175, 178, 182], np.float32)

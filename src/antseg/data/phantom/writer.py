@@ -17,7 +17,13 @@ import numpy as np
 import antseg
 from antseg.config import config_to_dict
 from antseg.data.canonical import write_dataset_files, write_mask
-from antseg.data.phantom.asoct import ASOCT_LANDMARKS, ASOCT_STRUCTURES, DIAGNOSIS_CYCLE, NoiseBank, generate_scan
+from antseg.data.phantom.asoct import (
+    ASOCT_LANDMARKS,
+    ASOCT_STRUCTURES,
+    DIAGNOSIS_CYCLE,
+    NoiseBank,
+    generate_scan,
+)
 from antseg.data.phantom.surgical import Scene, sample_view, supervisely_json, write_video
 from antseg.data.phantom.truth import MEASURES
 from antseg.data.schema import Case, Manifest, Structure, default_colour
@@ -35,7 +41,7 @@ class AsoctPhantomConfig:
     Attributes:
         n: number of scans.
         size: (width, height) in pixels (CASIA SS-1000: 2130x998; CASIA2: about 2135x1568).
-        spacing: (x, y) mm per pixel.
+        spacing: (x, y) mm per pixel; empty: a 16 mm wide field (the CASIA scan width), square pixels.
         groups: diagnosis groups, assigned in turn.
         eyes_per_patient: 1 (one image per patient, like the reference set) or 2 (right and left eye).
     """
@@ -43,7 +49,7 @@ class AsoctPhantomConfig:
     n: int = 40
     seed: int = 0
     size: tuple[int, ...] = (2130, 998)
-    spacing: tuple[float, ...] = (0.0075, 0.0075)
+    spacing: tuple[float, ...] = ()
     groups: tuple[str, ...] = DIAGNOSIS_CYCLE
     eyes_per_patient: int = 1
     workers: int = 1
@@ -70,6 +76,8 @@ def _check(cfg: AsoctPhantomConfig) -> None:
         raise AntsegInputError(None, "--n must be at least 1")
     if len(cfg.size) != 2 or min(cfg.size) < 64:
         raise AntsegInputError(None, f"size must be WIDTHxHEIGHT of at least 64 px, got {cfg.size}")
+    if not cfg.spacing:
+        cfg.spacing = (16.0 / cfg.size[0], 16.0 / cfg.size[0])
     if len(cfg.spacing) != 2 or min(cfg.spacing) <= 0:
         raise AntsegInputError(None, f"spacing must be two positive mm/px values, got {cfg.spacing}")
     from antseg.data.phantom.asoct import GROUP_PRIORS
@@ -97,10 +105,17 @@ def _asoct_case(i: int, cfg: AsoctPhantomConfig, root: Path) -> tuple[Case, dict
     write_png(root / "images" / f"{case_id}.png", scan.image)
     mask_rel = write_mask(root, case_id, scan.masks)
     case = Case(
-        case_id=case_id, patient_id=f"P{patient_idx:04d}", image=f"images/{case_id}.png", mask=mask_rel,
-        width=w, height=h, eye=eye, group=group, spacing=(float(cfg.spacing[0]), float(cfg.spacing[1])),
+        case_id=case_id,
+        patient_id=f"P{patient_idx:04d}",
+        image=f"images/{case_id}.png",
+        mask=mask_rel,
+        width=w,
+        height=h,
+        eye=eye,
+        group=group,
+        spacing=(float(cfg.spacing[0]), float(cfg.spacing[1])),
         landmarks=dict(scan.spurs),
-    )  # fmt: skip
+    )
     return case, scan.biometry
 
 
@@ -130,12 +145,15 @@ def generate_asoct_dataset(out: str | Path, cfg: AsoctPhantomConfig, overwrite: 
                         progress(i + 1, cfg.n)
         cases = [c for c, _ in results]
         manifest = Manifest(
-            name=cfg.name, modality="asoct",
+            name=cfg.name,
+            modality="asoct",
             structures=[Structure(n, i + 1, default_colour(n, i)) for i, n in enumerate(ASOCT_STRUCTURES)],
-            landmarks=list(ASOCT_LANDMARKS), spacing_mm=(float(cfg.spacing[0]), float(cfg.spacing[1])),
-            groups=sorted({c.group for c in cases}), reference_biometry=REFERENCE_BIOMETRY,
+            landmarks=list(ASOCT_LANDMARKS),
+            spacing_mm=(float(cfg.spacing[0]), float(cfg.spacing[1])),
+            groups=sorted({c.group for c in cases}),
+            reference_biometry=REFERENCE_BIOMETRY,
             provenance=_provenance("phantom asoct", config_to_dict(cfg)),
-        )  # fmt: skip
+        )
         write_dataset_files(tmp, manifest, cases)
         buf = io.StringIO()
         wr = csv.writer(buf, lineterminator="\n")
@@ -187,8 +205,15 @@ def generate_surgical_dataset(
                 (sup / "ann" / f"{case_id}.png.json").write_text(json.dumps(supervisely_json(fr, w, h)))
                 mask_rel = write_mask(tmp, case_id, fr.masks["Cornea"][None])
                 cases.append(
-                    Case(case_id=case_id, patient_id=vid, image=f"images/{case_id}.png", mask=mask_rel, width=w,
-                         height=h, extra={"video": vid, "time_s": f"{f * cfg.frame_interval_s:g}"})  # fmt: skip
+                    Case(
+                        case_id=case_id,
+                        patient_id=vid,
+                        image=f"images/{case_id}.png",
+                        mask=mask_rel,
+                        width=w,
+                        height=h,
+                        extra={"video": vid, "time_s": f"{f * cfg.frame_interval_s:g}"},
+                    )
                 )
                 if progress:
                     progress(len(cases), total)
@@ -196,8 +221,11 @@ def generate_surgical_dataset(
                 (tmp / "videos").mkdir(exist_ok=True)
                 write_video(tmp / "videos" / f"{vid}.mp4", scene, cfg.video_seconds, cfg.fps, cfg.seed + v)
         manifest = Manifest(
-            name=cfg.name, modality="surgical", structures=[Structure("cornea", 1, default_colour("cornea", 0))],
-            landmarks=[], provenance=_provenance("phantom surgical", config_to_dict(cfg)),
-        )  # fmt: skip
+            name=cfg.name,
+            modality="surgical",
+            structures=[Structure("cornea", 1, default_colour("cornea", 0))],
+            landmarks=[],
+            provenance=_provenance("phantom surgical", config_to_dict(cfg)),
+        )
         write_dataset_files(tmp, manifest, cases)
     return out

@@ -1,0 +1,345 @@
+"""Importers: exact results on hand-made sources, round trips, and every kind of bad input."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+
+import numpy as np
+import pytest
+from tests.conftest import SQUARE_CASE, make_labelme_tree, point, poly
+
+from antseg.data.canonical import load_dataset
+from antseg.data.exporters import run_exporter
+from antseg.data.importers import IMPORTERS, ImportOptions, run_importer
+from antseg.data.labels import LabelPolicy
+from antseg.errors import AntsegInputError
+from antseg.io.images import write_png
+
+CASIA = "722_20230329_123031_R_CASIA2_001_000"
+
+
+def test_registry_has_all_formats():
+    assert IMPORTERS.names() == ["age", "labelme", "masks", "supervisely"]
+
+
+def test_labelme_exact_masks_points_groups_and_patients(tmp_path):
+    src = make_labelme_tree(
+        tmp_path / "src", {CASIA: ("PACG_Cataract", SQUARE_CASE), "other": ("Normal", SQUARE_CASE[:5])}
+    )
+    res = run_importer("labelme", src, tmp_path / "out", ImportOptions(spacing=(0.01, 0.02), workers=1))
+    ds = load_dataset(res.out)
+    assert ds.structures == ["anterior_chamber", "lens", "nucleus", "left_iris", "right_iris"]
+    assert ds.landmarks == ["left_scleral_spur", "right_scleral_spur"]
+    c = ds.case(CASIA)
+    assert (c.patient_id, c.eye, c.group) == ("722", "R", "pacg_cataract")
+    assert c.landmarks == {"left_scleral_spur": (3.5, 18.25), "right_scleral_spur": (36.0, 6.0)}
+    assert ds.load_masks(c).reshape(5, -1).sum(1).tolist() == [100, 256, 64, 30, 27]
+    other = ds.case("other")
+    assert other.landmarks == {
+        "left_scleral_spur": None,
+        "right_scleral_spur": None,
+    }  # missing spurs stay empty
+    assert (other.patient_id, other.group) == ("other", "normal")
+    assert ds.manifest.spacing_mm == (0.01, 0.02) and ds.manifest.provenance["importer"] == "labelme"
+
+
+def test_labelme_image_fallbacks_and_embedded_data(tmp_path):
+    src = make_labelme_tree(tmp_path / "src", {"a": ("Normal", SQUARE_CASE), "b": ("Normal", SQUARE_CASE)})
+    ann = src / "Normal" / "Annotated Images"
+    doc = json.loads((ann / "a.json").read_text())
+    doc["imagePath"] = "C:\\Users\\someone\\scans\\a.png"  # annotator's own machine: fall back to the base name
+    (ann / "a.json").write_text(json.dumps(doc))
+    img = src / "Normal" / "Original Images" / "b.png"
+    doc = json.loads((ann / "b.json").read_text())
+    doc["imageData"] = base64.b64encode(img.read_bytes()).decode()
+    doc["imagePath"] = "gone.png"
+    (ann / "b.json").write_text(json.dumps(doc))
+    img.unlink()
+    ds = load_dataset(run_importer("labelme", src, tmp_path / "out", ImportOptions(workers=1)).out)
+    assert sorted(c.case_id for c in ds) == ["a", "b"]
+    assert ds.load_image(ds.case("b"), grayscale=True).shape == (30, 40)
+
+
+def test_labelme_label_policy(tmp_path):
+    shapes = [
+        poly("AC", SQUARE_CASE[0]["points"]),
+        poly("Iris_L", SQUARE_CASE[3]["points"]),
+        poly("eyelash", [[0, 0], [3, 0], [3, 3]]),
+    ]
+    src = make_labelme_tree(tmp_path / "src", {"a": ("Normal", shapes)})
+    with pytest.raises(AntsegInputError, match="unknown label\\(s\\): eyelash"):
+        run_importer("labelme", src, tmp_path / "o1", ImportOptions(workers=1))
+    assert not (tmp_path / "o1").exists()
+    ds = load_dataset(
+        run_importer(
+            "labelme",
+            src,
+            tmp_path / "o2",
+            ImportOptions(policy=LabelPolicy.from_cli(None, ["eyelash"]), workers=1),
+        ).out
+    )
+    assert ds.structures == ["anterior_chamber", "left_iris"]
+    ds = load_dataset(
+        run_importer(
+            "labelme",
+            src,
+            tmp_path / "o3",
+            ImportOptions(policy=LabelPolicy.from_cli(["eyelash=iris"], None), workers=1),
+        ).out
+    )
+    assert "iris" in ds.structures
+
+
+BAD_LABELME = {
+    "truncated JSON": (lambda d, p: p.write_text(json.dumps(d)[:40]), "malformed JSON"),
+    "polygon outside": (
+        lambda d, p: p.write_text(json.dumps({**d, "shapes": [poly("lens", [[5, 5], [90, 5], [90, 9]])]})),
+        "outside",
+    ),
+    "point outside": (
+        lambda d, p: p.write_text(json.dumps({**d, "shapes": [point("left_scleral_spur", -40, 3)]})),
+        "outside",
+    ),
+    "escaping imagePath": (
+        lambda d, p: p.write_text(json.dumps({**d, "imagePath": "../../../../etc/passwd"})),
+        "escapes",
+    ),
+    "size mismatch": (lambda d, p: p.write_text(json.dumps({**d, "imageWidth": 99})), "99x30"),
+    "not labelme": (lambda d, p: p.write_text(json.dumps({"foo": 1})), "not a LabelMe"),
+    "bad shape": (lambda d, p: p.write_text(json.dumps({**d, "shapes": [{"label": "lens"}]})), "malformed"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LABELME))
+def test_labelme_bad_input_names_the_file(tmp_path, cli, case):
+    src = make_labelme_tree(tmp_path / "src", {"a": ("Normal", SQUARE_CASE), "b": ("Normal", SQUARE_CASE)})
+    jpath = src / "Normal" / "Annotated Images" / "b.json"
+    mutate, msg = BAD_LABELME[case]
+    mutate(json.loads(jpath.read_text()), jpath)
+    r = cli("data", "import", "labelme", src, tmp_path / "out", "--workers", "1")
+    assert r.code == 2, r.out + r.err
+    assert msg in r.err and "b.json" in r.err and "Traceback" not in r.err
+    assert len(r.err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_unreadable_image_duplicate_ids_and_empty_folder(tmp_path, cli):
+    src = make_labelme_tree(tmp_path / "src", {"a": ("Normal", SQUARE_CASE)})
+    (src / "Normal" / "Original Images" / "a.png").write_bytes(b"\x89PNG not really")
+    r = cli("data", "import", "labelme", src, tmp_path / "out")
+    assert r.code == 2 and "unreadable image" in r.err and "a.png" in r.err
+    src2 = make_labelme_tree(tmp_path / "src2", {"a": ("Normal", SQUARE_CASE)})
+    make_labelme_tree(src2, {"a": ("PACG", SQUARE_CASE)})
+    r = cli("data", "import", "labelme", src2, tmp_path / "out")
+    assert r.code == 2 and "duplicate case id 'a'" in r.err
+    (tmp_path / "empty").mkdir()
+    r = cli("data", "import", "labelme", tmp_path / "empty", tmp_path / "out")
+    assert r.code == 2 and "no cases found" in r.err
+    r = cli("data", "import", "nosuch", tmp_path / "empty", tmp_path / "out")
+    assert r.code == 2 and "valid: age, labelme, masks, supervisely" in r.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_output_needs_overwrite(tmp_path, cli):
+    src = make_labelme_tree(tmp_path / "src", {"a": ("Normal", SQUARE_CASE)})
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("x")
+    r = cli("data", "import", "labelme", src, tmp_path / "out")
+    assert r.code == 2 and "--overwrite" in r.err and (tmp_path / "out" / "keep.txt").exists()
+    assert cli("data", "import", "labelme", src, tmp_path / "out", "--overwrite").code == 0
+    assert not (tmp_path / "out" / "keep.txt").exists()
+
+
+def test_masks_round_trip_is_lossless(asoct_phantom, tmp_path):
+    run_exporter("masks", asoct_phantom, tmp_path / "masks")
+    assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == sorted(
+        ["images", "anterior_chamber", "lens", "nucleus", "left_iris", "right_iris"]
+    )
+    back = load_dataset(run_importer("masks", tmp_path / "masks", tmp_path / "back", ImportOptions(workers=2)).out)
+    ref = load_dataset(asoct_phantom)
+    assert back.structures == ref.structures
+    for c in ref:
+        b = back.case(c.case_id)
+        np.testing.assert_array_equal(back.load_masks(b), ref.load_masks(c))  # nucleus still inside the lens
+        assert (b.patient_id, b.eye) == (c.patient_id, c.eye)
+
+
+def test_masks_bad_input(tmp_path):
+    src = tmp_path / "src"
+    for d in ("images", "lens"):
+        (src / d).mkdir(parents=True)
+    write_png(src / "images" / "a.png", np.zeros((10, 12), np.uint8))
+    write_png(src / "lens" / "a.png", np.zeros((10, 13), np.uint8))
+    with pytest.raises(AntsegInputError, match="12x10") as e:
+        run_importer("masks", src, tmp_path / "o", ImportOptions(workers=1))
+    assert "lens/a.png" in str(e.value)
+    write_png(src / "lens" / "a.png", np.zeros((10, 12), np.uint8))
+    write_png(src / "lens" / "zz.png", np.zeros((10, 12), np.uint8))
+    with pytest.raises(AntsegInputError, match="mask without an image"):
+        run_importer("masks", src, tmp_path / "o", ImportOptions(workers=1))
+    with pytest.raises(AntsegInputError, match="no images folder"):
+        run_importer("masks", src / "lens", tmp_path / "o", ImportOptions(workers=1))
+
+
+def test_labelme_round_trip_of_phantom(asoct_phantom, tmp_path):
+    run_exporter("labelme", asoct_phantom, tmp_path / "lm", image_format="jpg")
+    groups = sorted(p.name for p in (tmp_path / "lm").iterdir())
+    assert groups == ["Cataract", "Normal", "PACG", "PACG_Cataract"]
+    back = load_dataset(run_importer("labelme", tmp_path / "lm", tmp_path / "back", ImportOptions(workers=2)).out)
+    ref = load_dataset(asoct_phantom)
+    for c in ref:
+        b = back.case(c.case_id)
+        np.testing.assert_array_equal(back.load_masks(b), ref.load_masks(c))
+        assert (b.group, b.patient_id, b.eye) == (c.group, c.patient_id, c.eye)
+        for k, v in c.landmarks.items():
+            assert b.landmarks[k] == pytest.approx(v, abs=1e-3)
+
+
+def _supervisely_tree(root, objects, w=40, h=30, video="case_5013", frame="case5013_01.png"):
+    (root / video / "img").mkdir(parents=True)
+    (root / video / "ann").mkdir()
+    write_png(root / video / "img" / frame, np.zeros((h, w, 3), np.uint8))
+    doc = {"description": "", "tags": [], "size": {"height": h, "width": w}, "objects": objects}
+    (root / video / "ann" / f"{frame}.json").write_text(json.dumps(doc))
+    return root
+
+
+def test_supervisely_polygon_with_hole_and_video_patient(tmp_path):
+    ring = {
+        "classTitle": "Cornea",
+        "geometryType": "polygon",
+        "points": {
+            "exterior": [[5, 5], [25, 5], [25, 25], [5, 25]],
+            "interior": [[[10, 10], [19, 10], [19, 19], [10, 19]]],
+        },
+    }
+    tool = {
+        "classTitle": "Spatula",
+        "geometryType": "polygon",
+        "points": {"exterior": [[0, 0], [4, 0], [4, 4]], "interior": []},
+    }
+    src = _supervisely_tree(tmp_path / "src", [tool, ring])
+    everything = load_dataset(run_importer("supervisely", src, tmp_path / "all", ImportOptions(workers=1)).out)
+    assert everything.structures == ["cornea", "spatula"]  # the structure set comes from the data
+    res = run_importer(
+        "supervisely",
+        src,
+        tmp_path / "o",
+        ImportOptions(policy=LabelPolicy.from_cli(None, None, ["Cornea"]), workers=1),
+    )
+    ds = load_dataset(res.out)
+    assert ds.structures == ["cornea"] and ds.manifest.modality == "surgical"
+    c = ds.cases[0]
+    m = ds.load_masks(c)[0]
+    assert m[7, 7] == 1 and m[15, 15] == 0 and m.sum() == 21 * 21 - 8 * 8
+    assert c.patient_id == "case5013" and c.extra["video"] == "case_5013"
+
+
+def test_supervisely_unknown_class_and_bad_geometry(tmp_path):
+    obj = {
+        "classTitle": "Alien",
+        "geometryType": "polygon",
+        "points": {"exterior": [[0, 0], [4, 0], [4, 4]], "interior": []},
+    }
+    src = _supervisely_tree(tmp_path / "a", [obj])
+    with pytest.raises(AntsegInputError, match="unknown label\\(s\\): Alien"):
+        run_importer("supervisely", src, tmp_path / "o", ImportOptions(workers=1))
+    src = _supervisely_tree(tmp_path / "b", [{**obj, "classTitle": "Cornea", "geometryType": "bitmap"}])
+    with pytest.raises(AntsegInputError, match="unsupported geometryType"):
+        run_importer("supervisely", src, tmp_path / "o", ImportOptions(workers=1))
+
+
+def test_supervisely_real_cataract1k_annotations(tmp_path, shared_reference):
+    """The two real Cataract-1K files import with --keep Cornea (Pupil and tools are dropped)."""
+    examples = shared_reference / "cataract1k_supervisely_examples"
+    if not examples.is_dir():
+        pytest.skip("shared reference examples not available")
+    for f in examples.glob("*.json"):
+        frame = f.name[: -len(".json")]
+        video = "case_" + frame[4:8]
+        (tmp_path / "src" / video / "ann").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src" / video / "img").mkdir(exist_ok=True)
+        shutil.copy(f, tmp_path / "src" / video / "ann" / f.name)
+        write_png(tmp_path / "src" / video / "img" / frame, np.zeros((768, 1024, 3), np.uint8))
+    policy = LabelPolicy.from_cli(None, None, ["Cornea"])
+    ds = load_dataset(
+        run_importer("supervisely", tmp_path / "src", tmp_path / "o", ImportOptions(policy=policy, workers=1)).out
+    )
+    assert ds.structures == ["cornea"] and len(ds) == 2
+    assert {c.patient_id for c in ds} == {"case5072", "case5300"}
+    for c in ds:
+        area = ds.load_masks(c)[0].mean()
+        assert 0.05 < area < 0.6  # a limbus-bounded disc, not empty, not the whole frame
+
+
+def test_supervisely_round_trip_of_surgical_phantom(surgical_phantom, tmp_path):
+    policy = LabelPolicy.from_cli(None, None, ["Cornea"])
+    back = load_dataset(
+        run_importer(
+            "supervisely",
+            surgical_phantom / "supervisely",
+            tmp_path / "o",
+            ImportOptions(policy=policy, workers=1),
+        ).out
+    )
+    ref = load_dataset(surgical_phantom)
+    assert len(back) == len(ref) == 6
+    for c in ref:
+        b = back.case(c.case_id)
+        np.testing.assert_array_equal(back.load_masks(b), ref.load_masks(c))
+        assert b.patient_id == c.patient_id
+    run_exporter("supervisely", surgical_phantom, tmp_path / "sv")
+    again = load_dataset(run_importer("supervisely", tmp_path / "sv", tmp_path / "o2", ImportOptions(workers=1)).out)
+    for c in ref:
+        inter = (again.load_masks(again.case(c.case_id)) & ref.load_masks(c)).sum()
+        union = (again.load_masks(again.case(c.case_id)) | ref.load_masks(c)).sum()
+        assert inter / union > 0.99
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_age_table(tmp_path, kind):
+    (tmp_path / "img").mkdir()
+    for name in ("T0001", "T0002"):
+        write_png(tmp_path / "img" / f"{name}.png", np.zeros((50, 80), np.uint8))
+    rows = [
+        ["ASOCT_Name", "Left_Label", "X1", "Y1", "Right_Label", "X2", "Y2"],
+        ["T0001.jpg", "0", "10.5", "20", "1", "70", "22.25"],
+        ["T0002.jpg", "1", "-1", "-1", "0", "60", "30"],
+    ]
+    if kind == "csv":
+        table = tmp_path / "labels.csv"
+        table.write_text("\n".join(",".join(r) for r in rows) + "\n")
+    else:
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        for r in rows:
+            wb.active.append([float(v) if v.lstrip("-").replace(".", "").isdigit() else v for v in r])
+        table = tmp_path / "labels.xlsx"
+        wb.save(table)
+    ds = load_dataset(run_importer("age", tmp_path, tmp_path / "out", ImportOptions(workers=1)).out)
+    assert ds.structures == [] and ds.landmarks == ["left_scleral_spur", "right_scleral_spur"]
+    a, b = ds.case("T0001"), ds.case("T0002")
+    assert a.landmarks == {"left_scleral_spur": (10.5, 20.0), "right_scleral_spur": (70.0, 22.25)}
+    assert b.landmarks["left_scleral_spur"] is None and b.landmarks["right_scleral_spur"] == (60.0, 30.0)
+    assert a.extra["right_angle_label"] in ("1", "1.0")
+
+
+def test_age_bad_tables(tmp_path):
+    (tmp_path / "t").mkdir()
+    write_png(tmp_path / "t" / "T1.png", np.zeros((50, 80), np.uint8))
+    table = tmp_path / "t" / "labels.csv"
+    table.write_text("ASOCT_Name,X1,Y1\nT1.jpg,1,2\n")
+    with pytest.raises(AntsegInputError, match="missing column"):
+        run_importer("age", tmp_path / "t", tmp_path / "o")
+    table.write_text("ASOCT_Name,Left_Label,X1,Y1,Right_Label,X2,Y2\nT9.jpg,0,1,2,0,3,4\n")
+    with pytest.raises(AntsegInputError, match="'T9.jpg' not found"):
+        run_importer("age", tmp_path / "t", tmp_path / "o")
+    table.write_text("ASOCT_Name,Left_Label,X1,Y1,Right_Label,X2,Y2\nT1.jpg,0,1,2,0,3,400\n")
+    with pytest.raises(AntsegInputError, match="outside"):
+        run_importer("age", tmp_path / "t", tmp_path / "o", ImportOptions(workers=1))
+    table.write_text("ASOCT_Name,Left_Label,X1,Y1,Right_Label,X2,Y2\nT1.jpg,0,one,2,0,3,4\n")
+    with pytest.raises(AntsegInputError, match="not a number"):
+        run_importer("age", tmp_path / "t", tmp_path / "o")
