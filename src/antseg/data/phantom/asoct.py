@@ -239,7 +239,10 @@ def render(g: EyeGeometry, h: int, w: int, spacing: tuple[float, float], bank: N
     # --- reflectivity (refl) and attenuation per mm (att) -------------------------------------------
     epi, endo = g.epi(x), g.endo(x)
     rec = min(abs(g.recess[s][0] - g.p.cx) for s in SIDES)
-    limbus = np.clip((dx - 0.8 * rec) / (0.25 * rec), 0, 1).astype(np.float32)  # 0 cornea .. 1 sclera
+    # Per column: how far past this side's scleral spur (mm); the sclera becomes opaque at the spur.
+    spur_dx = np.where(x < g.p.cx, g.p.cx - g.spur["left"][0], g.spur["right"][0] - g.p.cx)
+    past_spur = dx - spur_dx
+    limbus = np.clip((past_spur + 1.2) / 1.2, 0, 1).astype(np.float32)  # 0 cornea .. 1 sclera
     periphery = dx > rec
     texture = bank.window(bank.texture, rng, h, w)
     refl = np.zeros((h, w), np.float32)
@@ -250,6 +253,12 @@ def render(g: EyeGeometry, h: int, w: int, spacing: tuple[float, float], bank: N
     cv.paint(cv.region(*band), refl, 0.2 + 0.35 * limbus, att, 0.25 + 2.8 * limbus)
     cv.line(refl, epi / sy, 1.0, offsets=(-1, 0, 1))
     cv.line(refl, endo / sy, 0.35, offsets=(-1, 0), where=~periphery)
+    # Scleral spur cue: the bright inner scleral wedge meets the wall at the spur (as on real scans).
+    wedge = (past_spur > 0) & (past_spur < 0.6)
+    lift = np.clip(past_spur, 0, None) * 0.45 + 0.05
+    cv.paint(
+        cv.region(*_bounds(np.where(wedge, endo - lift, np.inf), np.where(wedge, endo, -np.inf), sy, h)), refl, 0.6
+    )
 
     for s in SIDES:
         start, end = iris_b[s]
