@@ -1,0 +1,54 @@
+"""Batch augmentation on tensors that respects anatomy: a horizontal flip swaps left and right."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+
+@dataclass
+class AugmentConfig:
+    flip: float = 0.5  # probability of a horizontal flip (left/right structures swapped)
+    rotate_deg: float = 7.0
+    scale: tuple[float, float] = (0.9, 1.1)
+    translate: float = 0.05  # fraction of the size
+    gamma: tuple[float, float] = (0.8, 1.25)
+    contrast: tuple[float, float] = (0.8, 1.2)
+    noise: float = 0.08
+
+
+def augment(images: torch.Tensor, masks: torch.Tensor, swap: list[int], cfg: AugmentConfig,
+            gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Random flip (with channel swap), affine warp (image bilinear, masks bilinear on soft masks) and
+    intensity changes. Images (B, C, H, W) normalised, masks (B, N, H, W) in [0, 1]."""
+    b = images.shape[0]
+    dev = images.device
+
+    def u(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(b, generator=gen).to(dev)
+
+    flip = torch.rand(b, generator=gen).to(dev) < cfg.flip
+    if flip.any():
+        images = torch.where(flip[:, None, None, None], images.flip(-1), images)
+        swapped = masks.flip(-1)[:, swap]
+        masks = torch.where(flip[:, None, None, None], swapped, masks)
+    ang = u(-cfg.rotate_deg, cfg.rotate_deg) * math.pi / 180
+    sc = u(*cfg.scale)
+    tx, ty = u(-cfg.translate, cfg.translate) * 2, u(-cfg.translate, cfg.translate) * 2
+    h, w = images.shape[-2:]
+    ar = w / h
+    cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
+    theta = torch.stack([torch.stack([cos, -sin / ar, tx], 1), torch.stack([sin * ar, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    images = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    masks = F.grid_sample(masks, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    g = u(*cfg.gamma)[:, None, None, None]
+    c = u(*cfg.contrast)[:, None, None, None]
+    lo = images.amin(dim=(1, 2, 3), keepdim=True)
+    rng = images.amax(dim=(1, 2, 3), keepdim=True) - lo + 1e-6
+    images = ((images - lo) / rng).clamp(0, 1) ** g * rng + lo
+    images = images * c + cfg.noise * torch.randn(images.shape, generator=gen).to(dev)
+    return images, masks

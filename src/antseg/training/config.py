@@ -1,0 +1,72 @@
+"""Training configuration (a dataclass: defaults, then a recipe, then YAML, then CLI flags)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from antseg.errors import AntsegInputError
+
+
+@dataclass
+class TrainConfig:
+    """Segmentation training settings.
+
+    Attributes:
+        model: registered model name; ``model_args`` are passed to its builder (None values dropped).
+        input_size: (height, width) of the network input; images are letterboxed into it.
+        in_channels: 1 (grey) or 3 (RGB); 0 picks 1 for AS-OCT and 3 for surgical data.
+        normalization: ``image_zscore`` or ``imagenet``.
+        split_ratios: used only when the dataset has no split column (train, val, test), by patient.
+        time_budget_s: stop after this many seconds of training (0: no limit); best/last stay valid.
+    """
+
+    model: str = "unet"
+    model_args: dict[str, Any] = field(default_factory=dict)
+    encoder_weights: str | None = None
+    input_size: tuple[int, ...] = (256, 512)
+    in_channels: int = 0
+    normalization: str = "image_zscore"
+    epochs: int = 40
+    batch_size: int = 4
+    lr: float = 1e-3
+    min_lr: float = 1e-6
+    weight_decay: float = 1e-4
+    lambda_dice: float = 1.0
+    lambda_focal: float = 1.0
+    augment: bool = True
+    amp: bool = True  # mixed precision on CUDA only (fp32 on CPU)
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0  # CPU threads (0: all cores)
+    val_every: int = 1
+    split_ratios: tuple[float, ...] = (0.7, 0.15, 0.15)
+    time_budget_s: float = 0.0
+    recipe: str = ""
+
+
+#: Named recipes: the reference projects' settings and antseg's defaults.
+RECIPES: dict[str, dict[str, Any]] = {
+    # The reference cornea project: PSPNet-R101, Dice+Focal, AdamW 5e-5 cosine to 1e-6, batch 4,
+    # 512x512, no augmentation, 80/20 split by video, 150 epochs.
+    "cornea-pspnet": {
+        "model": "pspnet", "model_args": {"encoder": "resnet101", "classes": 1}, "input_size": (512, 512),
+        "in_channels": 3, "epochs": 150, "batch_size": 4, "lr": 5e-5, "min_lr": 1e-6, "augment": False,
+        "split_ratios": (0.8, 0.2, 0.0),
+    },
+    # The reference AS-OCT baseline architecture with antseg's training loop.
+    "asoct-transresunet": {"model": "transresunet", "input_size": (256, 512), "epochs": 60, "lr": 3e-4},
+    # antseg's AS-OCT default, sized for a CPU.
+    "asoct-unet": {"model": "unet", "input_size": (256, 512), "epochs": 40, "lr": 1e-3},
+    "asoct-unet-lite": {"model": "unet-lite", "input_size": (256, 512), "epochs": 40, "lr": 2e-3},
+}  # fmt: skip
+
+
+def apply_recipe(cfg: TrainConfig, name: str) -> TrainConfig:
+    """Recipe values on top of the defaults (YAML and CLI flags are applied after this)."""
+    if not name:
+        return cfg
+    if name not in RECIPES:
+        raise AntsegInputError(None, f"unknown recipe {name!r}; valid: {', '.join(sorted(RECIPES))}")
+    known = {f.name for f in fields(TrainConfig)}
+    return replace(cfg, **{k: v for k, v in RECIPES[name].items() if k in known}, recipe=name)

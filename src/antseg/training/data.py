@@ -1,0 +1,111 @@
+"""Training samples: aspect-preserving resize (letterbox), normalisation, all held in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from antseg.data.canonical import CanonicalDataset
+from antseg.data.schema import Case
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """Maps an (h, w) image into an (H, W) canvas: scaled to fit, aspect kept, padded at bottom/right."""
+
+    src_hw: tuple[int, int]
+    dst_hw: tuple[int, int]
+
+    @property
+    def scale(self) -> float:
+        return min(self.dst_hw[0] / self.src_hw[0], self.dst_hw[1] / self.src_hw[1])
+
+    @property
+    def inner_hw(self) -> tuple[int, int]:
+        s = self.scale
+        return max(1, round(self.src_hw[0] * s)), max(1, round(self.src_hw[1] * s))
+
+    def image(self, img: np.ndarray) -> np.ndarray:
+        """(h, w[, c]) float32 -> (H, W[, c]), zero padded (zero = mean after normalisation)."""
+        ih, iw = self.inner_hw
+        small = cv2.resize(img, (iw, ih), interpolation=cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR)
+        out = np.zeros((*self.dst_hw, *img.shape[2:]), np.float32)
+        out[:ih, :iw] = small.reshape(ih, iw, *img.shape[2:])
+        return out
+
+    def masks(self, masks: np.ndarray) -> np.ndarray:
+        """(N, h, w) {0,1} -> (N, H, W) soft masks in [0, 1] (area-averaged, so thin structures survive)."""
+        return np.stack([self.image(m.astype(np.float32)) for m in masks]) if len(masks) else masks
+
+    def invert(self, logits: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) network output -> (N, C, h, w) at the original size (bilinear)."""
+        ih, iw = self.inner_hw
+        return torch.nn.functional.interpolate(logits[..., :ih, :iw], size=self.src_hw, mode="bilinear", align_corners=False)
+
+    def point_to_canvas(self, xy: tuple[float, float]) -> tuple[float, float]:
+        """Pixel-centre coordinates in the source -> in the canvas."""
+        sy = self.inner_hw[0] / self.src_hw[0]
+        sx = self.inner_hw[1] / self.src_hw[1]
+        return (xy[0] + 0.5) * sx - 0.5, (xy[1] + 0.5) * sy - 0.5
+
+
+def normalize(img: np.ndarray, mode: str) -> np.ndarray:
+    """uint8 image -> float32. ``image_zscore``: per-image mean 0, sd 1 (robust to device gain);
+    ``imagenet``: RGB with ImageNet mean/std (for ImageNet-pretrained encoders)."""
+    x = img.astype(np.float32) / 255.0
+    if mode == "imagenet":
+        mean = np.array([0.485, 0.456, 0.406], np.float32)
+        std = np.array([0.229, 0.224, 0.225], np.float32)
+        return (x - mean) / std
+    return (x - x.mean()) / (x.std() + 1e-6)
+
+
+def to_channels(img: np.ndarray, in_channels: int) -> np.ndarray:
+    """Grey or RGB uint8 -> exactly ``in_channels`` channels, (h, w, c)."""
+    if img.ndim == 2:
+        img = img[..., None]
+    if img.shape[2] == in_channels:
+        return img
+    if in_channels == 1:
+        return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)[..., None]
+    return np.repeat(img[..., :1], in_channels, axis=2)
+
+
+def prepare_image(img: np.ndarray, in_channels: int, input_hw: tuple[int, int], norm: str) -> tuple[np.ndarray, Letterbox]:
+    """Raw image -> network input (C, H, W) float32, and the letterbox that maps it back."""
+    img = to_channels(img, in_channels)
+    lb = Letterbox(img.shape[:2], tuple(input_hw))
+    x = lb.image(normalize(img, norm))
+    return (x[None] if x.ndim == 2 else x.transpose(2, 0, 1)).astype(np.float32), lb
+
+
+@dataclass
+class SegSamples:
+    """Images (B, C, H, W), soft masks (B, N, H, W) and the cases they came from."""
+
+    images: torch.Tensor
+    masks: torch.Tensor
+    cases: list[Case]
+
+
+def load_samples(ds: CanonicalDataset, cases: list[Case], in_channels: int, input_hw: tuple[int, int], norm: str) -> SegSamples:
+    imgs, msks = [], []
+    for c in cases:
+        raw = ds.load_image(c, grayscale=in_channels == 1)
+        x, lb = prepare_image(raw, in_channels, input_hw, norm)
+        imgs.append(x)
+        msks.append(lb.masks(ds.load_masks(c)))
+    return SegSamples(torch.from_numpy(np.stack(imgs)), torch.from_numpy(np.stack(msks)), cases)
+
+
+def flip_pairs(names: list[str]) -> list[int]:
+    """Index permutation that swaps ``left_*`` and ``right_*`` names (a horizontal flip swaps sides)."""
+    perm = list(range(len(names)))
+    for i, n in enumerate(names):
+        for a, b in (("left_", "right_"), ("right_", "left_")):
+            if n.startswith(a) and b + n[len(a) :] in names:
+                perm[i] = names.index(b + n[len(a) :])
+    return perm

@@ -1,0 +1,265 @@
+"""Segmentation training loop: Dice+Focal (MONAI), AdamW, cosine schedule, AMP on CUDA, best/last
+checkpoints, exact resume, per-epoch metrics CSV and curves."""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import antseg
+from antseg.config import dump_config
+from antseg.data.canonical import CanonicalDataset, load_dataset
+from antseg.data.split import SplitConfig, assign_splits
+from antseg.errors import AntsegInputError
+from antseg.models import create_model, read_checkpoint, save_checkpoint
+from antseg.training.augment import AugmentConfig, augment
+from antseg.training.config import TrainConfig
+from antseg.training.data import SegSamples, flip_pairs, load_samples
+from antseg.training.plots import plot_curves
+
+METRICS_CSV = "metrics.csv"
+
+
+@dataclass
+class TrainResult:
+    run: Path
+    best_epoch: int
+    best_dice: float
+    epochs_done: int
+    seconds: float
+    stopped_by_budget: bool
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise AntsegInputError(None, f"device {name!r} requested but CUDA is not available")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+
+
+def select_cases(ds: CanonicalDataset, cfg: TrainConfig, log: Callable[[str], None]):
+    """Train and validation cases from the dataset's split (made here, by patient, if it has none)."""
+    cases = [c for c in ds.cases if c.mask]
+    if not cases:
+        raise AntsegInputError(ds.root, "no case has a mask: nothing to train a segmentation model on")
+    if not any(c.split for c in cases):
+        assign_splits(cases, SplitConfig(ratios=tuple(cfg.split_ratios), seed=cfg.seed))
+        log(f"dataset has no split: made one by patient, ratios {tuple(cfg.split_ratios)}")
+    train = [c for c in cases if c.split == "train"]
+    val = [c for c in cases if c.split == "val"]
+    if not train:
+        raise AntsegInputError(ds.root, "no training cases (split column has no 'train')")
+    if not val:
+        log("warning: no validation cases; validating on the training cases")
+        val = train
+    return train, val
+
+
+def _batch_metrics(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-structure mean Dice and IoU over the batch, at the network resolution (hard masks)."""
+    p = logits > 0
+    t = target > 0.5
+    inter = (p & t).sum(dim=(2, 3)).float()
+    ps, ts = p.sum(dim=(2, 3)).float(), t.sum(dim=(2, 3)).float()
+    empty = (ps + ts) == 0
+    dice = torch.where(empty, torch.ones_like(inter), 2 * inter / (ps + ts).clamp(min=1))
+    iou = torch.where(empty, torch.ones_like(inter), inter / (ps + ts - inter).clamp(min=1))
+    return dice.mean(0), iou.mean(0)
+
+
+class Trainer:
+    """Holds the model, data and optimisation state of one run; ``fit`` trains (or resumes) it."""
+
+    def __init__(self, dataset: str | Path, run: str | Path, cfg: TrainConfig, log: Callable[[str], None] = print):
+        self.run, self.cfg, self.log = Path(run), cfg, log
+        self.ds = load_dataset(dataset)
+        self.structures = self.ds.structures
+        if not self.structures:
+            raise AntsegInputError(self.ds.root, "the dataset has no structures to segment")
+        self.device = resolve_device(cfg.device)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        seed_everything(cfg.seed)
+        self.in_channels = cfg.in_channels or (1 if self.ds.manifest.modality == "asoct" else 3)
+        args = {**cfg.model_args, "in_channels": self.in_channels, "classes": len(self.structures)}
+        if cfg.encoder_weights is not None:
+            args["encoder_weights"] = cfg.encoder_weights
+        self.model = create_model(cfg.model, **args).to(self.device)
+        train, val = select_cases(self.ds, cfg, log)
+        hw = tuple(cfg.input_size)
+        self.train = load_samples(self.ds, train, self.in_channels, hw, cfg.normalization)
+        self.val = load_samples(self.ds, val, self.in_channels, hw, cfg.normalization)
+        self.swap = flip_pairs(self.structures)
+        from monai.losses import DiceFocalLoss  # imported here: MONAI's import takes seconds
+
+        self.loss_fn = DiceFocalLoss(sigmoid=True, batch=True, lambda_dice=cfg.lambda_dice, lambda_focal=cfg.lambda_focal)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.steps_per_epoch = max(1, int(np.ceil(len(self.train.cases) / cfg.batch_size)))
+        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.opt, T_max=cfg.epochs * self.steps_per_epoch, eta_min=cfg.min_lr
+        )
+        self.use_amp = cfg.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.epoch, self.best_dice, self.best_epoch = 0, -1.0, 0
+        self.rows: list[dict] = []
+
+    # -- state ----------------------------------------------------------------------------------------
+    def meta(self) -> dict:
+        sp = self.ds.manifest.spacing_mm
+        return {
+            "task": "segmentation", "structures": self.structures, "landmarks": self.ds.landmarks,
+            "input_size": list(self.cfg.input_size), "in_channels": self.in_channels,
+            "normalization": self.cfg.normalization, "threshold": 0.5, "spacing_mm": list(sp) if sp else None,
+            "modality": self.ds.manifest.modality, "dataset": self.ds.manifest.name, "recipe": self.cfg.recipe,
+            "antseg_version": antseg.__version__, "epoch": self.epoch, "val_dice": self.rows[-1]["val_dice"] if self.rows else None,
+        }  # fmt: skip
+
+    def training_state(self) -> dict:
+        return {
+            "epoch": self.epoch, "best_dice": self.best_dice, "best_epoch": self.best_epoch,
+            "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(), "scaler": self.scaler.state_dict(),
+            "torch_rng": torch.get_rng_state(), "gen": self.gen.get_state(),
+        }  # fmt: skip
+
+    def restore(self) -> None:
+        ck = read_checkpoint(self.run / "last.pt")
+        self.model.load_state_dict(ck["state_dict"])
+        st = ck["training"]
+        self.opt.load_state_dict(st["optimizer"])
+        self.sched.load_state_dict(st["scheduler"])
+        self.scaler.load_state_dict(st["scaler"])
+        torch.set_rng_state(st["torch_rng"])
+        self.gen.set_state(st["gen"])
+        self.epoch, self.best_dice, self.best_epoch = st["epoch"], st["best_dice"], st["best_epoch"]
+        with open(self.run / METRICS_CSV, newline="") as fh:
+            self.rows = [{k: _num(v) for k, v in r.items()} for r in csv.DictReader(fh)][: self.epoch]
+        self.log(f"resumed from epoch {self.epoch} (best val Dice {self.best_dice:.4f} at epoch {self.best_epoch})")
+
+    # -- one epoch --------------------------------------------------------------------------------------
+    def train_epoch(self, deadline: float | None, step_cb) -> tuple[float, bool]:
+        self.model.train()
+        n = len(self.train.cases)
+        order = torch.randperm(n, generator=self.gen)
+        losses, out_of_time = [], False
+        aug = AugmentConfig()
+        for b in range(self.steps_per_epoch):
+            idx = order[b * self.cfg.batch_size : (b + 1) * self.cfg.batch_size]
+            x, y = self.train.images[idx].to(self.device), self.train.masks[idx].to(self.device)
+            if self.cfg.augment:
+                x, y = augment(x, y, self.swap, aug, self.gen)
+            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+                loss = self.loss_fn(self.model(x), y)
+            self.opt.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.opt)
+            self.scaler.update()
+            self.sched.step()
+            losses.append(float(loss.detach()))
+            if step_cb:
+                step_cb(self.epoch * self.steps_per_epoch + b + 1, self.cfg.epochs * self.steps_per_epoch)
+            if deadline is not None and time.perf_counter() > deadline:
+                out_of_time = True
+                break
+        return float(np.mean(losses)), out_of_time
+
+    @torch.no_grad()
+    def validate(self, data: SegSamples) -> dict:
+        self.model.eval()
+        losses, dices, ious = [], [], []
+        for i in range(0, len(data.cases), self.cfg.batch_size):
+            x = data.images[i : i + self.cfg.batch_size].to(self.device)
+            y = data.masks[i : i + self.cfg.batch_size].to(self.device)
+            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+                logits = self.model(x).float()
+            losses.append(float(self.loss_fn(logits, y)) * len(x))
+            d, j = _batch_metrics(logits, y)
+            dices.append(d * len(x))
+            ious.append(j * len(x))
+        n = len(data.cases)
+        dice, iou = (torch.stack(dices).sum(0) / n).cpu(), (torch.stack(ious).sum(0) / n).cpu()
+        row = {"val_loss": sum(losses) / n, "val_dice": float(dice.mean()), "val_iou": float(iou.mean())}
+        row.update({f"dice_{s}": float(v) for s, v in zip(self.structures, dice, strict=True)})
+        return row
+
+    # -- the loop ---------------------------------------------------------------------------------------
+    def fit(self, resume: bool = False, step_cb=None) -> TrainResult:
+        self.run.mkdir(parents=True, exist_ok=True)
+        if resume:
+            self.restore()
+        elif (self.run / "last.pt").exists():
+            raise AntsegInputError(self.run, "run folder already holds a training run (use --resume or another --out)")
+        dump_config(self.cfg, self.run / "config.yaml")
+        t0 = time.perf_counter()
+        deadline = t0 + self.cfg.time_budget_s if self.cfg.time_budget_s > 0 else None
+        stopped = False
+        while self.epoch < self.cfg.epochs and not stopped:
+            te = time.perf_counter()
+            train_loss, stopped = self.train_epoch(deadline, step_cb)
+            self.epoch += 1
+            if self.epoch % self.cfg.val_every and self.epoch != self.cfg.epochs and not stopped:
+                continue
+            row = {"epoch": self.epoch, "lr": self.opt.param_groups[0]["lr"], "train_loss": train_loss}
+            row.update(self.validate(self.val))
+            row["seconds"] = time.perf_counter() - te
+            self.rows.append(row)
+            if row["val_dice"] >= self.best_dice:
+                self.best_dice, self.best_epoch = row["val_dice"], self.epoch
+                save_checkpoint(self.run / "best.pt", self.model, self.meta())
+            save_checkpoint(self.run / "last.pt", self.model, self.meta(), self.training_state())
+            self._write_metrics()
+            self.log(
+                f"epoch {self.epoch:3d}/{self.cfg.epochs}  loss {train_loss:.4f}  val loss {row['val_loss']:.4f}  "
+                f"val Dice {row['val_dice']:.4f}  IoU {row['val_iou']:.4f}  ({row['seconds']:.1f} s)"
+            )
+        if stopped:
+            self.log(f"time budget of {self.cfg.time_budget_s:.0f} s reached after epoch {self.epoch}")
+        plot_curves(self.rows, self.run / "curves.png") if self.rows else None
+        return TrainResult(self.run, self.best_epoch, self.best_dice, self.epoch, time.perf_counter() - t0, stopped)
+
+    def _write_metrics(self) -> None:
+        cols = list(self.rows[0])
+        tmp = self.run / f".{METRICS_CSV}.tmp"
+        with open(tmp, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
+            w.writeheader()
+            w.writerows(self.rows)
+        os.replace(tmp, self.run / METRICS_CSV)
+        if self.epoch % 5 == 0:
+            plot_curves(self.rows, self.run / "curves.png")
+
+
+def _num(v: str):
+    try:
+        f = float(v)
+        return int(f) if f.is_integer() and "." not in v and "e" not in v else f
+    except ValueError:
+        return v
+
+
+def train_segmentation(dataset: str | Path, run: str | Path, cfg: TrainConfig, resume: bool = False,
+                       log: Callable[[str], None] = print, step_cb=None) -> TrainResult:  # fmt: skip
+    """Train a segmentation model on a canonical dataset; see :class:`TrainConfig`."""
+    return Trainer(dataset, run, cfg, log).fit(resume=resume, step_cb=step_cb)
+
+
+__all__ = ["TrainConfig", "TrainResult", "Trainer", "asdict", "train_segmentation"]
