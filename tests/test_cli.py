@@ -101,10 +101,10 @@ def test_console_script_reports_bad_input_without_traceback(tmp_path):
 
 @pytest.mark.slow
 def test_demo_runs(tmp_path, cli):
-    r = cli("demo", "--out", tmp_path / "demo", "--n", "8")
+    r = cli("demo", "--out", tmp_path / "demo", "--n", "8", "--no-train")
     assert r.code == 0, r.err
     assert "demo finished" in r.out and (tmp_path / "demo" / "demo_config.yaml").is_file()
-    r = cli("demo", "--out", tmp_path / "demo", "--n", "8")  # re-running replaces its own folder
+    r = cli("demo", "--out", tmp_path / "demo", "--n", "8", "--no-train")  # re-running replaces its own folder
     assert r.code == 0
 
 
@@ -112,10 +112,12 @@ def test_demo_small_config(tmp_path, cli):
     cfg = tmp_path / "demo.yaml"
     cfg.write_text(
         f"out: {tmp_path / 'd'}\nn_asoct: 8\nsize: [640, 300]\nvideos: 2\nframes_per_video: 2\nvideo_seconds: 0.2\n"
+        "epochs: 2\n"
     )
     r = cli("demo", "--config", cfg)
     assert r.code == 0, r.err
-    assert "demo finished" in r.out and "valid" in r.out
+    assert "demo finished" in r.out and "valid" in r.out and "| **Right Iris** |" in r.out
+    assert (tmp_path / "d" / "runs" / "seg" / "best.pt").is_file()
     ds = load_dataset(tmp_path / "d" / "asoct")
     assert len(ds) == 8 and ds.manifest.reference_biometry == "biometry.csv"
     (tmp_path / "other").mkdir()

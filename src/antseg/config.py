@@ -40,22 +40,28 @@ def _coerce(value: Any, tp: Any, name: str, source: str) -> Any:
     return value
 
 
-def load_config(cls: type[C], path: str | Path | None = None, **overrides: Any) -> C:
-    """Build config ``cls`` from its defaults, then the YAML ``path``, then non-None ``overrides``.
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping, or an input error naming the file."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise AntsegInputError(path, f"unreadable YAML config ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise AntsegInputError(path, "config must be a mapping of option: value")
+    return data
+
+
+def load_config(cls: type[C], path: str | Path | None = None, base: C | None = None, **overrides: Any) -> C:
+    """Build config ``cls`` from ``base`` (or its defaults), then the YAML ``path``, then non-None ``overrides``.
 
     Raises:
         AntsegInputError: unreadable YAML, unknown keys or values of the wrong type.
     """
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = dataclasses.asdict(base) if base is not None else {}
     if path is not None:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise AntsegInputError(path, f"unreadable YAML config ({type(exc).__name__})") from None
-        if not isinstance(data, dict):
-            raise AntsegInputError(path, "config must be a mapping of option: value")
+        data = read_yaml(path)
         unknown = sorted(set(data) - fields)
         if unknown:
             raise AntsegInputError(path, f"unknown option(s): {', '.join(unknown)}; valid: {', '.join(sorted(fields))}")

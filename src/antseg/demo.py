@@ -30,12 +30,16 @@ class DemoConfig:
     """Demo settings: phantom sizes and where everything goes."""
 
     out: Path = Path("antseg-demo")
-    n_asoct: int = 24
+    n_asoct: int = 40
     size: tuple[int, ...] = (2130, 998)
     videos: int = 3
     frames_per_video: int = 4
     video_seconds: float = 2.0
     seed: int = 0
+    train: bool = True  # train and evaluate the default segmentation model on the AS-OCT phantom
+    model: str = "unet-lite"
+    epochs: int = 60
+    train_budget_s: float = 480.0
 
 
 @dataclass
@@ -44,6 +48,7 @@ class DemoResult:
     surgical: Path
     reports: dict[str, ValidationReport] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    evaluation: dict | None = None
 
 
 def _prepare(out: Path) -> None:
@@ -110,4 +115,22 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
     )
     step("split 80/20 by video", lambda: split_dataset(out / "surgical", SplitConfig(ratios=(0.8, 0.2, 0.0))))
     reports["surgical"] = step("validate", lambda: validate_dataset(out / "surgical"))
-    return DemoResult(out / "asoct", out / "surgical", reports, t)
+    evaluation = None
+    if cfg.train:
+        from antseg.evaluation import evaluate_segmentation
+        from antseg.training import TrainConfig, train_segmentation
+
+        tcfg = TrainConfig(
+            model=cfg.model,
+            epochs=cfg.epochs,
+            time_budget_s=cfg.train_budget_s,
+            seed=cfg.seed,
+            lr=2e-3 if cfg.model == "unet-lite" else 1e-3,
+        )
+        log(f"Segmentation: {cfg.model} on {out / 'asoct'} ({cfg.epochs} epochs, at most {cfg.train_budget_s:.0f} s)")
+        step("train", lambda: train_segmentation(out / "asoct", out / "runs" / "seg", tcfg, log=lambda s: None))
+        evaluation = step(
+            "evaluate on the test split",
+            lambda: evaluate_segmentation(out / "runs" / "seg", out / "asoct", out / "runs" / "seg" / "eval-test"),
+        )
+    return DemoResult(out / "asoct", out / "surgical", reports, t, evaluation)

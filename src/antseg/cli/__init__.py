@@ -38,8 +38,14 @@ def _root(
 
 from antseg.cli import data as _data  # noqa: E402
 from antseg.cli import demo as _demo  # noqa: E402
+from antseg.cli import evaluate as _evaluate  # noqa: E402
+from antseg.cli import predict as _predict  # noqa: E402
+from antseg.cli import train as _train  # noqa: E402
 
 app.add_typer(_data.app, name="data")
+app.add_typer(_train.app, name="train")
+app.command("evaluate")(_evaluate.evaluate)
+app.command("predict")(_predict.predict)
 app.command("demo")(_demo.demo)
 
 

@@ -15,12 +15,13 @@ from antseg.demo import DemoConfig, run_demo
 
 def demo(
     out: Path = typer.Option(None, help="Output folder (default ./antseg-demo; replaced if made by the demo)."),
-    n: int = typer.Option(None, help="AS-OCT phantom scans (default 24)."),
+    n: int = typer.Option(None, help="AS-OCT phantom scans (default 40)."),
+    no_train: bool = typer.Option(False, "--no-train", help="Only the data steps (about 20 s)."),
     seed: int = typer.Option(None, help="Random seed (default 0)."),
     config: Path = typer.Option(None, help="YAML file with DemoConfig fields."),
 ) -> None:
     """Generate phantoms, write them in real source formats, import, split and validate them."""
-    cfg = load_config(DemoConfig, config, out=out, n_asoct=n, seed=seed)
+    cfg = load_config(DemoConfig, config, out=out, n_asoct=n, seed=seed, train=False if no_train else None)
     res = run_demo(cfg, log=console.print)
     dump_config(cfg, cfg.out / "demo_config.yaml")
     for name, path in (("AS-OCT", res.asoct), ("surgical", res.surgical)):
@@ -29,4 +30,7 @@ def demo(
         console.print(f"structures: {', '.join(ds.structures)}; landmarks: {', '.join(ds.landmarks) or '-'}")
         print_split(ds)
         print_report(res.reports["asoct" if name == "AS-OCT" else "surgical"])
+    if res.evaluation:
+        console.rule("segmentation, AS-OCT phantom test split")
+        console.print(res.evaluation["markdown"], markup=False, soft_wrap=True)
     console.print(f"[bold green]demo finished[/] in {sum(res.timings.values()):.1f} s; everything is under {cfg.out}")

@@ -48,9 +48,12 @@ def surface_distances(pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, f
 
 
 def segmentation_metrics(
-    pred: np.ndarray, ref: np.ndarray, names: list[str], spacing: tuple[float, float] | None = None,
+    pred: np.ndarray,
+    ref: np.ndarray,
+    names: list[str],
+    spacing: tuple[float, float] | None = None,
     distances: bool = True,
-) -> list[dict]:  # fmt: skip
+) -> list[dict]:
     """Per-structure metrics of one case.
 
     Args:
@@ -73,7 +76,9 @@ def segmentation_metrics(
         else:
             status = "ok"
             hd, asd = surface_distances(p, r, spacing) if distances else (np.nan, np.nan)
-        out.append({"structure": name, "dice": dice, "iou": iou, "hd95": hd, "assd": asd, "status": status, "unit": unit})
+        out.append(
+            {"structure": name, "dice": dice, "iou": iou, "hd95": hd, "assd": asd, "status": status, "unit": unit}
+        )
     return out
 
 
@@ -84,8 +89,14 @@ class SegmentationMetric:
         self.names, self.distances = names, distances
         self.rows: list[dict] = []
 
-    def __call__(self, pred: np.ndarray, ref: np.ndarray, case_id: str, group: str = "",
-                 spacing: tuple[float, float] | None = None) -> list[dict]:  # fmt: skip
+    def __call__(
+        self,
+        pred: np.ndarray,
+        ref: np.ndarray,
+        case_id: str,
+        group: str = "",
+        spacing: tuple[float, float] | None = None,
+    ) -> list[dict]:
         rows = segmentation_metrics(pred, ref, self.names, spacing, self.distances)
         for r in rows:
             r.update(case_id=case_id, group=group)

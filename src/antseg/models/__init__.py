@@ -6,6 +6,13 @@ from antseg.models.registry import DEFAULT_MODEL, MODELS, create_model, list_mod
 from antseg.models import lite_unet, smp_models, transresunet  # noqa: E402,F401  isort: skip
 
 __all__ = [
-    "DEFAULT_MODEL", "MODELS", "create_model", "list_models", "load_model", "model_defaults", "read_checkpoint",
-    "register_model", "save_checkpoint",
+    "DEFAULT_MODEL",
+    "MODELS",
+    "create_model",
+    "list_models",
+    "load_model",
+    "model_defaults",
+    "read_checkpoint",
+    "register_model",
+    "save_checkpoint",
 ]

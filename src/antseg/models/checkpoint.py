@@ -27,7 +27,9 @@ def model_spec(model: nn.Module) -> dict[str, Any]:
     return spec
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+def save_checkpoint(
+    path: str | Path, model: nn.Module, meta: dict[str, Any], extra: dict[str, Any] | None = None
+) -> None:
     """Write a checkpoint atomically.
 
     Args:

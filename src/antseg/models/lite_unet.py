@@ -14,12 +14,18 @@ def unet_lite(
     channels: tuple[int, ...] = (16, 32, 64, 128, 256),
     num_res_units: int = 2,
     dropout: float = 0.0,
+    coord_channels: bool = True,
 ) -> nn.Module:
     """MONAI ``UNet`` (2-D, residual units, strided convolutions): 1.6 M parameters by default."""
     from monai.networks.nets import UNet
 
     net = UNet(
-        spatial_dims=2, in_channels=in_channels, out_channels=classes, channels=tuple(channels),
-        strides=(2,) * (len(channels) - 1), num_res_units=num_res_units, dropout=dropout,
-    )  # fmt: skip
-    return PadToMultiple(net, 2 ** (len(channels) - 1))
+        spatial_dims=2,
+        in_channels=in_channels + 2 * coord_channels,
+        out_channels=classes,
+        channels=tuple(channels),
+        strides=(2,) * (len(channels) - 1),
+        num_res_units=num_res_units,
+        dropout=dropout,
+    )
+    return PadToMultiple(net, 2 ** (len(channels) - 1), coords=coord_channels)

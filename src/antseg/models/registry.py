@@ -47,7 +47,9 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     params = inspect.signature(builder).parameters
     unknown = sorted(set(kwargs) - set(params))
     if unknown:
-        raise AntsegInputError(None, f"model {name!r} has no argument(s) {', '.join(unknown)}; has: {', '.join(params)}")
+        raise AntsegInputError(
+            None, f"model {name!r} has no argument(s) {', '.join(unknown)}; has: {', '.join(params)}"
+        )
     resolved = {**model_defaults(name), **kwargs}
     model = builder(**resolved)
     model.antseg_spec = {"name": name, "kwargs": _plain(resolved)}
@@ -59,13 +61,23 @@ def _plain(d: dict[str, Any]) -> dict[str, Any]:
 
 
 class PadToMultiple(nn.Module):
-    """Pads the input (reflect) to a multiple of ``multiple`` and crops the output back: any size works."""
+    """Pads the input (reflect) to a multiple of ``multiple`` and crops the output back: any size works.
 
-    def __init__(self, net: nn.Module, multiple: int = 32) -> None:
+    With ``coords``, two channels holding the normalised x and y position (-1..1) are appended to the
+    input (CoordConv): mirror-image structures such as the left and right iris are then told apart by
+    where they are, not only by local texture. The wrapped net must take ``in_channels + 2``.
+    """
+
+    def __init__(self, net: nn.Module, multiple: int = 32, coords: bool = False) -> None:
         super().__init__()
-        self.net, self.multiple = net, multiple
+        self.net, self.multiple, self.coords = net, multiple, coords
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.coords:
+            b, _, hh, ww = x.shape
+            gy = torch.linspace(-1, 1, hh, device=x.device, dtype=x.dtype).view(1, 1, hh, 1).expand(b, 1, hh, ww)
+            gx = torch.linspace(-1, 1, ww, device=x.device, dtype=x.dtype).view(1, 1, 1, ww).expand(b, 1, hh, ww)
+            x = torch.cat([x, gx, gy], dim=1)
         h, w = x.shape[-2:]
         ph, pw = (-h) % self.multiple, (-w) % self.multiple
         if ph or pw:
@@ -88,6 +100,9 @@ def load_encoder_weights(encoder: nn.Module, weights: str | None) -> None:
     except Exception as exc:
         raise AntsegInputError(path, f"not a torch state dict ({type(exc).__name__})") from None
     state = state.get("state_dict", state) if isinstance(state, dict) else state
-    missing, unexpected = encoder.load_state_dict(state, strict=False)
-    if len(missing) == len(list(encoder.state_dict())):
+    own = encoder.state_dict()
+    matched = {k: v for k, v in state.items() if k in own and getattr(v, "shape", None) == own[k].shape}
+    if not matched:
         raise AntsegInputError(path, "no tensor in this file matches the encoder")
+    own.update(matched)
+    nn.Module.load_state_dict(encoder, own)

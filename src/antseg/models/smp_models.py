@@ -26,7 +26,16 @@ def _build(arch: str, encoder_weights: str | None, **kw) -> nn.Module:
         msg = str(exc).splitlines()[0][:200]
         raise AntsegInputError(None, f"cannot build {arch} ({kw.get('encoder_name')}): {msg}") from None
     load_encoder_weights(net.encoder, encoder_weights)
+    prune_unused_stages(net.encoder, kw.get("encoder_depth", 5))
     return net
+
+
+def prune_unused_stages(encoder: nn.Module, depth: int) -> None:
+    """Drop ResNet stages a shallow encoder never runs (smp keeps them): at depth 3, PSPNet-ResNet101
+    uses only conv1, layer1 and layer2, so 41 of its 43 M parameters would be dead weight."""
+    for k in range(max(depth, 1), 5):
+        if hasattr(encoder, f"layer{k}"):
+            delattr(encoder, f"layer{k}")
 
 
 @register_model("unet")
@@ -43,9 +52,14 @@ def unet(
         encoder_weights: None (random), ``imagenet`` (downloads; needs internet) or a local ``.pth`` path.
     """
     net = _build(
-        "Unet", encoder_weights, encoder_name=encoder, in_channels=in_channels, classes=classes,
-        decoder_channels=tuple(decoder_channels), encoder_depth=len(decoder_channels),
-    )  # fmt: skip
+        "Unet",
+        encoder_weights,
+        encoder_name=encoder,
+        in_channels=in_channels,
+        classes=classes,
+        decoder_channels=tuple(decoder_channels),
+        encoder_depth=len(decoder_channels),
+    )
     return PadToMultiple(net, 2 ** len(decoder_channels))
 
 
@@ -59,7 +73,11 @@ def pspnet(
 ) -> nn.Module:
     """PSPNet with a ResNet-101 encoder: the reference cornea-segmentation model (smp)."""
     net = _build(
-        "PSPNet", encoder_weights, encoder_name=encoder, in_channels=in_channels, classes=classes,
+        "PSPNet",
+        encoder_weights,
+        encoder_name=encoder,
+        in_channels=in_channels,
+        classes=classes,
         encoder_depth=encoder_depth,
-    )  # fmt: skip
+    )
     return PadToMultiple(net, 2**encoder_depth)

@@ -11,11 +11,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from antseg.models.registry import PadToMultiple, load_encoder_weights, register_model
+from antseg.models.smp_models import prune_unused_stages
 
 
 def conv_bn_relu(cin: int, cout: int, k: int = 3, dilation: int = 1) -> nn.Sequential:
     pad = dilation * (k // 2)
-    return nn.Sequential(nn.Conv2d(cin, cout, k, padding=pad, dilation=dilation, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, padding=pad, dilation=dilation, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
 
 
 class ResidualBlock(nn.Module):
@@ -23,7 +26,9 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, cin: int, cout: int) -> None:
         super().__init__()
-        self.body = nn.Sequential(conv_bn_relu(cin, cout), nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout))
+        self.body = nn.Sequential(
+            conv_bn_relu(cin, cout), nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout)
+        )
         self.skip = nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -62,14 +67,24 @@ class DilatedBlock(nn.Module):
 
 
 class TransResUNet(nn.Module):
-    def __init__(self, in_channels: int, classes: int, encoder: str, encoder_weights: str | None, dim: int,
-                 layers: int, heads: int, decoder_channels: tuple[int, ...]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        in_channels: int,
+        classes: int,
+        encoder: str,
+        encoder_weights: str | None,
+        dim: int,
+        layers: int,
+        heads: int,
+        decoder_channels: tuple[int, ...],
+    ) -> None:
         super().__init__()
         from segmentation_models_pytorch.encoders import get_encoder
 
         weights = "imagenet" if encoder_weights == "imagenet" else None
         self.encoder = get_encoder(encoder, in_channels=in_channels, depth=4, weights=weights)
         load_encoder_weights(self.encoder, encoder_weights)
+        prune_unused_stages(self.encoder, 4)
         ch = self.encoder.out_channels  # (in, s2, s4, s8, s16)
         self.transformer = TransformerBottleneck(ch[4], dim, layers, heads)
         self.dilated = DilatedBlock(ch[4], dim)
@@ -101,7 +116,9 @@ def transresunet(
     layers: int = 2,
     heads: int = 4,
     decoder_channels: tuple[int, ...] = (256, 128, 64, 32),
+    coord_channels: bool = True,
 ) -> nn.Module:
     """TransResU-Net: ResNet-50 encoder, transformer + dilated-convolution bottleneck, residual decoder."""
-    net = TransResUNet(in_channels, classes, encoder, encoder_weights, dim, layers, heads, tuple(decoder_channels))
-    return PadToMultiple(net, 16)
+    cin = in_channels + 2 * coord_channels
+    net = TransResUNet(cin, classes, encoder, encoder_weights, dim, layers, heads, tuple(decoder_channels))
+    return PadToMultiple(net, 16, coords=coord_channels)

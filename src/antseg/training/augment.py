@@ -20,8 +20,9 @@ class AugmentConfig:
     noise: float = 0.08
 
 
-def augment(images: torch.Tensor, masks: torch.Tensor, swap: list[int], cfg: AugmentConfig,
-            gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+def augment(
+    images: torch.Tensor, masks: torch.Tensor, swap: list[int], cfg: AugmentConfig, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Random flip (with channel swap), affine warp (image bilinear, masks bilinear on soft masks) and
     intensity changes. Images (B, C, H, W) normalised, masks (B, N, H, W) in [0, 1]."""
     b = images.shape[0]

@@ -35,6 +35,7 @@ class TrainConfig:
     lambda_dice: float = 1.0
     lambda_focal: float = 1.0
     augment: bool = True
+    side_gate: bool = True  # left_*/right_* channels only fire on their half of the scan
     amp: bool = True  # mixed precision on CUDA only (fp32 on CPU)
     seed: int = 0
     device: str = "auto"
@@ -50,8 +51,15 @@ RECIPES: dict[str, dict[str, Any]] = {
     # The reference cornea project: PSPNet-R101, Dice+Focal, AdamW 5e-5 cosine to 1e-6, batch 4,
     # 512x512, no augmentation, 80/20 split by video, 150 epochs.
     "cornea-pspnet": {
-        "model": "pspnet", "model_args": {"encoder": "resnet101", "classes": 1}, "input_size": (512, 512),
-        "in_channels": 3, "epochs": 150, "batch_size": 4, "lr": 5e-5, "min_lr": 1e-6, "augment": False,
+        "model": "pspnet",
+        "model_args": {"encoder": "resnet101", "classes": 1},
+        "input_size": (512, 512),
+        "in_channels": 3,
+        "epochs": 150,
+        "batch_size": 4,
+        "lr": 5e-5,
+        "min_lr": 1e-6,
+        "augment": False,
         "split_ratios": (0.8, 0.2, 0.0),
     },
     # The reference AS-OCT baseline architecture with antseg's training loop.
@@ -59,7 +67,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     # antseg's AS-OCT default, sized for a CPU.
     "asoct-unet": {"model": "unet", "input_size": (256, 512), "epochs": 40, "lr": 1e-3},
     "asoct-unet-lite": {"model": "unet-lite", "input_size": (256, 512), "epochs": 40, "lr": 2e-3},
-}  # fmt: skip
+}
 
 
 def apply_recipe(cfg: TrainConfig, name: str) -> TrainConfig:

@@ -43,7 +43,9 @@ class Letterbox:
     def invert(self, logits: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) network output -> (N, C, h, w) at the original size (bilinear)."""
         ih, iw = self.inner_hw
-        return torch.nn.functional.interpolate(logits[..., :ih, :iw], size=self.src_hw, mode="bilinear", align_corners=False)
+        return torch.nn.functional.interpolate(
+            logits[..., :ih, :iw], size=self.src_hw, mode="bilinear", align_corners=False
+        )
 
     def point_to_canvas(self, xy: tuple[float, float]) -> tuple[float, float]:
         """Pixel-centre coordinates in the source -> in the canvas."""
@@ -74,7 +76,9 @@ def to_channels(img: np.ndarray, in_channels: int) -> np.ndarray:
     return np.repeat(img[..., :1], in_channels, axis=2)
 
 
-def prepare_image(img: np.ndarray, in_channels: int, input_hw: tuple[int, int], norm: str) -> tuple[np.ndarray, Letterbox]:
+def prepare_image(
+    img: np.ndarray, in_channels: int, input_hw: tuple[int, int], norm: str
+) -> tuple[np.ndarray, Letterbox]:
     """Raw image -> network input (C, H, W) float32, and the letterbox that maps it back."""
     img = to_channels(img, in_channels)
     lb = Letterbox(img.shape[:2], tuple(input_hw))
@@ -84,21 +88,26 @@ def prepare_image(img: np.ndarray, in_channels: int, input_hw: tuple[int, int], 
 
 @dataclass
 class SegSamples:
-    """Images (B, C, H, W), soft masks (B, N, H, W) and the cases they came from."""
+    """Images (B, C, H, W), soft masks (B, N, H, W), the width of the image inside each letterboxed
+    canvas (B,), and the cases they came from."""
 
     images: torch.Tensor
     masks: torch.Tensor
+    inner_w: torch.Tensor
     cases: list[Case]
 
 
-def load_samples(ds: CanonicalDataset, cases: list[Case], in_channels: int, input_hw: tuple[int, int], norm: str) -> SegSamples:
-    imgs, msks = [], []
+def load_samples(
+    ds: CanonicalDataset, cases: list[Case], in_channels: int, input_hw: tuple[int, int], norm: str
+) -> SegSamples:
+    imgs, msks, widths = [], [], []
     for c in cases:
         raw = ds.load_image(c, grayscale=in_channels == 1)
         x, lb = prepare_image(raw, in_channels, input_hw, norm)
         imgs.append(x)
         msks.append(lb.masks(ds.load_masks(c)))
-    return SegSamples(torch.from_numpy(np.stack(imgs)), torch.from_numpy(np.stack(msks)), cases)
+        widths.append(lb.inner_hw[1])
+    return SegSamples(torch.from_numpy(np.stack(imgs)), torch.from_numpy(np.stack(msks)), torch.tensor(widths), cases)
 
 
 def flip_pairs(names: list[str]) -> list[int]:
@@ -109,3 +118,30 @@ def flip_pairs(names: list[str]) -> list[int]:
             if n.startswith(a) and b + n[len(a) :] in names:
                 perm[i] = names.index(b + n[len(a) :])
     return perm
+
+
+def side_channels(names: list[str]) -> dict[int, str]:
+    """Channels whose name says a side: index -> ``left`` or ``right``."""
+    return {i: n.split("_", 1)[0] for i, n in enumerate(names) if n.startswith(("left_", "right_"))}
+
+
+def gate_sides(logits: torch.Tensor, sides: dict[int, str], inner_w: torch.Tensor | float) -> torch.Tensor:
+    """Anatomical side gate: a ``left_*`` channel can only fire left of the scan's midline, ``right_*``
+    only right of it (AS-OCT B-scans are centred on the corneal apex). Mirror-image structures are then
+    never confused; the network only has to find the tissue.
+
+    Args:
+        logits: (B, C, H, W).
+        inner_w: width of the image inside the canvas, per sample (B,) or one number.
+    """
+    if not sides:
+        return logits
+    b, _, _, w = logits.shape
+    x = torch.arange(w, device=logits.device, dtype=torch.float32).view(1, w) + 0.5
+    mid = (torch.as_tensor(inner_w, dtype=torch.float32, device=logits.device).reshape(-1, 1) / 2).expand(b, 1)
+    left_half = (x < mid)[:, None, None, :]  # (B, 1, 1, W)
+    out = logits.clone()
+    for i, side in sides.items():
+        allowed = left_half if side == "left" else ~left_half
+        out[:, i] = torch.where(allowed[:, 0], logits[:, i], torch.full_like(logits[:, i], -30.0))
+    return out

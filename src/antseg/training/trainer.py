@@ -21,7 +21,7 @@ from antseg.errors import AntsegInputError
 from antseg.models import create_model, read_checkpoint, save_checkpoint
 from antseg.training.augment import AugmentConfig, augment
 from antseg.training.config import TrainConfig
-from antseg.training.data import SegSamples, flip_pairs, load_samples
+from antseg.training.data import SegSamples, flip_pairs, gate_sides, load_samples, side_channels
 from antseg.training.plots import plot_curves
 
 METRICS_CSV = "metrics.csv"
@@ -109,9 +109,12 @@ class Trainer:
         self.train = load_samples(self.ds, train, self.in_channels, hw, cfg.normalization)
         self.val = load_samples(self.ds, val, self.in_channels, hw, cfg.normalization)
         self.swap = flip_pairs(self.structures)
+        self.sides = side_channels(self.structures) if cfg.side_gate else {}
         from monai.losses import DiceFocalLoss  # imported here: MONAI's import takes seconds
 
-        self.loss_fn = DiceFocalLoss(sigmoid=True, batch=True, lambda_dice=cfg.lambda_dice, lambda_focal=cfg.lambda_focal)
+        self.loss_fn = DiceFocalLoss(
+            sigmoid=True, batch=True, lambda_dice=cfg.lambda_dice, lambda_focal=cfg.lambda_focal
+        )
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.steps_per_epoch = max(1, int(np.ceil(len(self.train.cases) / cfg.batch_size)))
         self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(
@@ -127,19 +130,34 @@ class Trainer:
     def meta(self) -> dict:
         sp = self.ds.manifest.spacing_mm
         return {
-            "task": "segmentation", "structures": self.structures, "landmarks": self.ds.landmarks,
-            "input_size": list(self.cfg.input_size), "in_channels": self.in_channels,
-            "normalization": self.cfg.normalization, "threshold": 0.5, "spacing_mm": list(sp) if sp else None,
-            "modality": self.ds.manifest.modality, "dataset": self.ds.manifest.name, "recipe": self.cfg.recipe,
-            "antseg_version": antseg.__version__, "epoch": self.epoch, "val_dice": self.rows[-1]["val_dice"] if self.rows else None,
-        }  # fmt: skip
+            "task": "segmentation",
+            "structures": self.structures,
+            "landmarks": self.ds.landmarks,
+            "input_size": list(self.cfg.input_size),
+            "in_channels": self.in_channels,
+            "side_gate": bool(self.sides),
+            "normalization": self.cfg.normalization,
+            "threshold": 0.5,
+            "spacing_mm": list(sp) if sp else None,
+            "modality": self.ds.manifest.modality,
+            "dataset": self.ds.manifest.name,
+            "recipe": self.cfg.recipe,
+            "antseg_version": antseg.__version__,
+            "epoch": self.epoch,
+            "val_dice": self.rows[-1]["val_dice"] if self.rows else None,
+        }
 
     def training_state(self) -> dict:
         return {
-            "epoch": self.epoch, "best_dice": self.best_dice, "best_epoch": self.best_epoch,
-            "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(), "scaler": self.scaler.state_dict(),
-            "torch_rng": torch.get_rng_state(), "gen": self.gen.get_state(),
-        }  # fmt: skip
+            "epoch": self.epoch,
+            "best_dice": self.best_dice,
+            "best_epoch": self.best_epoch,
+            "optimizer": self.opt.state_dict(),
+            "scheduler": self.sched.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "gen": self.gen.get_state(),
+        }
 
     def restore(self) -> None:
         ck = read_checkpoint(self.run / "last.pt")
@@ -156,11 +174,11 @@ class Trainer:
         self.log(f"resumed from epoch {self.epoch} (best val Dice {self.best_dice:.4f} at epoch {self.best_epoch})")
 
     # -- one epoch --------------------------------------------------------------------------------------
-    def train_epoch(self, deadline: float | None, step_cb) -> tuple[float, bool]:
+    def train_epoch(self, step_cb) -> float:
         self.model.train()
         n = len(self.train.cases)
         order = torch.randperm(n, generator=self.gen)
-        losses, out_of_time = [], False
+        losses = []
         aug = AugmentConfig()
         for b in range(self.steps_per_epoch):
             idx = order[b * self.cfg.batch_size : (b + 1) * self.cfg.batch_size]
@@ -168,7 +186,8 @@ class Trainer:
             if self.cfg.augment:
                 x, y = augment(x, y, self.swap, aug, self.gen)
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
-                loss = self.loss_fn(self.model(x), y)
+                logits = gate_sides(self.model(x).float(), self.sides, self.train.inner_w[idx])
+                loss = self.loss_fn(logits, y)
             self.opt.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.step(self.opt)
@@ -177,10 +196,7 @@ class Trainer:
             losses.append(float(loss.detach()))
             if step_cb:
                 step_cb(self.epoch * self.steps_per_epoch + b + 1, self.cfg.epochs * self.steps_per_epoch)
-            if deadline is not None and time.perf_counter() > deadline:
-                out_of_time = True
-                break
-        return float(np.mean(losses)), out_of_time
+        return float(np.mean(losses))
 
     @torch.no_grad()
     def validate(self, data: SegSamples) -> dict:
@@ -191,6 +207,7 @@ class Trainer:
             y = data.masks[i : i + self.cfg.batch_size].to(self.device)
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
                 logits = self.model(x).float()
+            logits = gate_sides(logits, self.sides, data.inner_w[i : i + self.cfg.batch_size])
             losses.append(float(self.loss_fn(logits, y)) * len(x))
             d, j = _batch_metrics(logits, y)
             dices.append(d * len(x))
@@ -214,8 +231,10 @@ class Trainer:
         stopped = False
         while self.epoch < self.cfg.epochs and not stopped:
             te = time.perf_counter()
-            train_loss, stopped = self.train_epoch(deadline, step_cb)
+            train_loss = self.train_epoch(step_cb)
             self.epoch += 1
+            # The budget is checked between epochs, so a resumed run continues exactly where it stopped.
+            stopped = deadline is not None and time.perf_counter() > deadline and self.epoch < self.cfg.epochs
             if self.epoch % self.cfg.val_every and self.epoch != self.cfg.epochs and not stopped:
                 continue
             row = {"epoch": self.epoch, "lr": self.opt.param_groups[0]["lr"], "train_loss": train_loss}
@@ -256,8 +275,14 @@ def _num(v: str):
         return v
 
 
-def train_segmentation(dataset: str | Path, run: str | Path, cfg: TrainConfig, resume: bool = False,
-                       log: Callable[[str], None] = print, step_cb=None) -> TrainResult:  # fmt: skip
+def train_segmentation(
+    dataset: str | Path,
+    run: str | Path,
+    cfg: TrainConfig,
+    resume: bool = False,
+    log: Callable[[str], None] = print,
+    step_cb=None,
+) -> TrainResult:
     """Train a segmentation model on a canonical dataset; see :class:`TrainConfig`."""
     return Trainer(dataset, run, cfg, log).fit(resume=resume, step_cb=step_cb)
 
