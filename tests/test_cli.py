@@ -112,12 +112,15 @@ def test_demo_small_config(tmp_path, cli):
     cfg = tmp_path / "demo.yaml"
     cfg.write_text(
         f"out: {tmp_path / 'd'}\nn_asoct: 8\nsize: [640, 300]\nvideos: 2\nframes_per_video: 2\nvideo_seconds: 0.2\n"
-        "epochs: 2\n"
+        "epochs: 2\nspur_epochs: 1\nspur_refine_steps: 5\n"
     )
     r = cli("demo", "--config", cfg)
     assert r.code == 0, r.err
     assert "demo finished" in r.out and "valid" in r.out and "| **Right Iris** |" in r.out
-    assert (tmp_path / "d" / "runs" / "seg" / "best.pt").is_file()
+    assert (tmp_path / "d" / "runs" / "seg" / "best.pt").is_file() and (
+        tmp_path / "d" / "runs" / "spur" / "spur.pt"
+    ).is_file()
+    assert "| Left |" in r.out  # the spur table
     ds = load_dataset(tmp_path / "d" / "asoct")
     assert len(ds) == 8 and ds.manifest.reference_biometry == "biometry.csv"
     (tmp_path / "other").mkdir()

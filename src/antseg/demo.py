@@ -39,7 +39,11 @@ class DemoConfig:
     train: bool = True  # train and evaluate the default segmentation model on the AS-OCT phantom
     model: str = "unet-lite"
     epochs: int = 60
-    train_budget_s: float = 480.0
+    train_budget_s: float = 300.0
+    spur: bool = True  # train and evaluate the two-stage scleral-spur model
+    spur_epochs: int = 50
+    spur_budget_s: float = 180.0
+    spur_refine_steps: int = 600
 
 
 @dataclass
@@ -49,6 +53,7 @@ class DemoResult:
     reports: dict[str, ValidationReport] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     evaluation: dict | None = None
+    spur_evaluation: dict | None = None
 
 
 def _prepare(out: Path) -> None:
@@ -133,4 +138,26 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
             "evaluate on the test split",
             lambda: evaluate_segmentation(out / "runs" / "seg", out / "asoct", out / "runs" / "seg" / "eval-test"),
         )
-    return DemoResult(out / "asoct", out / "surgical", reports, t, evaluation)
+    spur_eval = None
+    if cfg.train and cfg.spur:
+        from antseg.evaluation import evaluate_landmarks
+        from antseg.training import TrainConfig
+        from antseg.training.landmarks import SpurConfig, train_spurs
+
+        scfg = TrainConfig(
+            model="unet-lite", epochs=cfg.spur_epochs, time_budget_s=cfg.spur_budget_s, seed=cfg.seed, lr=2e-3
+        )
+        log(
+            f"Scleral spurs: two-stage model ({cfg.spur_epochs} epochs, at most {cfg.spur_budget_s:.0f} s, "
+            "then refinement)"
+        )
+        spur = SpurConfig(refine_steps=cfg.spur_refine_steps)
+        step(
+            "train spur model",
+            lambda: train_spurs(out / "asoct", out / "runs" / "spur", scfg, spur, log=lambda s: None),
+        )
+        spur_eval = step(
+            "evaluate spurs on the test split",
+            lambda: evaluate_landmarks(out / "runs" / "spur", out / "asoct", out / "runs" / "spur" / "eval-test"),
+        )
+    return DemoResult(out / "asoct", out / "surgical", reports, t, evaluation, spur_eval)

@@ -33,4 +33,9 @@ def demo(
     if res.evaluation:
         console.rule("segmentation, AS-OCT phantom test split")
         console.print(res.evaluation["markdown"], markup=False, soft_wrap=True)
+    if res.spur_evaluation:
+        console.rule("scleral spurs, AS-OCT phantom test split (2130x998 px)")
+        console.print(res.spur_evaluation["markdown"], markup=False, soft_wrap=True)
+        ms = res.spur_evaluation["ms_per_image"]
+        console.print(f"spur model CPU time per image: stage 1 {ms['stage1']:.0f} ms, stage 2 {ms['stage2']:.0f} ms")
     console.print(f"[bold green]demo finished[/] in {sum(res.timings.values()):.1f} s; everything is under {cfg.out}")

@@ -63,6 +63,33 @@ def train_seg(
     with progress_bar("train") as update:
         res = train_segmentation(dataset, out, cfg, resume=resume, log=console.print, step_cb=update)
     console.print(
-        f"[green]done[/]: best val Dice {res.best_dice:.4f} at epoch {res.best_epoch}; "
+        f"[green]done[/]: best validation score {res.best_score:.4f} at epoch {res.best_epoch}; "
         f"{res.seconds:.0f} s; {out}/best.pt"
     )
+
+
+@app.command("spur")
+def train_spur(
+    dataset: Path = typer.Argument(..., help="Canonical dataset with left/right scleral spur landmarks."),
+    out: Path = typer.Option(..., "--out", help="Run folder: stage1/ (generic run files) and spur.pt."),
+    config: Path = typer.Option(None, help="YAML file with TrainConfig fields (stage 1)."),
+    epochs: int = typer.Option(None, help="Stage-1 epochs (default 60)."),
+    refine_steps: int = typer.Option(None, help="Stage-2 optimisation steps (default 600)."),
+    input_size: str = typer.Option(None, help="WIDTHxHEIGHT of the stage-1 input (default 512x256)."),
+    seed: int = typer.Option(None),
+    device: str = typer.Option(None, help="auto, cpu or cuda."),
+    time_budget: float = typer.Option(None, help="Stop stage 1 after the epoch in which this many seconds passed."),
+) -> None:
+    """Two-stage spur model: heatmaps on the whole scan, then refinement on full-resolution crops."""
+    from antseg.training.landmarks import SpurConfig, train_spurs
+
+    size = parse_size(input_size)
+    base = TrainConfig(model="unet-lite", epochs=60, lr=2e-3, augment=True)
+    cfg = load_config(
+        TrainConfig, config, base=base, epochs=epochs, input_size=(size[1], size[0]) if size else None, seed=seed,
+        device=device, time_budget_s=time_budget,
+    )  # fmt: skip
+    spur = SpurConfig() if refine_steps is None else SpurConfig(refine_steps=refine_steps)
+    with progress_bar("train spur (stage 1)") as update:
+        res = train_spurs(dataset, out, cfg, spur, log=console.print, step_cb=update)
+    console.print(f"[green]done[/]: {res['checkpoint']}")

@@ -11,8 +11,10 @@ from antseg.data.schema import default_colour
 from antseg.io.images import write_png
 
 
-def overlay(image: np.ndarray, masks: np.ndarray, names: list[str], alpha: float = 0.4) -> np.ndarray:
-    """RGB image with translucent fills and solid outlines per structure, (H, W, 3) uint8."""
+def overlay(
+    image: np.ndarray, masks: np.ndarray, names: list[str], alpha: float = 0.4, spurs: dict | None = None
+) -> np.ndarray:
+    """RGB image with translucent fills and solid outlines per structure, and spur markers, (H, W, 3) uint8."""
     rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB) if image.ndim == 2 else image.copy()
     out = rgb.astype(np.float32)
     for k, name in enumerate(names):
@@ -26,11 +28,22 @@ def overlay(image: np.ndarray, masks: np.ndarray, names: list[str], alpha: float
     for k, name in enumerate(names):
         contours, _ = cv2.findContours(masks[k].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         cv2.drawContours(out, contours, -1, tuple(int(c) for c in default_colour(name, k)), thick, cv2.LINE_AA)
+    for name, p in (spurs or {}).items():
+        if p.get("visible"):
+            col = tuple(int(c) for c in default_colour(name, 0))
+            centre = (int(round(p["x"])), int(round(p["y"])))
+            cv2.drawMarker(out, centre, col, cv2.MARKER_CROSS, 12 * thick, thick + 1, cv2.LINE_AA)
+            cv2.circle(out, centre, 8 * thick, col, thick, cv2.LINE_AA)
     return out
 
 
 def write_prediction(
-    folder: Path, image: np.ndarray, masks: np.ndarray, names: list[str], write_original: bool = False
+    folder: Path,
+    image: np.ndarray,
+    masks: np.ndarray,
+    names: list[str],
+    write_original: bool = False,
+    spurs: dict | None = None,
 ) -> None:
     """``<structure>.png`` (0/255) per structure and ``overlay.png``; ``original.png`` when asked."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -38,7 +51,7 @@ def write_prediction(
         write_png(folder / "original.png", image)
     for k, name in enumerate(names):
         write_png(folder / f"{name}.png", masks[k].astype(np.uint8) * 255)
-    write_png(folder / "overlay.png", overlay(image, masks, names))
+    write_png(folder / "overlay.png", overlay(image, masks, names, spurs=spurs))
 
 
 def area_rows(name: str, masks: np.ndarray, names: list[str], spacing: tuple[float, float] | None) -> list[dict]:

@@ -21,15 +21,15 @@ class TrainConfig:
         time_budget_s: stop after this many seconds of training (0: no limit); best/last stay valid.
     """
 
-    model: str = "unet"
+    model: str = "unet-lite"
     model_args: dict[str, Any] = field(default_factory=dict)
     encoder_weights: str | None = None
     input_size: tuple[int, ...] = (256, 512)
     in_channels: int = 0
     normalization: str = "image_zscore"
-    epochs: int = 40
+    epochs: int = 60
     batch_size: int = 4
-    lr: float = 1e-3
+    lr: float = 2e-3
     min_lr: float = 1e-6
     weight_decay: float = 1e-4
     lambda_dice: float = 1.0

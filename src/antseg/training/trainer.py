@@ -31,7 +31,7 @@ METRICS_CSV = "metrics.csv"
 class TrainResult:
     run: Path
     best_epoch: int
-    best_dice: float
+    best_score: float  # best validation score: mean Dice (segmentation), minus mean error in px (landmarks)
     epochs_done: int
     seconds: float
     stopped_by_budget: bool
@@ -93,28 +93,21 @@ class Trainer:
         self.run, self.cfg, self.log = Path(run), cfg, log
         self.ds = load_dataset(dataset)
         self.structures = self.ds.structures
-        if not self.structures:
-            raise AntsegInputError(self.ds.root, "the dataset has no structures to segment")
+        self.channels = self.channel_names()
         self.device = resolve_device(cfg.device)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         seed_everything(cfg.seed)
         self.in_channels = cfg.in_channels or (1 if self.ds.manifest.modality == "asoct" else 3)
-        args = {**cfg.model_args, "in_channels": self.in_channels, "classes": len(self.structures)}
+        args = {**cfg.model_args, "in_channels": self.in_channels, "classes": len(self.channels)}
         if cfg.encoder_weights is not None:
             args["encoder_weights"] = cfg.encoder_weights
         self.model = create_model(cfg.model, **args).to(self.device)
-        train, val = select_cases(self.ds, cfg, log)
-        hw = tuple(cfg.input_size)
-        self.train = load_samples(self.ds, train, self.in_channels, hw, cfg.normalization)
-        self.val = load_samples(self.ds, val, self.in_channels, hw, cfg.normalization)
-        self.swap = flip_pairs(self.structures)
-        self.sides = side_channels(self.structures) if cfg.side_gate else {}
-        from monai.losses import DiceFocalLoss  # imported here: MONAI's import takes seconds
-
-        self.loss_fn = DiceFocalLoss(
-            sigmoid=True, batch=True, lambda_dice=cfg.lambda_dice, lambda_focal=cfg.lambda_focal
-        )
+        train, val = self.select_cases()
+        self.train, self.val = self.load(train), self.load(val)
+        self.swap = flip_pairs(self.channels)
+        self.sides = side_channels(self.channels) if cfg.side_gate else {}
+        self.loss_fn = self.make_loss()
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.steps_per_epoch = max(1, int(np.ceil(len(self.train.cases) / cfg.batch_size)))
         self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(
@@ -123,34 +116,54 @@ class Trainer:
         self.use_amp = cfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.gen = torch.Generator().manual_seed(cfg.seed)
-        self.epoch, self.best_dice, self.best_epoch = 0, -1.0, 0
+        self.epoch, self.best_score, self.best_epoch = 0, -float("inf"), 0
         self.rows: list[dict] = []
+
+    # -- what a task defines (segmentation here; landmarks override these) ----------------------------
+    def channel_names(self) -> list[str]:
+        if not self.structures:
+            raise AntsegInputError(self.ds.root, "the dataset has no structures to segment")
+        return self.structures
+
+    def select_cases(self):
+        return select_cases(self.ds, self.cfg, self.log)
+
+    def load(self, cases) -> SegSamples:
+        return load_samples(self.ds, cases, self.in_channels, tuple(self.cfg.input_size), self.cfg.normalization)
+
+    def make_loss(self):
+        from monai.losses import DiceFocalLoss  # imported here: MONAI's import takes seconds
+
+        cfg = self.cfg
+        return DiceFocalLoss(sigmoid=True, batch=True, lambda_dice=cfg.lambda_dice, lambda_focal=cfg.lambda_focal)
+
+    def task_meta(self) -> dict:
+        return {"task": "segmentation", "threshold": 0.5}
 
     # -- state ----------------------------------------------------------------------------------------
     def meta(self) -> dict:
         sp = self.ds.manifest.spacing_mm
         return {
-            "task": "segmentation",
+            **self.task_meta(),
             "structures": self.structures,
             "landmarks": self.ds.landmarks,
             "input_size": list(self.cfg.input_size),
             "in_channels": self.in_channels,
             "side_gate": bool(self.sides),
             "normalization": self.cfg.normalization,
-            "threshold": 0.5,
             "spacing_mm": list(sp) if sp else None,
             "modality": self.ds.manifest.modality,
             "dataset": self.ds.manifest.name,
             "recipe": self.cfg.recipe,
             "antseg_version": antseg.__version__,
             "epoch": self.epoch,
-            "val_dice": self.rows[-1]["val_dice"] if self.rows else None,
+            "val_score": self.rows[-1]["val_score"] if self.rows else None,
         }
 
     def training_state(self) -> dict:
         return {
             "epoch": self.epoch,
-            "best_dice": self.best_dice,
+            "best_score": self.best_score,
             "best_epoch": self.best_epoch,
             "optimizer": self.opt.state_dict(),
             "scheduler": self.sched.state_dict(),
@@ -168,10 +181,10 @@ class Trainer:
         self.scaler.load_state_dict(st["scaler"])
         torch.set_rng_state(st["torch_rng"])
         self.gen.set_state(st["gen"])
-        self.epoch, self.best_dice, self.best_epoch = st["epoch"], st["best_dice"], st["best_epoch"]
+        self.epoch, self.best_score, self.best_epoch = st["epoch"], st["best_score"], st["best_epoch"]
         with open(self.run / METRICS_CSV, newline="") as fh:
             self.rows = [{k: _num(v) for k, v in r.items()} for r in csv.DictReader(fh)][: self.epoch]
-        self.log(f"resumed from epoch {self.epoch} (best val Dice {self.best_dice:.4f} at epoch {self.best_epoch})")
+        self.log(f"resumed from epoch {self.epoch} (best score {self.best_score:.4f} at epoch {self.best_epoch})")
 
     # -- one epoch --------------------------------------------------------------------------------------
     def train_epoch(self, step_cb) -> float:
@@ -215,6 +228,7 @@ class Trainer:
         n = len(data.cases)
         dice, iou = (torch.stack(dices).sum(0) / n).cpu(), (torch.stack(ious).sum(0) / n).cpu()
         row = {"val_loss": sum(losses) / n, "val_dice": float(dice.mean()), "val_iou": float(iou.mean())}
+        row["val_score"] = row["val_dice"]
         row.update({f"dice_{s}": float(v) for s, v in zip(self.structures, dice, strict=True)})
         return row
 
@@ -241,19 +255,26 @@ class Trainer:
             row.update(self.validate(self.val))
             row["seconds"] = time.perf_counter() - te
             self.rows.append(row)
-            if row["val_dice"] >= self.best_dice:
-                self.best_dice, self.best_epoch = row["val_dice"], self.epoch
+            if row["val_score"] >= self.best_score:
+                self.best_score, self.best_epoch = row["val_score"], self.epoch
                 save_checkpoint(self.run / "best.pt", self.model, self.meta())
             save_checkpoint(self.run / "last.pt", self.model, self.meta(), self.training_state())
             self._write_metrics()
-            self.log(
-                f"epoch {self.epoch:3d}/{self.cfg.epochs}  loss {train_loss:.4f}  val loss {row['val_loss']:.4f}  "
-                f"val Dice {row['val_dice']:.4f}  IoU {row['val_iou']:.4f}  ({row['seconds']:.1f} s)"
-            )
+            self.log(f"epoch {self.epoch:3d}/{self.cfg.epochs}  loss {train_loss:.4f}  " + self.describe(row))
         if stopped:
             self.log(f"time budget of {self.cfg.time_budget_s:.0f} s reached after epoch {self.epoch}")
-        plot_curves(self.rows, self.run / "curves.png") if self.rows else None
-        return TrainResult(self.run, self.best_epoch, self.best_dice, self.epoch, time.perf_counter() - t0, stopped)
+        if self.rows:
+            plot_curves(self.rows, self.run / "curves.png", self.curve_panels())
+        return TrainResult(self.run, self.best_epoch, self.best_score, self.epoch, time.perf_counter() - t0, stopped)
+
+    def curve_panels(self) -> list[tuple[str, str]] | None:
+        return None  # the segmentation default: IoU and Dice
+
+    def describe(self, row: dict) -> str:
+        return (
+            f"val loss {row['val_loss']:.4f}  val Dice {row['val_dice']:.4f}  IoU {row['val_iou']:.4f}  "
+            f"({row['seconds']:.1f} s)"
+        )
 
     def _write_metrics(self) -> None:
         cols = list(self.rows[0])
@@ -264,7 +285,7 @@ class Trainer:
             w.writerows(self.rows)
         os.replace(tmp, self.run / METRICS_CSV)
         if self.epoch % 5 == 0:
-            plot_curves(self.rows, self.run / "curves.png")
+            plot_curves(self.rows, self.run / "curves.png", self.curve_panels())
 
 
 def _num(v: str):

@@ -1,0 +1,72 @@
+"""Two-stage scleral-spur prediction: heatmaps on the whole scan, then a full-resolution refinement."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from antseg.errors import AntsegInputError
+from antseg.landmarks.heatmaps import decode
+from antseg.models import create_model, read_checkpoint
+from antseg.training.data import gate_sides, prepare_image, side_channels
+from antseg.training.landmarks import canvas_to_image, crop_at
+from antseg.training.trainer import resolve_device
+
+
+def _build(spec: dict, state: dict, device) -> torch.nn.Module:
+    kwargs = {k: v for k, v in spec["kwargs"].items() if k != "encoder_weights"}
+    m = create_model(spec["name"], **kwargs)
+    m.load_state_dict(state)
+    return m.to(device).eval()
+
+
+class SpurPredictor:
+    """Loads ``spur.pt`` (or a run folder holding it) and predicts each landmark with a confidence."""
+
+    def __init__(self, weights: str | Path, device: str = "auto") -> None:
+        path = Path(weights)
+        if path.is_dir():
+            path = path / "spur.pt"
+        ck = read_checkpoint(path)
+        if ck["meta"].get("task") != "landmarks" or "refiner" not in ck:
+            raise AntsegInputError(path, "not a spur (landmark) checkpoint")
+        self.device = resolve_device(device)
+        self.meta = ck["meta"]
+        self.names: list[str] = list(self.meta["landmarks"])
+        self.stage1 = _build(ck["model"], ck["state_dict"], self.device)
+        self.refiner = _build(ck["refiner"]["model"], ck["refiner"]["state_dict"], self.device)
+        self.timings: dict[str, float] = {"stage1_ms": 0.0, "stage2_ms": 0.0}
+
+    @torch.no_grad()
+    def predict(self, image: np.ndarray, refine: bool = True) -> dict[str, dict]:
+        """name -> {"x", "y" (original pixels, None when absent), "confidence", "visible"}."""
+        gray = image if image.ndim == 2 else image.mean(axis=2).astype(np.uint8)
+        t0 = time.perf_counter()
+        x, lb = prepare_image(
+            gray, int(self.meta["in_channels"]), tuple(self.meta["input_size"]), self.meta["normalization"]
+        )
+        out = self.stage1(torch.from_numpy(x)[None].to(self.device)).float()
+        if self.meta.get("side_gate"):
+            out = gate_sides(out, side_channels(self.names), lb.inner_hw[1])
+        coarse = decode(out[0])
+        t1 = time.perf_counter()
+        res = {}
+        s = int(self.meta["crop"])
+        for n, (cx, cy, peak) in zip(self.names, coarse, strict=True):
+            if peak < float(self.meta["presence"]):
+                res[n] = {"x": None, "y": None, "confidence": peak, "visible": False}
+                continue
+            gx, gy = canvas_to_image(lb, (cx, cy))
+            if refine:
+                flip = n.startswith("right_")
+                crop, (x0, y0) = crop_at(gray, gx, gy, s, flip)
+                hm = self.refiner(torch.from_numpy(crop)[None, None].to(self.device)).float()[0]
+                tx, ty, _ = decode(hm)[0]
+                gx, gy = x0 + (s - 1 - tx if flip else tx), y0 + ty
+            res[n] = {"x": float(gx), "y": float(gy), "confidence": peak, "visible": True}
+        t2 = time.perf_counter()
+        self.timings = {"stage1_ms": 1000 * (t1 - t0), "stage2_ms": 1000 * (t2 - t1)}
+        return res
