@@ -39,11 +39,11 @@ class DemoConfig:
     train: bool = True  # train and evaluate the default segmentation model on the AS-OCT phantom
     model: str = "unet-lite"
     epochs: int = 60
-    train_budget_s: float = 300.0
+    train_budget_s: float = 210.0
     spur: bool = True  # train and evaluate the two-stage scleral-spur model
     spur_epochs: int = 50
-    spur_budget_s: float = 180.0
-    spur_refine_steps: int = 600
+    spur_budget_s: float = 120.0
+    spur_refine_steps: int = 1200
 
 
 @dataclass

@@ -74,7 +74,7 @@ def train_spur(
     out: Path = typer.Option(..., "--out", help="Run folder: stage1/ (generic run files) and spur.pt."),
     config: Path = typer.Option(None, help="YAML file with TrainConfig fields (stage 1)."),
     epochs: int = typer.Option(None, help="Stage-1 epochs (default 60)."),
-    refine_steps: int = typer.Option(None, help="Stage-2 optimisation steps (default 600)."),
+    refine_steps: int = typer.Option(None, help="Stage-2 optimisation steps (default 1500)."),
     input_size: str = typer.Option(None, help="WIDTHxHEIGHT of the stage-1 input (default 512x256)."),
     seed: int = typer.Option(None),
     device: str = typer.Option(None, help="auto, cpu or cuda."),

@@ -247,18 +247,21 @@ def render(g: EyeGeometry, h: int, w: int, spacing: tuple[float, float], bank: N
     texture = bank.window(bank.texture, rng, h, w)
     refl = np.zeros((h, w), np.float32)
     att = np.zeros((h, w), np.float32)
-    shell = _bounds(epi, np.where(periphery, epi + 2.5, endo), sy, h)
+    shell = _bounds(epi, endo, sy, h)
+    # Beyond the angle recess the wall is ciliary body: a dimmer band that follows the wall down.
+    ciliary = cv.region(*_bounds(np.where(periphery, endo, np.inf), np.where(periphery, endo + 1.2, -np.inf), sy, h))
     band = _bounds(epi, epi + 0.75 + 0.35 * limbus, sy, h)
-    cv.paint(cv.region(*shell), refl, 0.45 * (0.2 + 0.35 * limbus), att, 1.6 * (0.25 + 2.8 * limbus))
-    cv.paint(cv.region(*band), refl, 0.2 + 0.35 * limbus, att, 0.25 + 2.8 * limbus)
+    cv.paint(cv.region(*shell), refl, 0.45 * (0.2 + 0.35 * limbus), att, 1.6 * (0.25 + 1.0 * limbus))
+    cv.paint(cv.region(*band), refl, 0.2 + 0.35 * limbus, att, 0.25 + 1.0 * limbus)
+    cv.paint(ciliary, refl, lambda sl: 0.12 * texture[sl], att, 2.5)
     cv.line(refl, epi / sy, 1.0, offsets=(-1, 0, 1))
-    cv.line(refl, endo / sy, 0.35, offsets=(-1, 0), where=~periphery)
-    # Scleral spur cue: the bright inner scleral wedge meets the wall at the spur (as on real scans).
-    wedge = (past_spur > 0) & (past_spur < 0.6)
-    lift = np.clip(past_spur, 0, None) * 0.45 + 0.05
-    cv.paint(
-        cv.region(*_bounds(np.where(wedge, endo - lift, np.inf), np.where(wedge, endo, -np.inf), sy, h)), refl, 0.6
-    )
+    cv.line(refl, endo / sy, 0.35, offsets=(-1, 0), where=past_spur < 0)
+    # Scleral spur cue, as on real scans: a bright wedge of inner sclera that starts exactly at the spur
+    # and thickens peripherally, and the endothelial (Descemet) line that stops there.
+    wedge = (past_spur >= 0) & (past_spur < 0.7)
+    lift = np.clip(past_spur, 0, None) * 0.55 + 0.03
+    spur_region = cv.region(*_bounds(np.where(wedge, endo - lift, np.inf), np.where(wedge, endo, -np.inf), sy, h))
+    cv.paint(spur_region, refl, 1.0, att, 2.0)
 
     for s in SIDES:
         start, end = iris_b[s]
