@@ -110,7 +110,9 @@ def tiny_spur_run(asoct_phantom, tmp_path_factory):
     split_dataset(ds, SplitConfig(ratios=(0.6, 0.2, 0.2)))
     cfg = TrainConfig(model="unet-lite", model_args={"channels": (8, 16, 32), "num_res_units": 1}, input_size=(64, 128),
                       epochs=2, lr=3e-3, threads=2)  # fmt: skip
-    train_spurs(ds, root / "run", cfg, SpurConfig(refine_steps=20, refine_batch=4, crop=48), log=lambda s: None)
+    train_spurs(
+        ds, root / "run", cfg, SpurConfig(refine_steps=20, refine_batch=4, crop=48, refine_jitter=8), log=lambda s: None
+    )
     return ds, root / "run"
 
 

@@ -68,13 +68,17 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return payload
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the model of a checkpoint and load its weights; returns (model in eval mode, meta)."""
-    ck = read_checkpoint(path)
-    spec = ck["model"]
+def build_model(spec: dict[str, Any], state_dict: dict, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a model from its saved spec and weights (eval mode)."""
     # The weights come from the checkpoint: never fetch or read pretrained encoder weights again.
     kwargs = {k: v for k, v in spec["kwargs"].items() if k != "encoder_weights"}
     model = create_model(spec["name"], **kwargs)
     model.antseg_spec = spec
-    model.load_state_dict(ck["state_dict"])
-    return model.to(device).eval(), ck["meta"]
+    model.load_state_dict(state_dict)
+    return model.to(device).eval()
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model of a checkpoint and load its weights; returns (model in eval mode, meta)."""
+    ck = read_checkpoint(path)
+    return build_model(ck["model"], ck["state_dict"], device), ck["meta"]

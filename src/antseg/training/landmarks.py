@@ -26,8 +26,9 @@ class SpurConfig:
 
     sigma: float = 8.0  # stage-1 heatmap sigma, network-input pixels (wide: learns fast; stage 2 is precise)
     presence: float = 0.3  # peak below this: the spur is predicted absent
-    crop: int = 96  # stage-2 crop size, full-resolution pixels
-    refine_jitter: float = 16.0  # stage-2 training: crop centre offset from the truth (px)
+    crop: int = 128  # stage-2 crop size, full-resolution pixels
+    refine_jitter: float = 32.0  # stage-2 training: crop centre offset from the truth (px)
+    refine_iterations: int = 2  # inference passes, each re-centring the crop on the last estimate
     refine_steps: int = 1500
     refine_batch: int = 16
     refine_lr: float = 2e-3
@@ -222,7 +223,7 @@ def train_spurs(dataset, run, cfg: TrainConfig, spur: SpurConfig | None = None, 
     refiner, rows = train_refiner(t.ds, t.train.cases, t.channels, spur, cfg.seed, t.device, log)
     ck = read_checkpoint(run / "stage1" / "best.pt")
     payload = {k: v for k, v in ck.items() if k not in ("path", "training")}
-    payload["meta"] = {**payload["meta"], "crop": spur.crop, "refine_iterations": 1}
+    payload["meta"] = {**payload["meta"], "crop": spur.crop, "refine_iterations": spur.refine_iterations}
     payload["refiner"] = {
         "model": refiner.antseg_spec,
         "state_dict": {k: v.cpu() for k, v in refiner.state_dict().items()},
