@@ -63,107 +63,19 @@ def test_image_looks_like_oct(scans):
     )
 
 
-# ----------------------------------------------------------------------------------------------------
-# Independent biometry from masks (mm), for the cross-check.
+def test_analytic_biometry_matches_the_masks(scans):
+    """The phantom's analytic values against ``antseg.biometry`` on its rendered masks and spurs: two
+    independent computations (curves vs pixel counting and ray marching) that must agree within a pixel."""
+    from antseg.biometry import measure
 
-
-def _wall(ac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Chamber roof per column: the boundary half a pixel above the first chamber pixel (px)."""
-    cols = np.nonzero(ac.any(axis=0))[0]
-    return cols.astype(float), ac[:, cols].argmax(axis=0) - 0.5
-
-
-def _point_on_wall(ac, spur, dist_mm, side):
-    xs, ys = _wall(ac)
-    pts = np.stack([xs * SP, ys * SP], axis=1)
-    s = np.array(spur) * SP
-    order = np.argsort(xs) if side == "left" else np.argsort(-xs)
-    pts = pts[order]
-    pts = pts[(pts[:, 0] >= s[0]) if side == "left" else (pts[:, 0] <= s[0])]
-    d = np.hypot(*(pts - s).T)
-    i = int(np.argmax(d >= dist_mm))
-    # linear interpolation between the two wall samples around the target distance
-    a, b = pts[i - 1], pts[i]
-    t = (dist_mm - d[i - 1]) / (d[i] - d[i - 1])
-    p = a + t * (b - a)
-    lo, hi = pts[max(i - 12, 0)], pts[min(i + 12, len(pts) - 1)]
-    tangent = (hi - lo) / np.linalg.norm(hi - lo)
-    normal = np.array([-tangent[1], tangent[0]])
-    if normal[1] < 0:
-        normal = -normal
-    return p, normal
-
-
-def _march(ac, p, n, step=0.05):
-    """Distance (mm) from p along n until leaving the chamber."""
-    t = 0.5 * SP  # start just inside the roof
-    while True:
-        q = (p + t * n) / SP
-        r, c = int(round(q[1])), int(round(q[0]))
-        if not ac[r, c]:
-            return t
-        t += step * SP
-
-
-def _sector_area(ac, a, na, b, nb, s):
-    """Chamber area (mm2) between the lines (a, na) and (b, nb), near s; b may be None (up to the recess)."""
-    r, c = np.nonzero(ac)
-    q = np.stack([c * SP, r * SP], axis=1)
-    near = np.hypot(*(q - s).T) < 2.0
-    cross = lambda o, n, pts: (pts[:, 0] - o[0]) * n[1] - (pts[:, 1] - o[1]) * n[0]  # noqa: E731
-    side_b = np.sign(cross(b, nb, s[None])[0])
-    keep = near & (np.sign(cross(b, nb, q)) == side_b)
-    if a is not None:
-        side_a = np.sign(cross(a, na, b[None])[0])
-        keep &= np.sign(cross(a, na, q)) == side_a
-    return keep.sum() * SP * SP
-
-
-def mask_biometry(s) -> dict[str, float]:
-    ac, lens, _, il, ir = s.masks.astype(bool)
-    sl, sr = np.array(s.spurs["left_scleral_spur"]), np.array(s.spurs["right_scleral_spur"])
-    out = {"acw_mm": float(np.hypot(*(sr - sl)) * SP)}
-    mid = int(round((sl[0] + sr[0]) / 2))
-    out["acd_mm"] = ac[:, mid].sum() * SP
-    u = (sr - sl) / np.linalg.norm(sr - sl)
-    up = np.array([u[1], -u[0]])
-    if up[1] > 0:
-        up = -up
-    lc = np.nonzero(lens.any(axis=0))[0]
-    top = np.stack([lc, lens[:, lc].argmax(axis=0) - 0.5], axis=1)
-    out["lv_mm"] = float(((top - sl) @ up).max() * SP)
-    tl = max(zip(*np.nonzero(il)[::-1], strict=True), key=lambda p: p[0])
-    tr = min(zip(*np.nonzero(ir)[::-1], strict=True), key=lambda p: p[0])
-    yl = np.nonzero(il[:, tl[0]])[0].mean()
-    yr = np.nonzero(ir[:, tr[0]])[0].mean()
-    out["pupil_diameter_mm"] = float(np.hypot(tr[0] - tl[0], yr - yl) * SP)
-    out["ac_area_mm2"] = ac.sum() * SP * SP
-    for side, spur, iris in (("left", sl, il), ("right", sr, ir)):
-        out[f"iris_area_mm2_{side}"] = iris.sum() * SP * SP
-        s_mm = spur * SP
-        n_s = _point_on_wall(ac, spur, 0.0005, side)[1]
-        for d in (500, 750):
-            p, n = _point_on_wall(ac, spur, d / 1000, side)
-            out[f"aod{d}_mm_{side}"] = _march(ac, p, n)
-            out[f"tisa{d}_mm2_{side}"] = _sector_area(ac, s_mm, n_s, p, n, s_mm)
-            out[f"ara{d}_mm2_{side}"] = _sector_area(ac, None, None, p, n, s_mm)
-    return out
-
-
-def test_analytic_biometry_matches_an_independent_computation_on_the_masks(scans):
     for s in scans:
-        truth, est = s.biometry, mask_biometry(s)
-        assert set(MEASURES) <= set(truth)
-        for k, v in est.items():
-            if k.endswith("_mm2") and not k.startswith(("ac_area", "iris_area")):
-                tol = 0.006 + 0.03 * truth[k]  # small angle areas: boundary pixels dominate
-            elif k.endswith("_mm2"):
-                tol = 0.01 * truth[k]
-            elif k.startswith("aod"):
-                tol = 3 * SP
-            else:
-                tol = 2 * SP
-            assert abs(v - truth[k]) <= tol, (k, v, truth[k])
+        masks = dict(zip(["anterior_chamber", "lens", "nucleus", "left_iris", "right_iris"], s.masks, strict=True))
+        est, why = measure(masks, s.spurs, (SP, SP))
+        assert not why, why
+        for k in MEASURES:
+            truth = s.biometry[k]
+            tol = max(0.005, 0.01 * truth) if k.endswith("_mm2") else 2 * SP  # 2 px = 0.015 mm
+            assert abs(est[k] - truth) <= tol, (k, est[k], truth)
 
 
 def test_groups_differ_plausibly():
