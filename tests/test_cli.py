@@ -121,6 +121,7 @@ def test_demo_small_config(tmp_path, cli):
         tmp_path / "d" / "runs" / "spur" / "spur.pt"
     ).is_file()
     assert "| Left |" in r.out  # the spur table
+    assert "| acd_mm |" in r.out and (tmp_path / "d" / "biometry-test" / "agreement.csv").is_file()
     ds = load_dataset(tmp_path / "d" / "asoct")
     assert len(ds) == 8 and ds.manifest.reference_biometry == "biometry.csv"
     (tmp_path / "other").mkdir()

@@ -133,3 +133,23 @@ def test_spur_training_evaluate_and_predict(tiny_spur_run, tmp_path, cli):
     assert r.code == 0, r.err
     text = (tmp_path / "p" / "spurs.csv").read_text()
     assert "left_scleral_spur" in text and (tmp_path / "p" / "in" / "overlay.png").is_file()
+
+
+def test_predicted_biometry_cli(tiny_spur_run, tmp_path, cli):
+    """Predict masks and spurs, measure, and compare with the reference values (tiny untrained-ish models:
+    only the plumbing and the output files are checked here)."""
+    from antseg.training import TrainConfig, train_segmentation
+
+    ds, spur_run = tiny_spur_run
+    seg = tmp_path / "seg"
+    cfg = TrainConfig(model="unet-lite", model_args={"channels": (8, 16, 32), "num_res_units": 1}, input_size=(64, 128),
+                      epochs=1, threads=2)  # fmt: skip
+    train_segmentation(ds, seg, cfg, log=lambda s: None)
+    r = cli(
+        "biometry", "--dataset", ds, "--weights", seg, "--spurs", spur_run, "--out", tmp_path / "b", "--split", "all"
+    )
+    assert r.code == 0, r.err
+    for f in ("biometry_predicted.csv", "biometry_ground_truth.csv", "agreement.csv", "biometry.md"):
+        assert (tmp_path / "b" / f).is_file()
+    r = cli("biometry", "--dataset", ds, "--weights", seg, "--out", tmp_path / "c")
+    assert r.code == 2 and "both --weights and --spurs" in r.err

@@ -54,6 +54,7 @@ class DemoResult:
     timings: dict[str, float] = field(default_factory=dict)
     evaluation: dict | None = None
     spur_evaluation: dict | None = None
+    biometry: dict | None = None
 
 
 def _prepare(out: Path) -> None:
@@ -160,4 +161,14 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
             "evaluate spurs on the test split",
             lambda: evaluate_landmarks(out / "runs" / "spur", out / "asoct", out / "runs" / "spur" / "eval-test"),
         )
-    return DemoResult(out / "asoct", out / "surgical", reports, t, evaluation, spur_eval)
+    bio = None
+    if cfg.train and cfg.spur:
+        from antseg.biometry.predicted import predicted_biometry
+
+        bio = step(
+            "biometry of the test scans",
+            lambda: predicted_biometry(
+                out / "runs" / "seg", out / "runs" / "spur", out / "asoct", out / "biometry-test"
+            ),
+        )
+    return DemoResult(out / "asoct", out / "surgical", reports, t, evaluation, spur_eval, bio)

@@ -11,7 +11,11 @@ from antseg.errors import AntsegInputError
 
 
 def biometry(
-    dataset: Path = typer.Option(..., "--dataset", help="Canonical dataset: measure its ground truth."),
+    images: list[Path] = typer.Argument(None, help="Images to predict and measure (needs --weights and --spurs)."),
+    dataset: Path = typer.Option(None, "--dataset", help="Canonical dataset: measure its ground truth."),
+    weights: Path = typer.Option(None, help="Segmentation model: measure predictions instead of ground truth."),
+    spurs: Path = typer.Option(None, help="Spur model (with --weights)."),
+    device: str = typer.Option("auto"),
     out: Path = typer.Option(..., "--out", help="Folder for biometry.csv, by_group.csv, agreement.csv, overlays/."),
     spacing: str = typer.Option(None, help="mm per pixel 'S' or 'SX,SY' (overrides the dataset's)."),
     split: str = typer.Option(None, help="Only this split (default: every case)."),
@@ -22,6 +26,9 @@ def biometry(
 ) -> None:
     """ACD, ACW, LV, AOD500/750, TISA500/750, ARA500/750, pupil diameter, AC and iris area, per scan and group.
 
+    With --dataset only: the ground truth. With --weights and --spurs: predictions, on images or on a dataset
+    split (then compared with its reference values and ground truth: MAE, ICC, Bland-Altman).
+
     Values that cannot be measured (spur not visible, structure missing) are left empty, with the reason.
     """
     from antseg.biometry.report import AngleThresholds, dataset_biometry
@@ -29,6 +36,27 @@ def biometry(
     sp = parse_floats(spacing, 2, "--spacing")
     if sp is not None and min(sp) <= 0:
         raise AntsegInputError(None, "--spacing must be positive")
+    if (weights is None) != (spurs is None):
+        raise AntsegInputError(None, "predicted biometry needs both --weights and --spurs")
+    if images and weights is None:
+        raise AntsegInputError(None, "images need --weights and --spurs (or use --dataset for ground truth)")
+    if weights is not None:
+        from antseg.biometry.predicted import image_biometry, predicted_biometry
+
+        if images:
+            image_biometry(weights, spurs, images, out, sp, device=device, overwrite=overwrite)
+            console.print(f"[green]measured[/] {len(images)} input(s) into {out}/biometry.csv")
+            return
+        if dataset is None:
+            raise AntsegInputError(None, "give images or --dataset")
+        with progress_bar("predict and measure") as update:
+            res = predicted_biometry(weights, spurs, dataset, out, split=split or "test", device=device,
+                                     thresholds=AngleThresholds(narrow_aod500, narrow_tisa500), overwrite=overwrite,
+                                     progress=update)  # fmt: skip
+        console.print(res["markdown"], markup=False, soft_wrap=True)
+        return
+    if dataset is None:
+        raise AntsegInputError(None, "give --dataset (ground truth) or --weights/--spurs with images")
     with progress_bar("biometry") as update:
         res = dataset_biometry(
             dataset, out, spacing=sp, split=split, thresholds=AngleThresholds(narrow_aod500, narrow_tisa500),

@@ -38,4 +38,7 @@ def demo(
         console.print(res.spur_evaluation["markdown"], markup=False, soft_wrap=True)
         ms = res.spur_evaluation["ms_per_image"]
         console.print(f"spur model CPU time per image: stage 1 {ms['stage1']:.0f} ms, stage 2 {ms['stage2']:.0f} ms")
+    if res.biometry:
+        console.rule("biometry of the test scans: predicted vs analytic truth (mm, mm2)")
+        console.print(res.biometry["markdown"], markup=False, soft_wrap=True)
     console.print(f"[bold green]demo finished[/] in {sum(res.timings.values()):.1f} s; everything is under {cfg.out}")
