@@ -123,3 +123,38 @@ def nan_reason(values: dict, reasons: dict, keys: list[str], why: str) -> None:
     for k in keys:
         values[k] = math.nan
         reasons.setdefault(k, why)
+
+
+def _iris_surfaces(iris: np.ndarray, side: str, spacing) -> tuple[np.ndarray, np.ndarray]:
+    """Anterior and posterior iris surfaces per column (mm), ordered from the periphery to the pupil."""
+    sx, sy = spacing
+    cols = np.nonzero(iris.any(axis=0))[0]
+    first = iris[:, cols].argmax(axis=0)
+    last = iris.shape[0] - 1 - iris[::-1, cols].argmax(axis=0)
+    front = np.stack([cols * sx, (first - 0.5) * sy], axis=1)
+    back = np.stack([cols * sx, (last + 0.5) * sy], axis=1)
+    return (front, back) if side == "left" else (front[::-1], back[::-1])
+
+
+def iris_thickness(iris: np.ndarray, spur_mm: np.ndarray, dist: float, side: str, spacing) -> float:
+    """Iris thickness (mm) at the anterior-surface point ``dist`` mm from the spur, along that surface's normal."""
+    front, _ = _iris_surfaces(iris, side, spacing)
+    d = np.hypot(*(front - spur_mm).T)
+    i = int(np.argmax(d >= dist))
+    if d[i] < dist or i == 0:
+        raise ValueError(f"the iris does not reach {dist * 1000:.0f} um from the spur")
+    a = front[i - 1] + (dist - d[i - 1]) / (d[i] - d[i - 1]) * (front[i] - front[i - 1])
+    span = max(3, int(0.1 / spacing[0]))
+    t = front[min(i + span, len(front) - 1)] - front[max(i - span, 0)]
+    n = np.array([-t[1], t[0]]) / np.linalg.norm(t)
+    return march(iris, a, n if n[1] > 0 else -n, spacing)
+
+
+def iris_curvature(iris: np.ndarray, side: str, spacing) -> float:
+    """Largest distance (mm) of the posterior iris surface in front of the chord joining its most peripheral
+    and most central points (positive: the iris bows forward)."""
+    _, back = _iris_surfaces(iris, side, spacing)
+    chord = back[-1] - back[0]
+    up = np.array([chord[1], -chord[0]]) / np.linalg.norm(chord)
+    up = up if up[1] < 0 else -up
+    return float(((back - back[0]) @ up).max())

@@ -9,6 +9,8 @@ import numpy as np
 from antseg.biometry.geometry import (
     SIDES,
     chamber_depth,
+    iris_curvature,
+    iris_thickness,
     iris_tip,
     lens_vault,
     march,
@@ -19,7 +21,10 @@ from antseg.biometry.geometry import (
 )
 
 GLOBAL = ["acd_mm", "acw_mm", "lv_mm", "pupil_diameter_mm", "ac_area_mm2"]
-PER_SIDE = ["aod500_mm", "aod750_mm", "tisa500_mm2", "tisa750_mm2", "ara500_mm2", "ara750_mm2", "iris_area_mm2"]
+PER_SIDE = [
+    "aod500_mm", "aod750_mm", "tisa500_mm2", "tisa750_mm2", "ara500_mm2", "ara750_mm2", "iris_area_mm2",
+    "it750_mm", "iris_curvature_mm",
+]  # fmt: skip
 MEASURES = GLOBAL + [f"{m}_{s}" for s in SIDES for m in PER_SIDE]
 
 
@@ -76,7 +81,19 @@ def measure(masks: dict[str, np.ndarray], spurs: dict[str, tuple[float, float] |
         v[f"iris_area_mm2_{s}"] = float(iris.sum() * sx * sy) if iris is not None and iris.any() else math.nan
         if math.isnan(v[f"iris_area_mm2_{s}"]):
             why[f"iris_area_mm2_{s}"] = f"no {s} iris"
-        angle = [k for k in keys if not k.startswith("iris_area")]
+        shape = [f"it750_mm_{s}", f"iris_curvature_mm_{s}"]
+        if iris is None or not iris.any():
+            nan_reason(v, why, shape, f"no {s} iris")
+        else:
+            v[f"iris_curvature_mm_{s}"] = iris_curvature(iris.astype(bool), s, spacing)
+            if sp_mm[s] is None:
+                nan_reason(v, why, [f"it750_mm_{s}"], f"{s} scleral spur not visible")
+            else:
+                try:
+                    v[f"it750_mm_{s}"] = iris_thickness(iris.astype(bool), sp_mm[s], 0.75, s, spacing)
+                except ValueError as exc:
+                    nan_reason(v, why, [f"it750_mm_{s}"], str(exc))
+        angle = [k for k in keys if not k.startswith(("iris_", "it750"))]
         if sp_mm[s] is None:
             nan_reason(v, why, angle, f"{s} scleral spur not visible")
             continue

@@ -24,6 +24,8 @@ MEASURES = [
             "ara500_mm2",
             "ara750_mm2",
             "iris_area_mm2",
+            "it750_mm",
+            "iris_curvature_mm",
         )
     ],
 ]
@@ -80,6 +82,33 @@ def angle_measures(g: EyeGeometry, side: str) -> dict[str, float]:
     return out
 
 
+def iris_shape(g: EyeGeometry, side: str) -> tuple[float, float]:
+    """(IT750, iris curvature) in mm.
+
+    IT750: from the anterior iris surface point 750 um from the spur, along that surface's inward normal, to
+    the posterior surface. Curvature: largest distance of the posterior surface in front of the chord joining
+    its most peripheral and most central points (positive = bowing forward).
+    """
+    lo, hi = sorted([g.recess[side][0], g.tip[side][0]])
+    xs = np.linspace(lo, hi, 16001)
+    ant, post = g.iris_interval(side, xs)
+    if side == "right":
+        xs, ant, post = xs[::-1], ant[::-1], post[::-1]  # from the periphery to the pupil
+    front = np.stack([xs, ant], axis=1)
+    back = np.stack([xs, post], axis=1)
+    d = np.hypot(*(front - g.spur[side]).T)
+    i = int(np.argmax(d >= 0.75))
+    a = front[i - 1] + (0.75 - d[i - 1]) / (d[i] - d[i - 1]) * (front[i] - front[i - 1])
+    t = front[min(i + 20, len(front) - 1)] - front[max(i - 20, 0)]
+    n = np.array([-t[1], t[0]]) / np.linalg.norm(t)
+    n = n if n[1] > 0 else -n
+    it750, _ = ray_hit(a - 1e-6 * n, n, back)
+    chord = back[-1] - back[0]
+    up = np.array([chord[1], -chord[0]]) / np.linalg.norm(chord)
+    up = up if up[1] < 0 else -up
+    return float(it750), float(((back - back[0]) @ up).max())
+
+
 def _integrate(g: EyeGeometry, fn, x0: float, x1: float, n: int = 8001) -> float:
     xs = np.linspace(x0, x1, n)
     top, bot = fn(xs)
@@ -115,4 +144,5 @@ def exact_biometry(g: EyeGeometry) -> dict[str, float]:
         out.update(angle_measures(g, side))
         xs = sorted([g.recess[side][0], g.tip[side][0]])
         out[f"iris_area_mm2_{side}"] = _integrate(g, lambda x, s=side: g.iris_interval(s, x), *xs)
+        out[f"it750_mm_{side}"], out[f"iris_curvature_mm_{side}"] = iris_shape(g, side)
     return {k: out[k] for k in MEASURES}
