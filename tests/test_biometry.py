@@ -102,3 +102,16 @@ def test_dataset_biometry_matches_the_phantom_truth(asoct_phantom, tmp_path, cli
             assert abs(float(row[m]) - truth) <= tol, (m, row[m], truth)
     agree = list(csv.DictReader(open(tmp_path / "bio" / "agreement.csv")))
     assert {a["measure"] for a in agree} == set(MEASURES)
+
+
+@pytest.mark.parametrize("spacing", [(0.02, 0.02), (0.02, 0.01)])
+def test_disc_chamber_depth_and_area(spacing):
+    """A circular chamber of radius 40 px; the spurs sit on its horizontal diameter, so ACD is the diameter."""
+    sx, sy = spacing
+    yy, xx = np.mgrid[0:120, 0:160]
+    ac = (xx - 80) ** 2 + (yy - 60) ** 2 < 40**2
+    spurs = {"left_scleral_spur": (40.0, 60.0), "right_scleral_spur": (120.0, 60.0)}
+    v, _ = measure({"anterior_chamber": ac}, spurs, spacing)
+    assert v["acw_mm"] == pytest.approx(80 * sx)
+    assert v["acd_mm"] == pytest.approx(80 * sy, abs=1.1 * sy)  # edge to edge through the centre
+    assert v["ac_area_mm2"] == pytest.approx(math.pi * 40**2 * sx * sy, rel=0.01)

@@ -153,3 +153,6 @@ def test_predicted_biometry_cli(tiny_spur_run, tmp_path, cli):
         assert (tmp_path / "b" / f).is_file()
     r = cli("biometry", "--dataset", ds, "--weights", seg, "--out", tmp_path / "c")
     assert r.code == 2 and "both --weights and --spurs" in r.err
+    r = cli("evaluate", seg, ds, "--spurs", spur_run, "--out", tmp_path / "ev", "--split", "all", "--device", "cpu")
+    assert r.code == 0, r.err
+    assert (tmp_path / "ev" / "results.md").is_file() and (tmp_path / "ev" / "biometry" / "agreement.csv").is_file()
