@@ -139,7 +139,7 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
             "evaluate on the test split",
             lambda: evaluate_segmentation(out / "runs" / "seg", out / "asoct", out / "runs" / "seg" / "eval-test"),
         )
-    spur_eval = None
+    spur_eval = bio = None
     if cfg.train and cfg.spur:
         from antseg.evaluation import evaluate_landmarks
         from antseg.training import TrainConfig
@@ -161,8 +161,6 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
             "evaluate spurs on the test split",
             lambda: evaluate_landmarks(out / "runs" / "spur", out / "asoct", out / "runs" / "spur" / "eval-test"),
         )
-    bio = None
-    if cfg.train and cfg.spur:
         from antseg.biometry.predicted import predicted_biometry
 
         bio = step(

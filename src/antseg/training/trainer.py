@@ -7,7 +7,7 @@ import csv
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -308,4 +308,4 @@ def train_segmentation(
     return Trainer(dataset, run, cfg, log).fit(resume=resume, step_cb=step_cb)
 
 
-__all__ = ["TrainConfig", "TrainResult", "Trainer", "asdict", "train_segmentation"]
+__all__ = ["TrainConfig", "TrainResult", "Trainer", "train_segmentation"]
