@@ -11,7 +11,7 @@ import numpy as np
 from antseg.biometry.agreement import agreement
 from antseg.biometry.measure import MEASURES, measure
 from antseg.biometry.overlay import draw_biometry
-from antseg.biometry.report import AngleThresholds, flag_angles, read_reference
+from antseg.biometry.report import AngleThresholds, blank_nans, measurement_row, read_reference
 from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
 from antseg.evaluation.report import write_csv, write_json
@@ -58,15 +58,14 @@ def predicted_biometry(
                 raise AntsegInputError(ds.root, f"case {c.case_id}: pixel spacing unknown")
             img = ds.load_image(c, grayscale=True)
             v, why, masks, spur_xy = _predict_and_measure(seg, sp, img, spacing)
-            pred_rows.append({"case_id": c.case_id, "group": c.group, **v, **flag_angles(v, th),
-                              "reasons": "; ".join(f"{k}: {r}" for k, r in why.items())})  # fmt: skip
+            pred_rows.append(measurement_row(v, why, th, case_id=c.case_id, group=c.group))
             gv, _ = measure(dict(zip(ds.structures, ds.load_masks(c), strict=True)), c.landmarks, spacing)
             gt_rows.append({"case_id": c.case_id, "group": c.group, **gv})
             write_png(tmp / "overlays" / f"{c.case_id}.png", draw_biometry(img, masks, spur_xy, v, spacing))
             if progress:
                 progress(i + 1, len(cases))
-        write_csv(tmp / "biometry_predicted.csv", _blank_nans(pred_rows))
-        write_csv(tmp / "biometry_ground_truth.csv", _blank_nans(gt_rows))
+        write_csv(tmp / "biometry_predicted.csv", blank_nans(pred_rows))
+        write_csv(tmp / "biometry_ground_truth.csv", blank_nans(gt_rows))
         table = []
         for m in MEASURES:
             row = {"measure": m}
@@ -82,10 +81,6 @@ def predicted_biometry(
         result = {"dataset": str(ds.root), "split": split, "n_cases": len(cases), "agreement": table, "markdown": md}
         write_json(tmp / "summary.json", result)
     return result
-
-
-def _blank_nans(rows: list[dict]) -> list[dict]:
-    return [{k: ("" if isinstance(x, float) and math.isnan(x) else x) for k, x in r.items()} for r in rows]
 
 
 def agreement_markdown(table: list[dict], has_reference: bool) -> str:
@@ -122,10 +117,7 @@ def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing
         for f in collect_inputs([Path(p) for p in images]):
             img = read_image(f, grayscale=True)
             v, why, masks, spur_xy = _predict_and_measure(seg, sp, img, spacing)
-            reasons = "; ".join(f"{k}: {r}" for k, r in why.items())
-            rows.append(
-                {"image": f.name, **_blank_nans([v])[0], **flag_angles(v, AngleThresholds()), "reasons": reasons}
-            )
+            rows.append(measurement_row(v, why, AngleThresholds(), image=f.name))
             write_png(tmp / "overlays" / f"{f.stem}.png", draw_biometry(img, masks, spur_xy, v, spacing))
-        write_csv(tmp / "biometry.csv", rows)
+        write_csv(tmp / "biometry.csv", blank_nans(rows))
     return out

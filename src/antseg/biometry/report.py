@@ -39,6 +39,17 @@ def flag_angles(v: dict[str, float], th: AngleThresholds) -> dict[str, str]:
     return out
 
 
+def measurement_row(values: dict[str, float], why: dict[str, str], th: AngleThresholds, **ids: str) -> dict:
+    """One CSV row: identifiers, every measure, the narrow-angle flags and why any value is empty."""
+    reasons = "; ".join(f"{k}: {r}" for k, r in why.items())
+    return {**ids, **values, **flag_angles(values, th), "reasons": reasons}
+
+
+def blank_nans(rows: list[dict]) -> list[dict]:
+    """NaN (not measurable) becomes an empty CSV cell."""
+    return [{k: ("" if isinstance(x, float) and math.isnan(x) else x) for k, x in r.items()} for r in rows]
+
+
 def group_summary(rows: list[dict]) -> list[dict]:
     """mean ± sd (and n) of every measure per diagnosis group, and over all."""
     out = []
@@ -89,8 +100,7 @@ def dataset_biometry(
                 raise AntsegInputError(ds.root, f"case {c.case_id}: pixel spacing unknown (give --spacing)")
             masks = dict(zip(ds.structures, ds.load_masks(c), strict=True))
             v, why = measure(masks, c.landmarks, sp)
-            rows.append({"case_id": c.case_id, "group": c.group, **v, **flag_angles(v, th),
-                         "reasons": "; ".join(f"{k}: {r}" for k, r in why.items())})  # fmt: skip
+            rows.append(measurement_row(v, why, th, case_id=c.case_id, group=c.group))
             if overlays:
                 write_png(
                     tmp / "overlays" / f"{c.case_id}.png",
@@ -98,10 +108,7 @@ def dataset_biometry(
                 )
             if progress:
                 progress(i + 1, len(cases))
-        write_csv(
-            tmp / "biometry.csv",
-            [{k: ("" if isinstance(x, float) and math.isnan(x) else x) for k, x in r.items()} for r in rows],
-        )
+        write_csv(tmp / "biometry.csv", blank_nans(rows))
         summary = group_summary(rows)
         write_csv(tmp / "by_group.csv", summary)
         result = {"dataset": str(ds.root), "n_cases": len(rows), "by_group": summary, "thresholds": vars(th)}

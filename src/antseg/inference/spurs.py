@@ -12,7 +12,7 @@ from antseg.errors import AntsegInputError
 from antseg.landmarks.heatmaps import decode
 from antseg.models.checkpoint import build_model, read_checkpoint
 from antseg.training.data import gate_sides, prepare_image, side_channels
-from antseg.training.landmarks import canvas_to_image, crop_at, soft_argmax
+from antseg.training.landmarks import crop_at, soft_argmax
 from antseg.training.trainer import resolve_device
 
 
@@ -52,7 +52,7 @@ class SpurPredictor:
             if peak < float(self.meta["presence"]):
                 res[n] = {"x": None, "y": None, "confidence": peak, "visible": False}
                 continue
-            gx, gy = canvas_to_image(lb, (cx, cy))
+            gx, gy = lb.canvas_to_point((cx, cy))
             flip = n.startswith("right_")
             for _ in range(int(self.meta.get("refine_iterations", 2)) if refine else 0):
                 # A second pass re-centres the crop on the first estimate: it removes the gross errors left

@@ -47,6 +47,12 @@ class Letterbox:
             logits[..., :ih, :iw], size=self.src_hw, mode="bilinear", align_corners=False
         )
 
+    def canvas_to_point(self, xy: tuple[float, float]) -> tuple[float, float]:
+        """Inverse of :meth:`point_to_canvas`: canvas coordinates -> source pixel-centre coordinates."""
+        sy = self.inner_hw[0] / self.src_hw[0]
+        sx = self.inner_hw[1] / self.src_hw[1]
+        return (xy[0] + 0.5) / sx - 0.5, (xy[1] + 0.5) / sy - 0.5
+
     def point_to_canvas(self, xy: tuple[float, float]) -> tuple[float, float]:
         """Pixel-centre coordinates in the source -> in the canvas."""
         sy = self.inner_hw[0] / self.src_hw[0]

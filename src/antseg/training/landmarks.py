@@ -98,7 +98,7 @@ class SpurTrainer(Trainer):
                     if peak < self.spur.presence:
                         misses += 1
                         continue
-                    gx, gy = canvas_to_image(lb, (px, py))
+                    gx, gy = lb.canvas_to_point((px, py))
                     errors.append(math.hypot(gx - ref[0], gy - ref[1]))
         mean = float(np.mean(errors)) if errors else float("inf")
         pen = mean + 50.0 * misses  # a missed spur costs like a 50 px error when picking the best epoch
@@ -127,13 +127,6 @@ def _split_landmark_cases(cases, cfg):
     train = [c for c in cases if c.split == "train"]
     val = [c for c in cases if c.split == "val"] or train
     return train, val
-
-
-def canvas_to_image(lb: Letterbox, xy: tuple[float, float]) -> tuple[float, float]:
-    """Inverse of :meth:`Letterbox.point_to_canvas`."""
-    sy = lb.inner_hw[0] / lb.src_hw[0]
-    sx = lb.inner_hw[1] / lb.src_hw[1]
-    return (xy[0] + 0.5) / sx - 0.5, (xy[1] + 0.5) / sy - 0.5
 
 
 # -- stage 2 ----------------------------------------------------------------------------------------------

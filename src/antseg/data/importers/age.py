@@ -5,8 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from antseg.data.importers.base import ImportOptions, ImportResult, SourceCase, run_import
-from antseg.data.importers.labelme import _index_images, safe_case_id
+from antseg.data.importers.base import ImportOptions, ImportResult, SourceCase, index_images, run_import, safe_case_id
 from antseg.data.importers.registry import IMPORTERS
 from antseg.data.importers.vocab import ASOCT_LANDMARK_NAMES, ASOCT_VOCAB
 from antseg.errors import AntsegInputError
@@ -66,7 +65,7 @@ def import_age(src: Path, out: Path, opts: ImportOptions, progress=None) -> Impo
     """
     table = find_table(src)
     root = src if src.is_dir() else src.parent
-    index = _index_images(root)
+    index = index_images(root)
     cases = []
     for i, r in enumerate(read_table(table), start=2):
         name = (r.get("ASOCT_Name") or "").strip()

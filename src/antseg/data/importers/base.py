@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import csv
 import datetime as _dt
+import json
 import os
 import re
 from collections.abc import Callable
@@ -34,7 +35,37 @@ from antseg.data.schema import (
 )
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir
-from antseg.io.images import decode_image, read_mask_png
+from antseg.io.images import IMAGE_SUFFIXES, decode_image, read_mask_png
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_case_id(stem: str) -> str:
+    """A case id usable as a file name."""
+    return _SAFE.sub("_", stem).strip("._") or "case"
+
+
+def load_json(path: Path) -> dict:
+    """A JSON object from an annotation file, or an input error naming the file."""
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise AntsegInputError(path, f"malformed JSON (line {exc.lineno}: {exc.msg})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AntsegInputError(path, f"cannot read ({exc})") from None
+    if not isinstance(d, dict):
+        raise AntsegInputError(path, "malformed JSON (expected an object)")
+    return d
+
+
+def index_images(src: Path) -> dict[str, list[Path]]:
+    """Image files under ``src`` by base name (a name may occur more than once)."""
+    idx: dict[str, list[Path]] = {}
+    for p in src.rglob("*"):
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
+            idx.setdefault(p.stem, []).append(p)
+    return idx
+
 
 #: CASIA file names: ``722_20230329_123031_R_CASIA2_001_000.jpg`` -> patient 722, eye R.
 DEFAULT_PATIENT_REGEX = r"^(?P<patient>[^_]+)_\d{8}_\d{6}_(?P<eye>[LR])_"
@@ -137,8 +168,6 @@ def apply_meta(cases: list[SourceCase], meta: Path) -> None:
 
 def _read_source_image(sc: SourceCase) -> tuple[bytes, str, Path]:
     if sc.embedded is not None:
-        import json
-
         jpath, key = sc.embedded
         raw = json.loads(jpath.read_text(encoding="utf-8"))[key]
         try:

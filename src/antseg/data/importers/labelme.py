@@ -2,44 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 
-from antseg.data.importers.base import ImportOptions, ImportResult, Shape, SourceCase, run_import
+from antseg.data.importers.base import (
+    ImportOptions,
+    ImportResult,
+    Shape,
+    SourceCase,
+    index_images,
+    load_json,
+    run_import,
+    safe_case_id,
+)
 from antseg.data.importers.registry import IMPORTERS
 from antseg.data.importers.vocab import ASOCT_LANDMARK_NAMES, ASOCT_VOCAB
 from antseg.errors import AntsegInputError
-from antseg.io.images import IMAGE_SUFFIXES
-
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_case_id(stem: str) -> str:
-    """A case id usable as a file name."""
-    return _SAFE.sub("_", stem).strip("._") or "case"
-
-
-def load_json(path: Path) -> dict:
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise AntsegInputError(path, f"malformed JSON (line {exc.lineno}: {exc.msg})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AntsegInputError(path, f"cannot read ({exc})") from None
-    if not isinstance(d, dict):
-        raise AntsegInputError(path, "malformed JSON (expected an object)")
-    return d
-
-
-def _index_images(src: Path) -> dict[str, list[Path]]:
-    idx: dict[str, list[Path]] = {}
-    for p in src.rglob("*"):
-        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
-            idx.setdefault(p.stem, []).append(p)
-    return idx
 
 
 def resolve_image(jpath: Path, image_path: str | None, src: Path, index: dict[str, list[Path]]) -> Path | None:
@@ -99,7 +79,7 @@ def parse_shapes(jpath: Path, d: dict) -> tuple[list[Shape], dict[str, tuple[flo
 def scan_labelme(src: Path) -> list[SourceCase]:
     """Find every LabelMe JSON under ``src``; the top-level folder is the diagnosis group."""
     jsons = sorted(p for p in src.rglob("*.json") if p.is_file())
-    index = _index_images(src)
+    index = index_images(src)
     cases: list[SourceCase] = []
     for jpath in jsons:
         d = load_json(jpath)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from antseg.data.importers.base import ImportOptions, ImportResult, SourceCase, run_import
-from antseg.data.importers.labelme import safe_case_id
+from antseg.data.importers.base import ImportOptions, ImportResult, SourceCase, run_import, safe_case_id
 from antseg.data.importers.registry import IMPORTERS
 from antseg.data.importers.vocab import ASOCT_LANDMARK_NAMES, ASOCT_VOCAB, SURGICAL_VOCAB
 from antseg.errors import AntsegInputError

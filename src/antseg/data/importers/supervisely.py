@@ -6,8 +6,16 @@ from pathlib import Path
 
 import numpy as np
 
-from antseg.data.importers.base import ImportOptions, ImportResult, Shape, SourceCase, run_import
-from antseg.data.importers.labelme import _index_images, load_json, safe_case_id
+from antseg.data.importers.base import (
+    ImportOptions,
+    ImportResult,
+    Shape,
+    SourceCase,
+    index_images,
+    load_json,
+    run_import,
+    safe_case_id,
+)
 from antseg.data.importers.registry import IMPORTERS
 from antseg.data.importers.vocab import SURGICAL_VOCAB
 from antseg.errors import AntsegInputError
@@ -47,7 +55,7 @@ def parse_supervisely(jpath: Path, d: dict) -> tuple[list[Shape], tuple[int, int
 
 def scan_supervisely(src: Path) -> list[SourceCase]:
     anns = sorted(p for p in src.rglob("*.json") if p.is_file() and p.name not in ("meta.json", "key_id_map.json"))
-    index = _index_images(src)
+    index = index_images(src)
     cases = []
     for jpath in anns:
         d = load_json(jpath)
