@@ -10,9 +10,10 @@ import torch
 
 from antseg.errors import AntsegInputError
 from antseg.landmarks.heatmaps import decode
+from antseg.landmarks.softmax import decode_logits, local_soft_argmax, soft_argmax, window_radius
 from antseg.models.checkpoint import build_model, read_checkpoint
 from antseg.training.data import gate_sides, prepare_image, side_channels
-from antseg.training.landmarks import crop_at, soft_argmax
+from antseg.training.landmarks import crop_at
 from antseg.training.trainer import resolve_device
 
 
@@ -44,7 +45,10 @@ class SpurPredictor:
         out = self.stage1(torch.from_numpy(x)[None].to(self.device)).float()
         if self.meta.get("side_gate"):
             out = gate_sides(out, side_channels(self.names), lb.inner_hw[1])
-        coarse = decode(torch.sigmoid(out[0]))
+        if self.meta.get("head") == "softmax":
+            coarse = decode_logits(out[0], float(self.meta["sigma"]))
+        else:  # checkpoints of the first release: sigmoid heatmaps
+            coarse = decode(torch.sigmoid(out[0]))
         t1 = time.perf_counter()
         res = {}
         s = int(self.meta["crop"])
@@ -59,9 +63,16 @@ class SpurPredictor:
                 # when stage 1 lands far off (measured on the demo phantom: max error 39 px -> 10 px).
                 crop, (x0, y0) = crop_at(gray, gx, gy, s, flip)
                 logits = self.refiner(torch.from_numpy(crop)[None, None].to(self.device)).float()
-                tx, ty = (float(v) for v in soft_argmax(logits)[0])
+                tx, ty = self._refined(logits)
                 gx, gy = x0 + (s - 1 - tx if flip else tx), y0 + ty
             res[n] = {"x": float(gx), "y": float(gy), "confidence": peak, "visible": True}
         t2 = time.perf_counter()
         self.timings = {"stage1_ms": 1000 * (t1 - t0), "stage2_ms": 1000 * (t2 - t1)}
         return res
+
+    def _refined(self, logits: torch.Tensor) -> tuple[float, float]:
+        """Crop coordinates of the refiner's estimate from its (1, 1, S, S) logits."""
+        if "refine_sigma" in self.meta:
+            return local_soft_argmax(logits[0], window_radius(float(self.meta["refine_sigma"])))[0]
+        tx, ty = soft_argmax(logits)[0]  # first-release refiners: global integral regression
+        return float(tx), float(ty)

@@ -8,12 +8,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
 from antseg.data.canonical import CanonicalDataset
 from antseg.errors import AntsegInputError
-from antseg.landmarks.heatmaps import decode, encode
+from antseg.landmarks.heatmaps import encode
+from antseg.landmarks.softmax import SpatialSoftmaxCE, decode_logits, soft_argmax
 from antseg.models import create_model, read_checkpoint
 from antseg.training.config import TrainConfig
 from antseg.training.data import Letterbox, SegSamples, gate_sides, normalize, prepare_image
@@ -24,22 +26,18 @@ from antseg.training.trainer import Trainer
 class SpurConfig:
     """Settings of both stages (stage 1 uses the TrainConfig fields)."""
 
-    sigma: float = 8.0  # stage-1 heatmap sigma, network-input pixels (wide: learns fast; stage 2 is precise)
-    presence: float = 0.3  # peak below this: the spur is predicted absent
+    sigma: float = 2.0  # stage-1 target Gaussian, network-input pixels
+    presence: float = 0.3  # presence probability below this: the spur is predicted absent
     crop: int = 128  # stage-2 crop size, full-resolution pixels
+    refine_sigma: float = 2.0  # stage-2 target Gaussian, full-resolution pixels
+    refine_l1: float = 0.1  # weight of the soft-argmax L1 term (px) beside the cross-entropy
     refine_jitter: float = 32.0  # stage-2 training: crop centre offset from the truth (px)
+    refine_scale: tuple[float, float] = (0.85, 1.15)  # stage-2 training: crop zoom range
+    refine_rotate_deg: float = 5.0  # stage-2 training: crop rotation range (+-)
     refine_iterations: int = 2  # inference passes, each re-centring the crop on the last estimate
     refine_steps: int = 1500
     refine_batch: int = 16
     refine_lr: float = 2e-3
-
-
-def heatmap_loss():
-    """Dice + Focal on sigmoid outputs, with each Gaussian heatmap as a soft mask. Plain MSE learns the
-    tiny peaks far more slowly: the background dominates it."""
-    from monai.losses import DiceFocalLoss
-
-    return DiceFocalLoss(sigmoid=True, batch=True)
 
 
 class SpurTrainer(Trainer):
@@ -74,10 +72,10 @@ class SpurTrainer(Trainer):
         )
 
     def make_loss(self):
-        return heatmap_loss()
+        return SpatialSoftmaxCE(null=True)
 
     def task_meta(self) -> dict:
-        return {"task": "landmarks", "sigma": self.spur.sigma, "presence": self.spur.presence}
+        return {"task": "landmarks", "head": "softmax", "sigma": self.spur.sigma, "presence": self.spur.presence}
 
     @torch.no_grad()
     def validate(self, data: SegSamples) -> dict:
@@ -88,10 +86,9 @@ class SpurTrainer(Trainer):
             y = data.masks[i : i + self.cfg.batch_size].to(self.device)
             logits = gate_sides(self.model(x).float(), self.sides, data.inner_w[i : i + self.cfg.batch_size])
             losses.append(float(self.loss_fn(logits, y)) * len(x))
-            out = torch.sigmoid(logits)
             for b, c in enumerate(data.cases[i : i + self.cfg.batch_size]):
                 lb = Letterbox((c.height, c.width), tuple(self.cfg.input_size))
-                for (px, py, peak), n in zip(decode(out[b]), self.channels, strict=True):
+                for (px, py, peak), n in zip(decode_logits(logits[b], self.spur.sigma), self.channels, strict=True):
                     ref = c.landmarks.get(n)
                     if ref is None:
                         continue
@@ -148,19 +145,43 @@ def crop_at(img: np.ndarray, cx: float, cy: float, size: int, flip: bool) -> tup
     return (out[:, ::-1].copy() if flip else out), (x0, y0)
 
 
-def soft_argmax(logits: torch.Tensor) -> torch.Tensor:
-    """(B, 1, H, W) logits -> (B, 2) expected (x, y) under a softmax over all pixels (integral regression)."""
-    b, _, h, w = logits.shape
-    p = torch.softmax(logits.reshape(b, -1), dim=1).reshape(b, h, w)
-    xs = torch.arange(w, device=logits.device, dtype=p.dtype)
-    ys = torch.arange(h, device=logits.device, dtype=p.dtype)
-    return torch.stack([(p.sum(1) * xs).sum(1), (p.sum(2) * ys).sum(1)], dim=1)
+def augmented_crop(
+    img: np.ndarray,
+    centre: tuple[float, float],
+    point: tuple[float, float],
+    size: int,
+    flip: bool,
+    spur: SpurConfig,
+    rng,
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """A training crop for the refiner: zoomed (and rotated) about ``centre``, gamma and blur varied,
+    normalised, mirrored when ``flip``. Returns the crop and ``point`` in its coordinates.
+
+    Only the crop is resampled (inverse-mapped warp), so this costs about as much as a plain crop.
+    """
+    th = np.deg2rad(rng.uniform(-spur.refine_rotate_deg, spur.refine_rotate_deg))
+    k = rng.uniform(*spur.refine_scale)
+    c, s_ = np.cos(th) * k, np.sin(th) * k
+    h = (size - 1) / 2
+    to_img = np.array([[c, -s_, centre[0] - c * h + s_ * h], [s_, c, centre[1] - s_ * h - c * h]])
+    out = cv2.warpAffine(img, to_img, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    if rng.random() < 0.5:
+        lut = (255.0 * (np.arange(256) / 255.0) ** rng.uniform(0.7, 1.4)).astype(np.uint8)
+        out = cv2.LUT(out, lut)
+    if rng.random() < 0.3:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 1.2))
+    tx, ty = cv2.invertAffineTransform(to_img) @ np.array([point[0], point[1], 1.0])
+    out = normalize(out, "image_zscore")
+    if flip:
+        out, tx = out[:, ::-1].copy(), size - 1 - tx
+    return out, (float(tx), float(ty))
 
 
 def train_refiner(ds: CanonicalDataset, cases, channels: list[str], spur: SpurConfig, seed: int, device,
                   log=print) -> tuple[torch.nn.Module, list[dict]]:  # fmt: skip
     """Stage 2: one small U-Net for both sides (right-side crops are mirrored to look like left ones),
-    trained by integral regression: soft-argmax of its output map against the true position, L1 loss."""
+    trained by cross-entropy of its spatial softmax against a Gaussian at the true position, plus a small
+    soft-argmax L1 term (integral regression) that pulls the whole distribution onto the point."""
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     samples = []
@@ -173,31 +194,46 @@ def train_refiner(ds: CanonicalDataset, cases, channels: list[str], spur: SpurCo
         raise AntsegInputError(ds.root, "no landmark to train the refiner on")
     model = create_model("unet-lite", in_channels=1, classes=1, channels=(16, 32, 64, 128), num_res_units=1).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=spur.refine_lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, spur.refine_steps, eta_min=1e-5)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=spur.refine_lr, total_steps=spur.refine_steps, pct_start=0.1
+    )
+    ce = SpatialSoftmaxCE(null=False)
     rows, t0 = [], time.perf_counter()
     s = spur.crop
+    grid = torch.arange(s, dtype=torch.float32, device=device)
     for step in range(spur.refine_steps):
         xs, ys = [], []
         for j in rng.integers(0, len(samples), spur.refine_batch):
             img, (gx, gy), flip = samples[j]
             ox, oy = rng.uniform(-spur.refine_jitter, spur.refine_jitter, 2)
-            crop, (x0, y0) = crop_at(img, gx + ox, gy + oy, s, flip)
-            tx, ty = gx - x0, gy - y0
-            if flip:
-                tx = s - 1 - tx
+            crop, (tx, ty) = augmented_crop(img, (gx + ox, gy + oy), (gx, gy), s, flip, spur, rng)
             crop = crop * rng.uniform(0.8, 1.2) + rng.normal(0, 0.05, crop.shape).astype(np.float32)
             xs.append(crop[None])
             ys.append((tx, ty))
         x = torch.from_numpy(np.stack(xs)).float().to(device)
         y = torch.tensor(ys, dtype=torch.float32, device=device)
-        loss = (soft_argmax(model(x)) - y).abs().sum(1).mean()
+        logits = model(x)
+        target = torch.exp(
+            -((grid[None, None, :] - y[:, 0, None, None]) ** 2 + (grid[None, :, None] - y[:, 1, None, None]) ** 2)
+            / (2 * spur.refine_sigma**2)
+        )
+        l1 = (soft_argmax(logits) - y).abs().sum(1).mean()
+        loss = ce(logits, target[:, None]) + spur.refine_l1 * l1
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
         if (step + 1) % 100 == 0 or step + 1 == spur.refine_steps:
-            rows.append({"step": step + 1, "loss": float(loss.detach()), "seconds": time.perf_counter() - t0})
-            log(f"refiner step {step + 1}/{spur.refine_steps}  L1 error {float(loss.detach()):.2f} px")
+            rows.append(
+                {
+                    "step": step + 1,
+                    "loss": float(loss.detach()),
+                    "l1_px": float(l1.detach()),
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
+            r = rows[-1]
+            log(f"refiner step {step + 1}/{spur.refine_steps}  loss {r['loss']:.3f}  L1 {r['l1_px']:.2f} px")
     return model.eval(), rows
 
 
@@ -216,14 +252,19 @@ def train_spurs(dataset, run, cfg: TrainConfig, spur: SpurConfig | None = None, 
     refiner, rows = train_refiner(t.ds, t.train.cases, t.channels, spur, cfg.seed, t.device, log)
     ck = read_checkpoint(run / "stage1" / "best.pt")
     payload = {k: v for k, v in ck.items() if k not in ("path", "training")}
-    payload["meta"] = {**payload["meta"], "crop": spur.crop, "refine_iterations": spur.refine_iterations}
+    payload["meta"] = {
+        **payload["meta"],
+        "crop": spur.crop,
+        "refine_sigma": spur.refine_sigma,
+        "refine_iterations": spur.refine_iterations,
+    }
     payload["refiner"] = {
         "model": refiner.antseg_spec,
         "state_dict": {k: v.cpu() for k, v in refiner.state_dict().items()},
     }
     torch.save(payload, run / "spur.pt")
     with open(run / "refine_metrics.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["step", "loss", "seconds"], lineterminator="\n")
+        w = csv.DictWriter(fh, fieldnames=["step", "loss", "l1_px", "seconds"], lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
     return {"stage1": res, "refine_rows": rows, "checkpoint": run / "spur.pt"}

@@ -256,12 +256,15 @@ def render(g: EyeGeometry, h: int, w: int, spacing: tuple[float, float], bank: N
     cv.paint(ciliary, refl, lambda sl: 0.12 * texture[sl], att, 2.5)
     cv.line(refl, epi / sy, 1.0, offsets=(-1, 0, 1))
     cv.line(refl, endo / sy, 0.35, offsets=(-1, 0), where=past_spur < 0)
-    # Scleral spur cue, as on real scans: a bright wedge of inner sclera that starts exactly at the spur
-    # and thickens peripherally, and the endothelial (Descemet) line that stops there.
-    wedge = (past_spur >= 0) & (past_spur < 0.7)
-    lift = np.clip(past_spur, 0, None) * 0.55 + 0.03
-    spur_region = cv.region(*_bounds(np.where(wedge, endo - lift, np.inf), np.where(wedge, endo, -np.inf), sy, h))
-    cv.paint(spur_region, refl, 1.0, att, 2.0)
+    # Scleral spur, as clinicians find it: the angle wall behind the spur is the ciliary-body band, a dim
+    # wedge that starts at the spur and thickens peripherally, so the bright sclera meets the chamber only
+    # at the spur tip (a knee in the scleral contour). The endothelial (Descemet) line also stops there.
+    wedge = past_spur >= 0
+    lift = np.minimum(0.035 + np.clip(past_spur, 0, None) * 0.45, 0.3)  # a notch at the spur, then a wedge
+    cbb = cv.region(*_bounds(np.where(wedge, endo - lift, np.inf), np.where(wedge, endo, -np.inf), sy, h))
+    cv.paint(cbb, refl, lambda sl: 0.08 * texture[sl], att, 2.5)
+    tip = (past_spur >= -0.06) & (past_spur < 0.0)  # the spur tip itself: dense, hyper-reflective collagen
+    cv.line(refl, endo / sy, 0.6, offsets=(-3, -2, -1, 0), where=tip)
 
     for s in SIDES:
         start, end = iris_b[s]
