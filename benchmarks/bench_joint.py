@@ -53,10 +53,14 @@ class JointTrainer(Trainer):
         seg, spur, k = super().make_loss(), SpatialSoftmaxCE(null=True), len(self.ds.structures)
         return lambda logits, y: seg(logits[:, :k], y[:, :k]) + spur(logits[:, k:], y[:, k:])
 
+    @torch.no_grad()
     def validate(self, data: SegSamples) -> dict:
+        self.model.eval()
+        logits = gate_sides(self.model(data.images).float(), self.sides, data.inner_w)
+        loss = float(self.loss_fn(logits, data.masks))
         dice, err = score(self.model, self.model, data, self.ds.structures, self.ds.landmarks, self.cfg.input_size)
-        self.model.train()
-        return {"val_dice": float(np.mean(dice)), "val_error_px": err, "val_score": float(np.mean(dice)) - err / 100}
+        d = float(np.mean(dice))
+        return {"val_loss": loss, "val_dice": d, "val_error_px": err, "val_score": d - err / 100}
 
     def curve_panels(self) -> list[tuple[str, str]]:
         return [("val_dice", "validation Dice"), ("val_error_px", "validation spur error (px, stage 1)")]

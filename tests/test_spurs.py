@@ -5,28 +5,13 @@ from __future__ import annotations
 import math
 import shutil
 
-import numpy as np
 import pytest
 
 from antseg.data.canonical import load_dataset
 from antseg.data.exporters import run_exporter
 from antseg.data.split import SplitConfig, split_dataset
-from antseg.landmarks.heatmaps import decode, encode
 from antseg.metrics.landmarks import landmark_markdown, landmark_rows, summarize_landmarks
 from antseg.training.data import Letterbox, flip_pairs
-
-
-@pytest.mark.parametrize("sigma", [1.5, 2.0, 3.0])
-def test_heatmap_round_trip_is_subpixel_exact(sigma):
-    rng = np.random.default_rng(0)
-    for _ in range(20):
-        pts = [tuple(rng.uniform(5, 40, 2)), None, tuple(rng.uniform(5, 40, 2))]
-        hm = encode(pts, (48, 64), sigma)
-        assert hm[1].max() == 0
-        dec = decode(hm)
-        for p, (x, y, peak) in zip(pts, dec, strict=True):
-            if p is not None:
-                assert abs(x - p[0]) < 1e-3 and abs(y - p[1]) < 1e-3 and peak > 0.88
 
 
 def test_canvas_mapping_inverts():
@@ -132,6 +117,21 @@ def test_spur_training_evaluate_and_predict(tiny_spur_run, tmp_path, cli):
     assert r.code == 0, r.err
     text = (tmp_path / "p" / "spurs.csv").read_text()
     assert "left_scleral_spur" in text and (tmp_path / "p" / "in" / "overlay.png").is_file()
+
+
+def test_old_or_wrong_spur_checkpoint_is_a_clear_error(tiny_spur_run, tmp_path, cli):
+    import torch
+
+    ds, run = tiny_spur_run
+    ck = torch.load(run / "spur.pt", weights_only=True)
+    del ck["meta"]["head"]  # as written by the first release (sigmoid heatmaps)
+    torch.save(ck, tmp_path / "old.pt")
+    img = tmp_path / "in.png"
+    img.write_bytes((ds / load_dataset(ds).cases[1].image).read_bytes())
+    r = cli("predict", "none", img, "--spurs", tmp_path / "old.pt", "--out", tmp_path / "p", "--device", "cpu")
+    assert r.code == 2 and "old.pt" in r.err and "train it again" in r.err and "Traceback" not in r.err
+    r = cli("predict", "none", img, "--spurs", run / "stage1" / "best.pt", "--out", tmp_path / "q")
+    assert r.code == 2 and "not a spur" in r.err
 
 
 def test_predicted_biometry_cli(tiny_spur_run, tmp_path, cli):

@@ -9,8 +9,7 @@ import numpy as np
 import torch
 
 from antseg.errors import AntsegInputError
-from antseg.landmarks.heatmaps import decode
-from antseg.landmarks.softmax import decode_logits, local_soft_argmax, soft_argmax, window_radius
+from antseg.landmarks.softmax import decode_logits, local_soft_argmax, window_radius
 from antseg.models.checkpoint import build_model, read_checkpoint
 from antseg.training.data import gate_sides, prepare_image, side_channels
 from antseg.training.landmarks import crop_at
@@ -27,6 +26,8 @@ class SpurPredictor:
         ck = read_checkpoint(path)
         if ck["meta"].get("task") != "landmarks" or "refiner" not in ck:
             raise AntsegInputError(path, "not a spur (landmark) checkpoint")
+        if ck["meta"].get("head") != "softmax":
+            raise AntsegInputError(path, "spur checkpoint from an older antseg (sigmoid heatmaps): train it again")
         self.device = resolve_device(device)
         self.meta = ck["meta"]
         self.names: list[str] = list(self.meta["landmarks"])
@@ -45,10 +46,7 @@ class SpurPredictor:
         out = self.stage1(torch.from_numpy(x)[None].to(self.device)).float()
         if self.meta.get("side_gate"):
             out = gate_sides(out, side_channels(self.names), lb.inner_hw[1])
-        if self.meta.get("head") == "softmax":
-            coarse = decode_logits(out[0], float(self.meta["sigma"]))
-        else:  # checkpoints of the first release: sigmoid heatmaps
-            coarse = decode(torch.sigmoid(out[0]))
+        coarse = decode_logits(out[0], float(self.meta["sigma"]))
         t1 = time.perf_counter()
         res = {}
         s = int(self.meta["crop"])
@@ -72,7 +70,4 @@ class SpurPredictor:
 
     def _refined(self, logits: torch.Tensor) -> tuple[float, float]:
         """Crop coordinates of the refiner's estimate from its (1, 1, S, S) logits."""
-        if "refine_sigma" in self.meta:
-            return local_soft_argmax(logits[0], window_radius(float(self.meta["refine_sigma"])))[0]
-        tx, ty = soft_argmax(logits)[0]  # first-release refiners: global integral regression
-        return float(tx), float(ty)
+        return local_soft_argmax(logits[0], window_radius(float(self.meta["refine_sigma"])))[0]
