@@ -16,8 +16,9 @@ def test_loss_exact_on_hand_made_logits():
     logits = torch.zeros(1, 2, 2, 2)  # 4 pixels per channel, all logit 0
     target = torch.zeros(1, 2, 2, 2)
     target[0, 0, 0, 1] = 3.0  # channel 0 present, one-hot after normalisation; channel 1 absent
-    # with the absent bin: 5 bins of logit 0 -> every log-probability is -log 5
-    assert float(SpatialSoftmaxCE(null=True)(logits, target)) == pytest.approx(math.log(5))
+    # with the absent bin (logit log 4): weights 1, 1, 1, 1 and 4 -> P(pixel) = 1/8, P(absent) = 1/2;
+    # channel 0 costs log 8, channel 1 (absent) log 2, mean log 4
+    assert float(SpatialSoftmaxCE(null=True)(logits, target)) == pytest.approx(math.log(4))
     # without it: the absent channel is ignored, 4 bins -> log 4
     assert float(SpatialSoftmaxCE(null=False)(logits, target)) == pytest.approx(math.log(4))
 
@@ -49,7 +50,7 @@ def test_decode_is_subpixel_on_gaussian_logits(sigma):
         logits = torch.from_numpy(np.log(np.clip(hm, 1e-30, None)))[None]
         (x, y, conf) = decode_logits(logits, sigma)[0]
         assert math.hypot(x - p[0], y - p[1]) < 0.01
-        assert conf == pytest.approx(hm.sum() / (1 + hm.sum()), rel=1e-5)  # 1 - P(absent bin, logit 0)
+        assert conf == pytest.approx(hm.sum() / (hm.size + hm.sum()), rel=1e-5)  # 1 - P(absent), logit log(HW)
         assert soft_argmax(logits[None]).squeeze().tolist() == pytest.approx(list(p), abs=1e-3)
 
 

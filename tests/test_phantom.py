@@ -31,6 +31,24 @@ def test_scan_is_deterministic_and_sized(scans):
     assert not np.array_equal(scans[0].masks, scans[1].masks)
 
 
+def test_hidden_spur_is_shadowed_and_labelled_absent(scans):
+    bank = NoiseBank(H, W, 0)
+    same = generate_scan("normal", 0, 0, (W, H), (SP, SP), bank, hidden_spurs=0.0)
+    np.testing.assert_array_equal(same.image, scans[0].image)  # the option off changes nothing
+    hid = generate_scan("normal", 0, 0, (W, H), (SP, SP), bank, hidden_spurs=1.0)
+    gone = [n for n, p in hid.spurs.items() if p is None]
+    assert len(gone) == 1  # exactly one angle in shadow
+    side = gone[0].split("_")[0]
+    x, y = scans[0].spurs[gone[0]]
+    xi, yi = int(round(x)), int(round(y))
+    box = (slice(yi - 40, yi + 40), slice(xi - 40, xi + 40))
+    assert hid.image[box].mean() < 0.6 * scans[0].image[box].mean()  # the angle is dark
+    other = f"{'right' if side == 'left' else 'left'}_scleral_spur"
+    assert hid.spurs[other] == scans[0].spurs[other]
+    np.testing.assert_array_equal(hid.masks, scans[0].masks)  # the anatomy is still there, exactly
+    assert hid.biometry == scans[0].biometry
+
+
 def test_anatomy_is_consistent(scans):
     for s in scans:
         ac, lens, nuc, il, ir = s.masks.astype(bool)

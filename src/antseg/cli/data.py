@@ -162,6 +162,9 @@ def phantom_asoct(
     spacing: str = typer.Option(None, help="mm per pixel: 'S' or 'SX,SY' (default: 16 mm / width)."),
     groups: str = typer.Option(None, help="Comma-separated groups (default normal,cataract,pacg,pacg_cataract)."),
     eyes_per_patient: int = typer.Option(None, help="1 (default) or 2."),
+    hidden_spurs: float = typer.Option(
+        None, help="Fraction of scans with one angle in shadow, its spur not visible (default 0)."
+    ),
     workers: int = typer.Option(None, help="Worker processes (default 1)."),
     fmt: str = typer.Option(
         "canonical", "--format", help=f"canonical, or a source layout: {', '.join(EXPORTERS.names())}."
@@ -180,6 +183,7 @@ def phantom_asoct(
         spacing=parse_floats(spacing, 2, "--spacing"),
         groups=groups.split(",") if groups else None,
         eyes_per_patient=eyes_per_patient,
+        hidden_spurs=hidden_spurs,
         workers=workers,
     )
     _phantom(

@@ -27,7 +27,7 @@ class SpurConfig:
     """Settings of both stages (stage 1 uses the TrainConfig fields)."""
 
     sigma: float = 2.0  # stage-1 target Gaussian, network-input pixels
-    presence: float = 0.3  # presence probability below this: the spur is predicted absent
+    presence: float = 0.5  # presence probability below this: the spur is predicted absent
     crop: int = 128  # stage-2 crop size, full-resolution pixels
     refine_sigma: float = 2.0  # stage-2 target Gaussian, full-resolution pixels
     refine_l1: float = 0.1  # weight of the soft-argmax L1 term (px) beside the cross-entropy
@@ -80,7 +80,7 @@ class SpurTrainer(Trainer):
     @torch.no_grad()
     def validate(self, data: SegSamples) -> dict:
         self.model.eval()
-        errors, losses, misses = [], [], 0
+        errors, losses, misses, false_pos = [], [], 0, 0
         for i in range(0, len(data.cases), self.cfg.batch_size):
             x = data.images[i : i + self.cfg.batch_size].to(self.device)
             y = data.masks[i : i + self.cfg.batch_size].to(self.device)
@@ -91,6 +91,7 @@ class SpurTrainer(Trainer):
                 for (px, py, peak), n in zip(decode_logits(logits[b], self.spur.sigma), self.channels, strict=True):
                     ref = c.landmarks.get(n)
                     if ref is None:
+                        false_pos += peak >= self.spur.presence
                         continue
                     if peak < self.spur.presence:
                         misses += 1
@@ -98,21 +99,26 @@ class SpurTrainer(Trainer):
                     gx, gy = lb.canvas_to_point((px, py))
                     errors.append(math.hypot(gx - ref[0], gy - ref[1]))
         mean = float(np.mean(errors)) if errors else float("inf")
-        pen = mean + 50.0 * misses  # a missed spur costs like a 50 px error when picking the best epoch
+        pen = mean + 50.0 * (misses + false_pos)  # each wrong presence call costs like a 50 px error
         return {
             "val_loss": sum(losses) / len(data.cases),
             "val_error_px": mean,
             "val_missed": misses,
+            "val_false_positive": false_pos,
             "val_score": -pen,
         }
 
     def curve_panels(self) -> list[tuple[str, str]]:
-        return [("val_error_px", "validation mean spur error (px, stage 1)"), ("val_missed", "missed spurs")]
+        return [
+            ("val_error_px", "validation mean spur error (px, stage 1)"),
+            ("val_missed", "missed spurs"),
+            ("val_false_positive", "spurs found where none is visible"),
+        ]
 
     def describe(self, row: dict) -> str:
         return (
             f"val loss {row['val_loss']:.4f}  mean error {row['val_error_px']:.2f} px (stage 1)  "
-            f"missed {row['val_missed']}"
+            f"missed {row['val_missed']}  false positives {row['val_false_positive']}"
         )
 
 

@@ -20,7 +20,7 @@ def plot_curves(rows: list[dict], path: Path, panels: list[tuple[str, str]] | No
     fig, axes = plt.subplots(1, 1 + len(panels), figsize=(4.4 * (1 + len(panels)), 3.6))
     axes[0].plot(ep, [r["train_loss"] for r in rows], label="train")
     axes[0].plot(ep, [r["val_loss"] for r in rows], label="val")
-    axes[0].set_title("Dice + Focal loss")
+    axes[0].set_title("loss")
     for ax, (key, title), colour in zip(axes[1:], panels, ("tab:green", "tab:red", "tab:purple"), strict=False):
         ax.plot(ep, [r[key] for r in rows], color=colour)
         ax.set_title(title)

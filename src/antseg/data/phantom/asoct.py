@@ -129,7 +129,7 @@ class Scan:
 
     image: np.ndarray  # (H, W) uint8
     masks: np.ndarray  # (5, H, W) uint8, ASOCT_STRUCTURES order
-    spurs: dict[str, tuple[float, float]]  # landmark name -> (x, y) pixels
+    spurs: dict[str, tuple[float, float] | None]  # landmark name -> (x, y) pixels; None: hidden
     biometry: dict[str, float]
     geometry: EyeGeometry
 
@@ -215,8 +215,20 @@ class Canvas:
             layer[r[keep], cols[keep]] += value
 
 
-def render(g: EyeGeometry, h: int, w: int, spacing: tuple[float, float], bank: NoiseBank, rng) -> Scan:
-    """Render one scan of ``g`` on an (h, w) grid with ``spacing`` (mm per pixel, x and y)."""
+def render(
+    g: EyeGeometry,
+    h: int,
+    w: int,
+    spacing: tuple[float, float],
+    bank: NoiseBank,
+    rng,
+    hidden: str | None = None,
+) -> Scan:
+    """Render one scan of ``g`` on an (h, w) grid with ``spacing`` (mm per pixel, x and y).
+
+    ``hidden`` ("left" or "right"): that angle lies in a shadow (as under an eyelid, or where the beam is
+    blocked), its spur is not visible and is labelled absent; masks and reference biometry stay exact.
+    """
     sx, sy = spacing
     x = np.arange(w, dtype=np.float64) * sx
     cv = Canvas(h, w)
@@ -295,21 +307,41 @@ def render(g: EyeGeometry, h: int, w: int, spacing: tuple[float, float], bank: N
     lo, hi = max(0, int(apex_col) - 40), min(w, int(apex_col) + 41)
     line_falloff = np.exp(-np.arange(h, dtype=np.float32) * np.float32(sy / 12.0))[:, None]
     signal[:, lo:hi] += line[lo:hi][None, :] * line_falloff
+    if hidden is not None:
+        # A vertical shadow band over the angle: these A-scans carry almost no signal.
+        centre = g.spur[hidden][0] / sx
+        band = np.clip((1.0 - np.abs(col - centre) / (0.9 / sx)) * 4.0, 0.0, 1.0)
+        signal *= (1.0 - 0.95 * band)[None, :].astype(np.float32)
     signal *= bank.window(bank.speckle, rng, h, w)  # pre-scaled by the log gain
     signal += bank.window(bank.floor, rng, h, w)
     signal += 1.0
     cv2.log(signal, signal)  # log compression, as OCT devices display intensity
     img = cv2.convertScaleAbs(signal, alpha=_LOG_ALPHA)
 
-    spurs = {f"{s}_scleral_spur": (float(g.spur[s][0] / sx), float(g.spur[s][1] / sy)) for s in SIDES}
+    spurs = {
+        f"{s}_scleral_spur": None if s == hidden else (float(g.spur[s][0] / sx), float(g.spur[s][1] / sy))
+        for s in SIDES
+    }
     return Scan(img, masks, spurs, exact_biometry(g), g)
 
 
 def generate_scan(
-    group: str, seed: int, index: int, size: tuple[int, int], spacing: tuple[float, float], bank: NoiseBank
+    group: str,
+    seed: int,
+    index: int,
+    size: tuple[int, int],
+    spacing: tuple[float, float],
+    bank: NoiseBank,
+    hidden_spurs: float = 0.0,
 ) -> Scan:
-    """Scan ``index`` of a phantom set; depends only on (seed, index, group, size, spacing)."""
+    """Scan ``index`` of a phantom set; depends only on (seed, index, group, size, spacing, hidden_spurs).
+
+    ``hidden_spurs``: the probability that one angle (left or right, at random) lies in a shadow, so that its
+    spur is not visible (labelled absent, like -1 in the AGE challenge tables).
+    """
     w, h = size
     rng = np.random.default_rng([seed, index])
     g = make_eye(group, w * spacing[0], h * spacing[1], rng)
-    return render(g, h, w, spacing, bank, rng)
+    pick = np.random.default_rng([seed, index, 1])  # its own stream: hidden_spurs=0 leaves scans unchanged
+    hidden = SIDES[int(pick.integers(2))] if pick.random() < hidden_spurs else None
+    return render(g, h, w, spacing, bank, rng, hidden)

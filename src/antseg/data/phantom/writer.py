@@ -44,6 +44,7 @@ class AsoctPhantomConfig:
         spacing: (x, y) mm per pixel; empty: a 16 mm wide field (the CASIA scan width), square pixels.
         groups: diagnosis groups, assigned in turn.
         eyes_per_patient: 1 (one image per patient, like the reference set) or 2 (right and left eye).
+        hidden_spurs: fraction of scans with one angle in shadow, its spur not visible (labelled absent).
     """
 
     n: int = 40
@@ -52,6 +53,7 @@ class AsoctPhantomConfig:
     spacing: tuple[float, ...] = ()
     groups: tuple[str, ...] = DIAGNOSIS_CYCLE
     eyes_per_patient: int = 1
+    hidden_spurs: float = 0.0
     workers: int = 1
     name: str = "asoct-phantom"
 
@@ -87,6 +89,8 @@ def _check(cfg: AsoctPhantomConfig) -> None:
         raise AntsegInputError(None, f"unknown group(s) {', '.join(bad)}; valid: {', '.join(GROUP_PRIORS)}")
     if cfg.eyes_per_patient not in (1, 2):
         raise AntsegInputError(None, "eyes_per_patient must be 1 or 2")
+    if not 0.0 <= cfg.hidden_spurs <= 1.0:
+        raise AntsegInputError(None, f"hidden_spurs must be a fraction in [0, 1], got {cfg.hidden_spurs}")
 
 
 _BANKS: dict[tuple[int, int, int], NoiseBank] = {}
@@ -100,7 +104,7 @@ def _asoct_case(i: int, cfg: AsoctPhantomConfig, root: Path) -> tuple[Case, dict
     patient_idx = i // cfg.eyes_per_patient
     group = cfg.groups[patient_idx % len(cfg.groups)]
     eye = "RL"[i % 2] if cfg.eyes_per_patient == 2 else "RL"[patient_idx % 2]
-    scan = generate_scan(group, cfg.seed, i, (w, h), tuple(cfg.spacing), _BANKS[key])
+    scan = generate_scan(group, cfg.seed, i, (w, h), tuple(cfg.spacing), _BANKS[key], cfg.hidden_spurs)
     case_id = f"P{patient_idx:04d}_20260101_{120000 + i:06d}_{eye}_CASIA2_001_000"
     write_png(root / "images" / f"{case_id}.png", scan.image)
     mask_rel = write_mask(root, case_id, scan.masks)
