@@ -26,7 +26,7 @@ from antseg.models.checkpoint import load_model
 from antseg.training import TrainConfig, train_segmentation
 from antseg.training.data import Letterbox, SegSamples, gate_sides, load_samples, side_channels
 from antseg.training.landmarks import SpurConfig, SpurTrainer
-from antseg.training.trainer import Trainer
+from antseg.training.trainer import Trainer, _batch_metrics
 
 
 class JointTrainer(Trainer):
@@ -83,9 +83,7 @@ def score(seg_model, spur_model, data: SegSamples, structures, landmarks, hw) ->
         seg, spur = (out[:, :k], out[:, k:]) if seg_model is spur_model else (out, spur_model(x).float())
         seg = gate_sides(seg, side_channels(structures), w)
         spur = gate_sides(spur, side_channels(landmarks), w)
-        p, t = seg[0] > 0, data.masks[i, :k] > 0.5
-        inter, tot = (p & t).sum((1, 2)).float(), (p.sum((1, 2)) + t.sum((1, 2))).float()
-        dices.append((2 * inter / tot.clamp(min=1)).tolist())
+        dices.append(_batch_metrics(seg, data.masks[i : i + 1, :k])[0].tolist())
         lb = Letterbox((c.height, c.width), tuple(hw))
         for (px, py, _), n in zip(decode_logits(spur[0], SpurConfig().sigma), landmarks, strict=True):
             gx, gy = lb.canvas_to_point((px, py))

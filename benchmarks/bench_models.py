@@ -21,9 +21,10 @@ from antseg.models import create_model, list_models
 from antseg.training import TrainConfig, train_segmentation
 
 
-def latency_ms(name: str, runs: int = 7) -> tuple[float, float]:
-    m = create_model(name, in_channels=1, classes=5).eval()
-    x = torch.randn(1, 1, 512, 512)
+def latency_ms(name: str, runs: int = 7, classes: int = 5, hw: tuple[int, int] = (512, 512)) -> tuple[float, float]:
+    """(parameters in millions, median ms of one forward pass) of model ``name`` on a (1, 1, *hw) input."""
+    m = create_model(name, in_channels=1, classes=classes).eval()
+    x = torch.randn(1, 1, *hw)
     with torch.no_grad():
         m(x)
         times = []

@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import torch
+from bench_models import latency_ms  # this folder is on sys.path when run as a script
 
 from antseg.data.canonical import load_dataset
 from antseg.data.phantom.writer import AsoctPhantomConfig, generate_asoct_dataset
@@ -25,18 +25,17 @@ from antseg.inference.spurs import SpurPredictor
 from antseg.models import create_model
 from antseg.models.checkpoint import FORMAT, VERSION, model_spec
 from antseg.training.config import TrainConfig
-from antseg.training.landmarks import SpurConfig
+from antseg.training.landmarks import SpurConfig, make_refiner
 
 
 def untrained_spur_checkpoint(path: Path) -> Path:
     """A spur.pt with the default architectures and random weights."""
     cfg, spur = TrainConfig(), SpurConfig()
     stage1 = create_model(cfg.model, in_channels=1, classes=2)
-    refiner = create_model("unet-lite", in_channels=1, classes=1, channels=(16, 32, 64, 128), num_res_units=1)
+    refiner = make_refiner()
     meta = {
-        "task": "landmarks",
-        "head": "softmax",
-        "sigma": spur.sigma,
+        **spur.stage1_meta(),
+        **spur.refiner_meta(),
         "presence": 0.0,
         "landmarks": ["left_scleral_spur", "right_scleral_spur"],
         "structures": [],
@@ -44,9 +43,6 @@ def untrained_spur_checkpoint(path: Path) -> Path:
         "in_channels": 1,
         "side_gate": True,
         "normalization": cfg.normalization,
-        "crop": spur.crop,
-        "refine_sigma": spur.refine_sigma,
-        "refine_iterations": spur.refine_iterations,
     }
     torch.save(
         {
@@ -62,18 +58,9 @@ def untrained_spur_checkpoint(path: Path) -> Path:
     return path
 
 
-def forward_ms(classes: int, hw: tuple[int, int], runs: int = 9) -> float:
+def forward_ms(classes: int, hw: tuple[int, int]) -> float:
     """Median ms of one forward pass of the default network with ``classes`` outputs at ``hw``."""
-    m = create_model(TrainConfig().model, in_channels=1, classes=classes).eval()
-    x = torch.randn(1, 1, *hw)
-    times = []
-    with torch.no_grad():
-        m(x)
-        for _ in range(runs):
-            t = time.perf_counter()
-            m(x)
-            times.append(1000 * (time.perf_counter() - t))
-    return statistics.median(times)
+    return latency_ms(TrainConfig().model, runs=9, classes=classes, hw=hw)[1]
 
 
 def main() -> None:

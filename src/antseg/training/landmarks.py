@@ -39,6 +39,19 @@ class SpurConfig:
     refine_batch: int = 16
     refine_lr: float = 2e-3
 
+    def stage1_meta(self) -> dict:
+        """What a stage-1 checkpoint records about its head and decoding."""
+        return {"task": "landmarks", "head": "softmax", "sigma": self.sigma, "presence": self.presence}
+
+    def refiner_meta(self) -> dict:
+        """What ``spur.pt`` adds for stage 2."""
+        return {"crop": self.crop, "refine_sigma": self.refine_sigma, "refine_iterations": self.refine_iterations}
+
+
+def make_refiner() -> torch.nn.Module:
+    """The stage-2 network: a small residual U-Net, one input and one output channel."""
+    return create_model("unet-lite", in_channels=1, classes=1, channels=(16, 32, 64, 128), num_res_units=1)
+
 
 class SpurTrainer(Trainer):
     """Stage 1: one heatmap per landmark on the letterboxed scan, with flip swap and side gate."""
@@ -75,7 +88,7 @@ class SpurTrainer(Trainer):
         return SpatialSoftmaxCE(null=True)
 
     def task_meta(self) -> dict:
-        return {"task": "landmarks", "head": "softmax", "sigma": self.spur.sigma, "presence": self.spur.presence}
+        return self.spur.stage1_meta()
 
     @torch.no_grad()
     def validate(self, data: SegSamples) -> dict:
@@ -198,7 +211,7 @@ def train_refiner(ds: CanonicalDataset, cases, channels: list[str], spur: SpurCo
                 samples.append((img, c.landmarks[n], n.startswith("right_")))
     if not samples:
         raise AntsegInputError(ds.root, "no landmark to train the refiner on")
-    model = create_model("unet-lite", in_channels=1, classes=1, channels=(16, 32, 64, 128), num_res_units=1).to(device)
+    model = make_refiner().to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=spur.refine_lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=spur.refine_lr, total_steps=spur.refine_steps, pct_start=0.1
@@ -206,7 +219,6 @@ def train_refiner(ds: CanonicalDataset, cases, channels: list[str], spur: SpurCo
     ce = SpatialSoftmaxCE(null=False)
     rows, t0 = [], time.perf_counter()
     s = spur.crop
-    grid = torch.arange(s, dtype=torch.float32, device=device)
     for step in range(spur.refine_steps):
         xs, ys = [], []
         for j in rng.integers(0, len(samples), spur.refine_batch):
@@ -219,12 +231,9 @@ def train_refiner(ds: CanonicalDataset, cases, channels: list[str], spur: SpurCo
         x = torch.from_numpy(np.stack(xs)).float().to(device)
         y = torch.tensor(ys, dtype=torch.float32, device=device)
         logits = model(x)
-        target = torch.exp(
-            -((grid[None, None, :] - y[:, 0, None, None]) ** 2 + (grid[None, :, None] - y[:, 1, None, None]) ** 2)
-            / (2 * spur.refine_sigma**2)
-        )
+        target = torch.from_numpy(np.stack([encode([p], (s, s), spur.refine_sigma) for p in ys])).to(device)
         l1 = (soft_argmax(logits) - y).abs().sum(1).mean()
-        loss = ce(logits, target[:, None]) + spur.refine_l1 * l1
+        loss = ce(logits, target) + spur.refine_l1 * l1
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -258,12 +267,7 @@ def train_spurs(dataset, run, cfg: TrainConfig, spur: SpurConfig | None = None, 
     refiner, rows = train_refiner(t.ds, t.train.cases, t.channels, spur, cfg.seed, t.device, log)
     ck = read_checkpoint(run / "stage1" / "best.pt")
     payload = {k: v for k, v in ck.items() if k not in ("path", "training")}
-    payload["meta"] = {
-        **payload["meta"],
-        "crop": spur.crop,
-        "refine_sigma": spur.refine_sigma,
-        "refine_iterations": spur.refine_iterations,
-    }
+    payload["meta"] = {**payload["meta"], **spur.refiner_meta()}
     payload["refiner"] = {
         "model": refiner.antseg_spec,
         "state_dict": {k: v.cpu() for k, v in refiner.state_dict().items()},
