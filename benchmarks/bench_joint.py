@@ -23,9 +23,10 @@ from antseg.data.split import SplitConfig, split_dataset
 from antseg.landmarks.heatmaps import encode
 from antseg.landmarks.softmax import SpatialSoftmaxCE, decode_logits
 from antseg.models.checkpoint import load_model
+from antseg.preprocessing import Letterbox, gate_sides, side_channels
 from antseg.training import TrainConfig, train_segmentation
-from antseg.training.data import Letterbox, SegSamples, gate_sides, load_samples, side_channels
-from antseg.training.landmarks import SpurConfig, SpurTrainer
+from antseg.training.samples import SegSamples, load_samples
+from antseg.training.spurs import SpurConfig, SpurTrainer
 from antseg.training.trainer import Trainer, _batch_metrics
 
 

@@ -12,7 +12,8 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from antseg.data.phantom.asoct import DIAGNOSIS_CYCLE, NoiseBank, generate_scan  # noqa: E402
+from antseg.anatomy import DIAGNOSIS_GROUPS as DIAGNOSIS_CYCLE
+from antseg.data.phantom.asoct import NoiseBank, generate_scan  # noqa: E402
 
 
 def main() -> None:

@@ -19,13 +19,14 @@ from pathlib import Path
 import torch
 from bench_models import latency_ms  # this folder is on sys.path when run as a script
 
+from antseg.anatomy import SPURS
 from antseg.data.canonical import load_dataset
 from antseg.data.phantom.writer import AsoctPhantomConfig, generate_asoct_dataset
 from antseg.inference.spurs import SpurPredictor
 from antseg.models import create_model
-from antseg.models.checkpoint import FORMAT, VERSION, model_spec
+from antseg.models.checkpoint import CheckpointMeta, save_checkpoint
 from antseg.training.config import TrainConfig
-from antseg.training.landmarks import SpurConfig, make_refiner
+from antseg.training.spurs import SpurConfig, make_refiner
 
 
 def untrained_spur_checkpoint(path: Path) -> Path:
@@ -33,28 +34,15 @@ def untrained_spur_checkpoint(path: Path) -> Path:
     cfg, spur = TrainConfig(), SpurConfig()
     stage1 = create_model(cfg.model, in_channels=1, classes=2)
     refiner = make_refiner()
-    meta = {
-        **spur.stage1_meta(),
-        **spur.refiner_meta(),
-        "presence": 0.0,
-        "landmarks": ["left_scleral_spur", "right_scleral_spur"],
-        "structures": [],
-        "input_size": list(cfg.input_size),
-        "in_channels": 1,
-        "side_gate": True,
-        "normalization": cfg.normalization,
-    }
-    torch.save(
-        {
-            "format": FORMAT,
-            "version": VERSION,
-            "model": model_spec(stage1),
-            "state_dict": stage1.state_dict(),
-            "meta": meta,
-            "refiner": {"model": model_spec(refiner), "state_dict": refiner.state_dict()},
-        },
-        path,
+    meta = CheckpointMeta(
+        **{**spur.stage1_meta(), **spur.refiner_meta(), "presence": 0.0},
+        landmarks=list(SPURS),
+        input_size=list(cfg.input_size),
+        in_channels=1,
+        side_gate=True,
+        normalization=cfg.normalization,
     )
+    save_checkpoint(path, stage1, meta, refiner=refiner)
     return path
 
 
@@ -81,15 +69,13 @@ def main() -> None:
             pred.predict(img)
             s1.append(pred.timings["stage1_ms"])
             s2.append(pred.timings["stage2_ms"])
-    hw = tuple(pred.meta["input_size"])
+    hw = pred.meta.input_hw
     seg, spur, joint = forward_ms(5, hw), forward_ms(2, hw), forward_ms(7, hw)
-    passes = int(pred.meta.get("refine_iterations", 2))
+    passes = int(pred.meta.refine_iterations or 2)
     print(f"| stage | CPU ms per 2130x998 scan ({args.threads} threads, median of {len(images)}) |")
     print("|---|---|")
     print(f"| stage 1: letterbox {hw[1]}x{hw[0]}, heatmaps, decoding | {statistics.median(s1):.1f} |")
-    print(
-        f"| stage 2: {passes} refinement passes x 2 spurs, {pred.meta['crop']} px crops | {statistics.median(s2):.1f} |"
-    )
+    print(f"| stage 2: {passes} refinement passes x 2 spurs, {pred.meta.crop} px crops | {statistics.median(s2):.1f} |")
     print(f"| both stages | {statistics.median(s1) + statistics.median(s2):.1f} |")
     print(f"\nShared encoder, network forward only at {hw[1]}x{hw[0]} (median of 9):")
     print(f"  segmentation (5 outputs) {seg:.1f} ms + spur stage 1 (2 outputs) {spur:.1f} ms = {seg + spur:.1f} ms")

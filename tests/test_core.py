@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from antseg.anatomy import normalize_group, normalize_label
 from antseg.config import load_config
 from antseg.data.canonical import load_dataset, write_dataset_files, write_mask
 from antseg.data.labels import LabelPolicy
@@ -17,7 +18,7 @@ from antseg.data.masks import (
     rasterize_polygon_pil,
     unpack_masks,
 )
-from antseg.data.schema import Case, Manifest, Structure, normalize_group, normalize_label
+from antseg.data.schema import Case, Manifest, Structure
 from antseg.errors import AntsegInputError
 from antseg.registry import Registry
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from antseg.errors import AntsegInputError
-from antseg.models import create_model, list_models, load_model, model_defaults, save_checkpoint
+from antseg.models import CheckpointMeta, create_model, list_models, load_model, model_defaults, save_checkpoint
+from antseg.models.runs import segmentation_checkpoint
 
 TINY = {
     "unet": {"encoder": "resnet18", "decoder_channels": (16, 8, 8, 8, 8)},
@@ -43,9 +44,9 @@ class _ModelChecks:
     def test_save_load_round_trip(self, tmp_path):
         m = self.make().eval()
         x = torch.randn(1, 1, 48, 80)
-        save_checkpoint(tmp_path / "m.pt", m, {"structures": ["a", "b", "c"]})
+        save_checkpoint(tmp_path / "m.pt", m, CheckpointMeta(structures=["a", "b", "c"]))
         back, meta = load_model(tmp_path / "m.pt")
-        assert meta["structures"] == ["a", "b", "c"]
+        assert meta.structures == ["a", "b", "c"]
         assert torch.allclose(back(x), m(x), atol=1e-6)
         assert back.antseg_spec == m.antseg_spec
 
@@ -83,6 +84,8 @@ def test_checkpoint_loading_refuses_foreign_files(tmp_path):
     with pytest.raises(AntsegInputError, match="not a readable"):
         load_model(tmp_path / "y.pt")
     with pytest.raises(AntsegInputError, match="no best.pt"):
+        segmentation_checkpoint(tmp_path)
+    with pytest.raises(AntsegInputError, match="is a folder"):
         load_model(tmp_path)
 
 

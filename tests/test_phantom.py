@@ -8,9 +8,10 @@ import csv
 import numpy as np
 import pytest
 
+from antseg.anatomy import DIAGNOSIS_GROUPS as DIAGNOSIS_CYCLE
+from antseg.anatomy import MEASURES
 from antseg.data.canonical import load_dataset
-from antseg.data.phantom.asoct import DIAGNOSIS_CYCLE, NoiseBank, generate_scan
-from antseg.data.phantom.truth import MEASURES
+from antseg.data.phantom.asoct import NoiseBank, generate_scan
 from antseg.data.validate import validate_dataset
 
 W, H, SP = 2130, 998, 16.0 / 2130  # full CASIA SS-1000 size: 1 px = 7.5 um

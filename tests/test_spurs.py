@@ -11,7 +11,7 @@ from antseg.data.canonical import load_dataset
 from antseg.data.exporters import run_exporter
 from antseg.data.split import SplitConfig, split_dataset
 from antseg.metrics.landmarks import landmark_markdown, landmark_rows, summarize_landmarks
-from antseg.training.data import Letterbox, flip_pairs
+from antseg.preprocessing import Letterbox, flip_pairs
 
 
 def test_canvas_mapping_inverts():
@@ -83,7 +83,7 @@ def test_yolo_pose_export_round_trips(asoct_phantom, tmp_path):
 @pytest.fixture(scope="module")
 def tiny_spur_run(asoct_phantom, tmp_path_factory):
     from antseg.training import TrainConfig
-    from antseg.training.landmarks import SpurConfig, train_spurs
+    from antseg.training.spurs import SpurConfig, train_spurs
 
     root = tmp_path_factory.mktemp("spur")
     ds = root / "ds"

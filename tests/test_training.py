@@ -14,9 +14,9 @@ from antseg.errors import AntsegInputError
 from antseg.evaluation import evaluate_segmentation
 from antseg.inference import Predictor, predict_paths, read_frame_at
 from antseg.models import read_checkpoint
+from antseg.preprocessing import Letterbox, flip_pairs
 from antseg.training import TrainConfig, train_segmentation
 from antseg.training.augment import AugmentConfig, augment
-from antseg.training.data import Letterbox, flip_pairs
 
 TINY = dict(
     model="unet-lite",
@@ -56,13 +56,12 @@ def test_training_lowers_the_loss_and_writes_the_run(tiny_run):
     assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
     for f in ("best.pt", "last.pt", "config.yaml", "metrics.csv", "curves.png"):
         assert (tiny_run / f).is_file(), f
-    meta = read_checkpoint(tiny_run / "best.pt")["meta"]
-    assert meta["structures"] == ["anterior_chamber", "lens", "nucleus", "left_iris", "right_iris"]
-    assert meta["input_size"] == [64, 128] and meta["normalization"] == "image_zscore"
-    assert meta["spacing_mm"] == [0.025, 0.025] and meta["in_channels"] == 1
-    assert "training" not in read_checkpoint(tiny_run / "best.pt") and "training" in read_checkpoint(
-        tiny_run / "last.pt"
-    )
+    meta = read_checkpoint(tiny_run / "best.pt").meta
+    assert meta.structures == ["anterior_chamber", "lens", "nucleus", "left_iris", "right_iris"]
+    assert meta.input_size == [64, 128] and meta.normalization == "image_zscore"
+    assert meta.spacing_mm == [0.025, 0.025] and meta.in_channels == 1
+    assert read_checkpoint(tiny_run / "best.pt").training is None
+    assert read_checkpoint(tiny_run / "last.pt").training is not None
 
 
 def test_resume_continues_exactly_where_it_stopped(split_phantom, tmp_path):
@@ -74,7 +73,7 @@ def test_resume_continues_exactly_where_it_stopped(split_phantom, tmp_path):
     a, b = _rows(full), _rows(part)
     assert [r["epoch"] for r in b] == ["1", "2", "3"]
     assert float(a[-1]["train_loss"]) == pytest.approx(float(b[-1]["train_loss"]), rel=1e-4)
-    wa, wb = read_checkpoint(full / "last.pt")["state_dict"], read_checkpoint(part / "last.pt")["state_dict"]
+    wa, wb = read_checkpoint(full / "last.pt").state_dict, read_checkpoint(part / "last.pt").state_dict
     for k in wa:
         assert torch.allclose(wa[k].float(), wb[k].float(), atol=1e-5), k
 
@@ -196,7 +195,7 @@ def test_train_evaluate_cli_end_to_end(split_phantom, tmp_path, cli):
 
 
 def test_side_gate_blocks_the_wrong_half():
-    from antseg.training.data import gate_sides, side_channels
+    from antseg.preprocessing import gate_sides, side_channels
 
     names = ["lens", "left_iris", "right_iris"]
     sides = side_channels(names)

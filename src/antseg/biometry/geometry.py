@@ -19,8 +19,6 @@ import math
 
 import numpy as np
 
-SIDES = ("left", "right")
-
 
 def wall_profile(ac: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
     """Chamber roof (corneal endothelium / inner wall) per column, (K, 2) mm points sorted by x."""

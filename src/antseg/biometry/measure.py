@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
+from antseg.anatomy import MEASURES, PER_SIDE_MEASURES, SIDES, spur_name
 from antseg.biometry.geometry import (
-    SIDES,
     chamber_depth,
     iris_curvature,
     iris_thickness,
@@ -19,13 +19,6 @@ from antseg.biometry.geometry import (
     sector_area,
     wall_profile,
 )
-
-GLOBAL = ["acd_mm", "acw_mm", "lv_mm", "pupil_diameter_mm", "ac_area_mm2"]
-PER_SIDE = [
-    "aod500_mm", "aod750_mm", "tisa500_mm2", "tisa750_mm2", "ara500_mm2", "ara750_mm2", "iris_area_mm2",
-    "it750_mm", "iris_curvature_mm",
-]  # fmt: skip
-MEASURES = GLOBAL + [f"{m}_{s}" for s in SIDES for m in PER_SIDE]
 
 
 def measure(masks: dict[str, np.ndarray], spurs: dict[str, tuple[float, float] | None],
@@ -47,7 +40,7 @@ def measure(masks: dict[str, np.ndarray], spurs: dict[str, tuple[float, float] |
     ac = masks.get("anterior_chamber")
     lens = masks.get("lens")
     ac = None if ac is None or not ac.any() else ac.astype(bool)
-    sp = {s: spurs.get(f"{s}_scleral_spur") for s in SIDES}
+    sp = {s: spurs.get(spur_name(s)) for s in SIDES}
     sp_mm = {s: None if p is None else np.array([p[0] * sx, p[1] * sy]) for s, p in sp.items()}
     v["ac_area_mm2"] = float(ac.sum() * sx * sy) if ac is not None else math.nan
     if ac is None:
@@ -76,7 +69,7 @@ def measure(masks: dict[str, np.ndarray], spurs: dict[str, tuple[float, float] |
     else:
         nan_reason(v, why, ["pupil_diameter_mm"], "an iris is missing")
     for s in SIDES:
-        keys = [f"{m}_{s}" for m in PER_SIDE]
+        keys = [f"{m}_{s}" for m in PER_SIDE_MEASURES]
         iris = irises[s]
         v[f"iris_area_mm2_{s}"] = float(iris.sum() * sx * sy) if iris is not None and iris.any() else math.nan
         if math.isnan(v[f"iris_area_mm2_{s}"]):

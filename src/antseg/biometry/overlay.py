@@ -7,6 +7,7 @@ import math
 import cv2
 import numpy as np
 
+from antseg.anatomy import SPURS
 from antseg.biometry.geometry import point_on_wall, wall_profile
 
 YELLOW, CYAN, MAGENTA, GREEN, WHITE = (255, 220, 0), (0, 220, 255), (255, 60, 220), (60, 255, 60), (255, 255, 255)
@@ -20,7 +21,7 @@ def draw_biometry(
     sx, sy = spacing
     th = max(1, round(image.shape[1] / 800))
     px = lambda p: (int(round(p[0] / sx)), int(round(p[1] / sy)))  # noqa: E731
-    sl, sr = spurs.get("left_scleral_spur"), spurs.get("right_scleral_spur")
+    sl, sr = (spurs.get(n) for n in SPURS)
     for p in (sl, sr):
         if p is not None:
             cv2.drawMarker(out, (int(round(p[0])), int(round(p[1]))), YELLOW, cv2.MARKER_CROSS, 14 * th, 2 * th)

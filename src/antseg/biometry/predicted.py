@@ -8,17 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
+from antseg.anatomy import MEASURES
 from antseg.biometry.agreement import agreement
-from antseg.biometry.measure import MEASURES, measure
+from antseg.biometry.dataset import AngleThresholds, measurement_row, read_reference
+from antseg.biometry.measure import measure
 from antseg.biometry.overlay import draw_biometry
-from antseg.biometry.report import AngleThresholds, blank_nans, measurement_row, read_reference
 from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
-from antseg.evaluation.report import write_csv, write_json
+from antseg.inference.inputs import collect_inputs
 from antseg.inference.predictor import Predictor
 from antseg.inference.spurs import SpurPredictor
 from antseg.io.atomic import atomic_dir
 from antseg.io.images import read_image, write_png
+from antseg.io.tables import write_csv, write_json
 
 KEY = ["acd_mm", "acw_mm", "lv_mm", "aod500_mm_left", "aod500_mm_right", "tisa500_mm2_left", "tisa500_mm2_right"]
 
@@ -37,12 +39,17 @@ def _predict_and_measure(
 def predicted_biometry(
     weights: str | Path, spur_weights: str | Path, dataset: str | Path, out: str | Path, split: str = "test",
     device: str = "auto", thresholds: AngleThresholds | None = None, overwrite: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, spacing: tuple[float, float] | None = None,
 ) -> dict:  # fmt: skip
     """Measure a dataset split three ways: the reference values (if any), the ground-truth masks and spurs, and
     the models' predictions. Writes ``biometry_predicted.csv``, ``biometry_ground_truth.csv``,
-    ``agreement.csv`` (predicted vs reference, and ground truth vs reference), ``biometry.md`` and overlays."""
+    ``agreement.csv`` (predicted vs reference, and ground truth vs reference), ``biometry.md`` and overlays.
+
+    Args:
+        spacing: (x, y) mm per pixel overriding the dataset's own.
+    """
     ds = load_dataset(dataset)
+    override = spacing
     cases = [c for c in ds.cases if c.split == split or split == "all"]
     if not cases:
         raise AntsegInputError(ds.root, f"no cases in split {split!r}")
@@ -53,7 +60,7 @@ def predicted_biometry(
     with atomic_dir(out, overwrite=overwrite) as tmp:
         (tmp / "overlays").mkdir()
         for i, c in enumerate(cases):
-            spacing = ds.spacing(c)
+            spacing = override or ds.spacing(c)
             if spacing is None:
                 raise AntsegInputError(ds.root, f"case {c.case_id}: pixel spacing unknown")
             img = ds.load_image(c, grayscale=True)
@@ -64,8 +71,8 @@ def predicted_biometry(
             write_png(tmp / "overlays" / f"{c.case_id}.png", draw_biometry(img, masks, spur_xy, v, spacing))
             if progress:
                 progress(i + 1, len(cases))
-        write_csv(tmp / "biometry_predicted.csv", blank_nans(pred_rows))
-        write_csv(tmp / "biometry_ground_truth.csv", blank_nans(gt_rows))
+        write_csv(tmp / "biometry_predicted.csv", pred_rows, blank_nan=True)
+        write_csv(tmp / "biometry_ground_truth.csv", gt_rows, blank_nan=True)
         table = []
         for m in MEASURES:
             row = {"measure": m}
@@ -105,8 +112,6 @@ def agreement_markdown(table: list[dict], has_reference: bool) -> str:
 def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing: tuple[float, float] | None,
                    device: str = "auto", overwrite: bool = False) -> Path:  # fmt: skip
     """Predict then measure new images; spacing from ``spacing`` or the segmentation checkpoint."""
-    from antseg.inference.predict import collect_inputs
-
     seg, sp = Predictor(weights, device), SpurPredictor(spur_weights, device)
     spacing = spacing or seg.spacing
     if spacing is None:
@@ -119,5 +124,5 @@ def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing
             v, why, masks, spur_xy = _predict_and_measure(seg, sp, img, spacing)
             rows.append(measurement_row(v, why, AngleThresholds(), image=f.name))
             write_png(tmp / "overlays" / f"{f.stem}.png", draw_biometry(img, masks, spur_xy, v, spacing))
-        write_csv(tmp / "biometry.csv", blank_nans(rows))
+        write_csv(tmp / "biometry.csv", rows, blank_nan=True)
     return out

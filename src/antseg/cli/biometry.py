@@ -1,4 +1,4 @@
-"""``antseg biometry``: clinical measurements in mm from a labelled dataset."""
+"""``antseg biometry``: argument handling; the work is :func:`antseg.biometry.run.run_biometry`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from antseg.cli.common import console, parse_floats, progress_bar
-from antseg.errors import AntsegInputError
 
 
 def biometry(
@@ -31,37 +30,22 @@ def biometry(
 
     Values that cannot be measured (spur not visible, structure missing) are left empty, with the reason.
     """
-    from antseg.biometry.report import AngleThresholds, dataset_biometry
+    from antseg.biometry.dataset import AngleThresholds
+    from antseg.biometry.run import run_biometry
 
-    sp = parse_floats(spacing, 2, "--spacing")
-    if sp is not None and min(sp) <= 0:
-        raise AntsegInputError(None, "--spacing must be positive")
-    if (weights is None) != (spurs is None):
-        raise AntsegInputError(None, "predicted biometry needs both --weights and --spurs")
-    if images and weights is None:
-        raise AntsegInputError(None, "images need --weights and --spurs (or use --dataset for ground truth)")
-    if weights is not None:
-        from antseg.biometry.predicted import image_biometry, predicted_biometry
-
-        if images:
-            image_biometry(weights, spurs, images, out, sp, device=device, overwrite=overwrite)
-            console.print(f"[green]measured[/] {len(images)} input(s) into {out}/biometry.csv")
-            return
-        if dataset is None:
-            raise AntsegInputError(None, "give images or --dataset")
-        with progress_bar("predict and measure") as update:
-            res = predicted_biometry(weights, spurs, dataset, out, split=split or "test", device=device,
-                                     thresholds=AngleThresholds(narrow_aod500, narrow_tisa500), overwrite=overwrite,
-                                     progress=update)  # fmt: skip
+    with progress_bar("biometry") as update:
+        res = run_biometry(
+            out, images=images or None, dataset=dataset, weights=weights, spurs=spurs,
+            spacing=parse_floats(spacing, 2, "--spacing"), split=split,
+            thresholds=AngleThresholds(narrow_aod500, narrow_tisa500), overlays=not no_overlays, device=device,
+            overwrite=overwrite, progress=update,
+        )  # fmt: skip
+    if res["mode"] == "images":
+        console.print(f"[green]measured[/] {res['n_images']} input(s) into {out}/biometry.csv")
+        return
+    if res["mode"] == "predicted":
         console.print(res["markdown"], markup=False, soft_wrap=True)
         return
-    if dataset is None:
-        raise AntsegInputError(None, "give --dataset (ground truth) or --weights/--spurs with images")
-    with progress_bar("biometry") as update:
-        res = dataset_biometry(
-            dataset, out, spacing=sp, split=split, thresholds=AngleThresholds(narrow_aod500, narrow_tisa500),
-            overlays=not no_overlays, overwrite=overwrite, progress=update,
-        )  # fmt: skip
     console.print(f"[green]measured[/] {res['n_cases']} scans into {out}/biometry.csv")
     for a in res.get("agreement", []):
         if a.get("n"):

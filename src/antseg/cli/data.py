@@ -5,22 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from antseg.cli.common import console, parse_floats, parse_size, progress_bar
+from antseg.cli.render import print_report, print_split
 from antseg.config import load_config
 from antseg.data.canonical import load_dataset
 from antseg.data.exporters import EXPORTERS, run_exporter
 from antseg.data.importers import IMPORTERS, ImportOptions, run_importer
 from antseg.data.labels import LabelPolicy
-from antseg.data.phantom.writer import (
-    AsoctPhantomConfig,
-    SurgicalPhantomConfig,
-    generate_asoct_dataset,
-    generate_surgical_dataset,
-)
-from antseg.data.split import SplitConfig, split_dataset, split_table
-from antseg.data.validate import ValidationReport, validate_dataset
+from antseg.data.phantom.layouts import write_phantom
+from antseg.data.phantom.writer import AsoctPhantomConfig, SurgicalPhantomConfig
+from antseg.data.split import SplitConfig, split_dataset
+from antseg.data.validate import validate_dataset
 
 app = typer.Typer(help="Import, check, split and synthesise datasets.", no_args_is_help=True)
 phantom_app = typer.Typer(help="Synthetic datasets with exact ground truth.", no_args_is_help=True)
@@ -75,27 +71,6 @@ def export_cmd(
     console.print(f"[green]exported[/] {dataset} as {fmt} into {out}")
 
 
-def print_report(rep: ValidationReport, limit: int = 30) -> None:
-    if rep.findings:
-        t = Table(title=f"findings ({len(rep.errors)} errors, {len(rep.warnings)} warnings)")
-        for col in ("level", "check", "case", "problem"):
-            t.add_column(col)
-        for f in (rep.errors + rep.warnings)[:limit]:
-            t.add_row(
-                f"[red]{f.level}[/]" if f.level == "error" else f"[yellow]{f.level}[/]",
-                f.check,
-                f.case_id,
-                f.message,
-            )
-        console.print(t)
-        if len(rep.findings) > limit:
-            console.print(f"... and {len(rep.findings) - limit} more")
-    verdict = "[green]valid[/]" if rep.ok else "[red]INVALID[/]"
-    console.print(
-        f"{rep.dataset}: {rep.n_cases} cases, {verdict} ({len(rep.errors)} errors, {len(rep.warnings)} warnings)"
-    )
-
-
 @app.command("validate")
 def validate_cmd(dataset: Path = typer.Argument(..., help="Canonical dataset folder.")) -> None:
     """Check files, sizes, masks, landmarks, duplicates and patient leakage; exit 1 when invalid."""
@@ -103,21 +78,6 @@ def validate_cmd(dataset: Path = typer.Argument(..., help="Canonical dataset fol
     print_report(rep)
     if not rep.ok:
         raise typer.Exit(1)
-
-
-def print_split(ds) -> None:
-    table = split_table(ds)
-    groups = sorted({g for gs in table.values() for g in gs})
-    t = Table(title="cases (patients) per split and group")
-    t.add_column("split")
-    for g in groups:
-        t.add_column(g, justify="right")
-    t.add_column("total", justify="right")
-    for part in [p for p in ("train", "val", "test", "(none)") if p in table]:
-        row = [table[part].get(g, (0, 0)) for g in groups]
-        tot = (sum(r[0] for r in row), sum(r[1] for r in row))
-        t.add_row(part, *[f"{c} ({p})" for c, p in row], f"{tot[0]} ({tot[1]})")
-    console.print(t)
 
 
 @app.command("split")
@@ -186,13 +146,9 @@ def phantom_asoct(
         hidden_spurs=hidden_spurs,
         workers=workers,
     )
-    _phantom(
-        lambda o, ow, p: generate_asoct_dataset(o, cfg, overwrite=ow, progress=p),
-        out,
-        fmt,
-        image_format,
-        overwrite,
-    )
+    with progress_bar("phantom") as update:
+        write_phantom(cfg, out, fmt, image_format, overwrite=overwrite, progress=update)
+    console.print(f"[green]wrote[/] phantom ({fmt} layout) to {out}")
 
 
 @phantom_app.command("surgical")
@@ -216,32 +172,6 @@ def phantom_surgical(
         size=parse_size(size),
         video_seconds=video_seconds,
     )
-    _phantom(
-        lambda o, ow, p: generate_surgical_dataset(o, cfg, overwrite=ow, progress=p),
-        out,
-        "canonical",
-        "keep",
-        overwrite,
-    )
-
-
-def _phantom(make, out: Path, fmt: str, image_format: str, overwrite: bool) -> None:
-    import tempfile
-
-    if fmt == "canonical":
-        with progress_bar("phantom") as update:
-            make(out, overwrite, update)
-        console.print(f"[green]wrote[/] canonical phantom dataset {out}")
-        return
-    if fmt not in EXPORTERS:
-        from antseg.errors import AntsegInputError
-
-        raise AntsegInputError(None, f"unknown format {fmt!r}; valid: canonical, {', '.join(EXPORTERS.names())}")
-    with tempfile.TemporaryDirectory(prefix="antseg-phantom-") as tmp:
-        with progress_bar("phantom") as update:
-            make(Path(tmp) / "canonical", False, update)
-        run_exporter(fmt, Path(tmp) / "canonical", out, image_format=image_format, overwrite=overwrite)
-        ref = Path(tmp) / "canonical" / "biometry.csv"
-        if ref.is_file():  # keep the exact reference values beside the source-format copy
-            (out / "reference_biometry.csv").write_bytes(ref.read_bytes())
-    console.print(f"[green]wrote[/] phantom in {fmt} layout to {out}")
+    with progress_bar("phantom") as update:
+        write_phantom(cfg, out, overwrite=overwrite, progress=update)
+    console.print(f"[green]wrote[/] canonical phantom dataset {out}")

@@ -1,4 +1,4 @@
-"""``antseg train seg``: train a segmentation model on a canonical dataset."""
+"""``antseg train seg|spur``: argument handling; the work is in :mod:`antseg.training`."""
 
 from __future__ import annotations
 
@@ -7,24 +7,22 @@ from pathlib import Path
 import typer
 
 from antseg.cli.common import console, parse_size, progress_bar
-from antseg.config import load_config, read_yaml
-from antseg.models import list_models
-from antseg.training import RECIPES, TrainConfig, apply_recipe, train_segmentation
+from antseg.models import DEFAULT_MODEL, list_models
+from antseg.training import RECIPES, resolve_train_config, train_segmentation
 
 app = typer.Typer(help="Train models.", no_args_is_help=True)
 
 
-def build_config(config: Path | None, recipe: str | None, **flags) -> TrainConfig:
-    """Defaults, then the recipe (flag, or ``recipe:`` in the YAML), then the YAML file, then the given flags."""
-    recipe = recipe or (read_yaml(config).get("recipe") if config else None) or ""
-    return load_config(TrainConfig, config, base=apply_recipe(TrainConfig(), recipe), **flags)
+def _hw(size: str | None) -> tuple[int, int] | None:
+    wh = parse_size(size)
+    return (wh[1], wh[0]) if wh else None
 
 
 @app.command("seg")
 def train_seg(
     dataset: Path = typer.Argument(..., help="Canonical dataset folder (uses its train/val split)."),
     out: Path = typer.Option(..., "--out", help="Run folder: checkpoints, metrics.csv, curves.png, config.yaml."),
-    model: str = typer.Option(None, help=f"Architecture: {', '.join(list_models())} (default unet)."),
+    model: str = typer.Option(None, help=f"Architecture: {', '.join(list_models())} (default {DEFAULT_MODEL})."),
     recipe: str = typer.Option(None, help=f"Named recipe: {', '.join(sorted(RECIPES))}."),
     config: Path = typer.Option(None, help="YAML file with TrainConfig fields."),
     epochs: int = typer.Option(None),
@@ -39,23 +37,11 @@ def train_seg(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last.pt."),
 ) -> None:
     """Train a segmentation model (Dice+Focal, AdamW, cosine schedule; AMP on CUDA)."""
-    size = parse_size(input_size)
-    flags = dict(
-        model=model,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        input_size=(size[1], size[0]) if size else None,
-        encoder_weights=encoder_weights,
-        augment=False if no_augment else None,
-        seed=seed,
-        device=device,
-        time_budget_s=time_budget,
-    )
-    if resume and (out / "config.yaml").is_file():
-        cfg = load_config(TrainConfig, out / "config.yaml", epochs=epochs, time_budget_s=time_budget, device=device)
-    else:
-        cfg = build_config(config, recipe, **flags)
+    cfg = resolve_train_config(
+        config, recipe, resume_run=out if resume else None, model=model, epochs=epochs, batch_size=batch_size,
+        lr=lr, input_size=_hw(input_size), encoder_weights=encoder_weights, augment=False if no_augment else None,
+        seed=seed, device=device, time_budget_s=time_budget,
+    )  # fmt: skip
     console.print(
         f"training [bold]{cfg.model}[/] on {dataset} -> {out} "
         f"({cfg.epochs} epochs, input {cfg.input_size[1]}x{cfg.input_size[0]})"
@@ -81,14 +67,11 @@ def train_spur(
     time_budget: float = typer.Option(None, help="Stop stage 1 after the epoch in which this many seconds passed."),
 ) -> None:
     """Two-stage spur model: heatmaps on the whole scan, then refinement on full-resolution crops."""
-    from antseg.training.landmarks import SpurConfig, train_spurs
+    from antseg.training.spurs import SpurConfig, train_spurs
 
-    size = parse_size(input_size)
-    base = TrainConfig(model="unet-lite", epochs=60, lr=2e-3, augment=True)
-    cfg = load_config(
-        TrainConfig, config, base=base, epochs=epochs, input_size=(size[1], size[0]) if size else None, seed=seed,
-        device=device, time_budget_s=time_budget,
-    )  # fmt: skip
+    cfg = resolve_train_config(
+        config, epochs=epochs, input_size=_hw(input_size), seed=seed, device=device, time_budget_s=time_budget
+    )
     spur = SpurConfig() if refine_steps is None else SpurConfig(refine_steps=refine_steps)
     with progress_bar("train spur (stage 1)") as update:
         res = train_spurs(dataset, out, cfg, spur, log=console.print, step_cb=update)

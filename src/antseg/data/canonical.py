@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from antseg.data.schema import BASE_COLUMNS, Case, Manifest
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_write_text
 from antseg.io.images import read_image, read_mask_png, write_png
+from antseg.io.tables import csv_text
 
 MANIFEST = "dataset.json"
 CASES = "cases.csv"
@@ -35,14 +35,7 @@ def cases_to_csv(cases: list[Case], landmarks: list[str]) -> str:
     for c in cases:
         extra_cols += [k for k in c.extra if k not in extra_cols]
     cols = BASE_COLUMNS + [f"{n}_{a}" for n in landmarks for a in "xy"] + extra_cols
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
-    w.writeheader()
-    for c in cases:
-        row = {k: "" for k in cols}
-        row.update(c.to_row(landmarks))
-        w.writerow(row)
-    return buf.getvalue()
+    return csv_text([c.to_row(landmarks) for c in cases], cols)
 
 
 def write_dataset_files(root: Path, manifest: Manifest, cases: list[Case]) -> None:

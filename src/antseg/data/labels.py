@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from antseg.data.schema import normalize_label
+from antseg.anatomy import normalize_label
 from antseg.errors import AntsegInputError
 
 

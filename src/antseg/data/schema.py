@@ -2,64 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from antseg.anatomy import default_colour
+
 MODALITIES = ("asoct", "surgical")
 SPLITS = ("train", "val", "test", "")
-
-#: Preferred order and colours (RGB) of well-known structures; unknown ones follow alphabetically.
-KNOWN_STRUCTURES: dict[str, tuple[int, int, int]] = {
-    "anterior_chamber": (60, 120, 255),
-    "lens": (255, 220, 40),
-    "nucleus": (255, 120, 0),
-    "left_iris": (40, 220, 90),
-    "right_iris": (230, 60, 200),
-    "iris": (40, 220, 90),
-    "cornea": (0, 230, 230),
-    "pupil": (255, 60, 60),
-}
-KNOWN_LANDMARKS: dict[str, tuple[int, int, int]] = {
-    "left_scleral_spur": (255, 0, 0),
-    "right_scleral_spur": (0, 160, 255),
-}
-_FALLBACK_COLOURS = [
-    (31, 119, 180),
-    (255, 127, 14),
-    (44, 160, 44),
-    (214, 39, 40),
-    (148, 103, 189),
-    (140, 86, 75),
-    (227, 119, 194),
-    (127, 127, 127),
-    (188, 189, 34),
-    (23, 190, 207),
-]
-
-DIAGNOSIS_GROUPS = ("normal", "cataract", "pacg", "pacg_cataract")
-_GROUP_ALIASES = {"glaucoma": "pacg", "glaucoma_cataract": "pacg_cataract", "pacg+cataract": "pacg_cataract"}
-
-
-def normalize_label(label: str) -> str:
-    """Canonical spelling of a label: lower case, runs of non-alphanumerics become one underscore."""
-    return re.sub(r"[^0-9a-z]+", "_", label.strip().lower()).strip("_")
-
-
-def normalize_group(group: str) -> str:
-    """Canonical diagnosis-group name (``Glaucoma_Cataract`` -> ``pacg_cataract``); unknown names pass through."""
-    g = normalize_label(group)
-    return _GROUP_ALIASES.get(g, g)
-
-
-def structure_order(names: set[str] | list[str]) -> list[str]:
-    """Well-known structures first in their usual order, then the others alphabetically."""
-    known = [n for n in KNOWN_STRUCTURES if n in names]
-    return known + sorted(set(names) - set(known))
-
-
-def default_colour(name: str, index: int) -> tuple[int, int, int]:
-    return KNOWN_STRUCTURES.get(name) or KNOWN_LANDMARKS.get(name) or _FALLBACK_COLOURS[index % 10]
 
 
 @dataclass

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from antseg.anatomy import DIAGNOSIS_GROUPS
 from antseg.data.canonical import CanonicalDataset, load_dataset
-from antseg.data.schema import DIAGNOSIS_GROUPS, MODALITIES, SPLITS
+from antseg.data.schema import MODALITIES, SPLITS
 from antseg.io.images import read_mask_png
 
 ERROR, WARNING = "error", "warning"

@@ -9,9 +9,10 @@ import numpy as np
 
 from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
-from antseg.evaluation.report import markdown_table, write_csv, write_json
+from antseg.evaluation.tables import markdown_table
 from antseg.inference.predictor import Predictor
 from antseg.io.atomic import atomic_dir
+from antseg.io.tables import write_csv, write_json
 from antseg.metrics import SegmentationMetric
 
 
@@ -48,7 +49,7 @@ def evaluate_segmentation(
     di = [ds.structures.index(s) for s in common]
     metric = SegmentationMetric(common)
     for i, c in enumerate(cases):
-        img = ds.load_image(c, grayscale=int(pred.meta["in_channels"]) == 1)
+        img = ds.load_image(c, grayscale=pred.grayscale)
         masks = pred.predict(img).masks[pi]
         metric(masks, ds.load_masks(c)[di], c.case_id, c.group, ds.spacing(c))
         if progress:

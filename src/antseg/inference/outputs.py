@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from antseg.data.schema import default_colour
+from antseg.anatomy import default_colour
 from antseg.io.images import write_png
 
 

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from antseg.errors import AntsegInputError
+from antseg.inference.inputs import collect_inputs
 from antseg.inference.outputs import area_rows, write_prediction
 from antseg.inference.predictor import Predictor
 from antseg.inference.spurs import SpurPredictor
 from antseg.inference.video import VIDEO_SUFFIXES, read_frame_at
 from antseg.io.atomic import atomic_dir
-from antseg.io.images import IMAGE_SUFFIXES, read_image
-
-
-def collect_inputs(inputs: list[Path]) -> list[Path]:
-    """Image files from files and folders (folders: their images, sorted; not recursive)."""
-    files: list[Path] = []
-    for p in inputs:
-        if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise AntsegInputError(p, "folder holds no images")
-            files += found
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise AntsegInputError(p, "does not exist")
-    return files
+from antseg.io.images import read_image
+from antseg.io.tables import write_csv, write_json
 
 
 def predict_paths(
@@ -78,7 +62,7 @@ def predict_paths(
     spur_rows: list[dict] = []
     with atomic_dir(out, overwrite=overwrite) as tmp:
         for i, f in enumerate(files):
-            grey = pred is None or int(pred.meta["in_channels"]) == 1
+            grey = pred is None or pred.grayscale
             img = read_image(f, grayscale=grey)
             names = pred.structures if pred else []
             masks = pred.predict(img).masks if pred else np.zeros((0, *img.shape[:2]), np.uint8)
@@ -95,16 +79,14 @@ def predict_paths(
     return out
 
 
+SPUR_COLUMNS = ["image", "landmark", "x", "y", "confidence", "visible"]
+AREA_COLUMNS = ["image", "structure", "area_px", "area_mm2"]
+
+
 def _write_spurs(folder: Path, rows: list[dict]) -> None:
-    with open(folder / "spurs.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["image", "landmark", "x", "y", "confidence", "visible"], lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    (folder / "spurs.json").write_text(json.dumps(rows, indent=1) + "\n")
+    write_csv(folder / "spurs.csv", rows, SPUR_COLUMNS)
+    write_json(folder / "spurs.json", rows)
 
 
 def _write_areas(folder: Path, rows: list[dict]) -> None:
-    with open(folder / "areas.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["image", "structure", "area_px", "area_mm2"], lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(folder / "areas.csv", rows, AREA_COLUMNS)

@@ -1,4 +1,4 @@
-"""Load a checkpoint and segment images at their original size."""
+"""Load a segmentation checkpoint and segment images at their original size."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from antseg.models import load_model
-from antseg.training.data import gate_sides, prepare_image, side_channels
-from antseg.training.trainer import resolve_device
+from antseg.errors import AntsegInputError
+from antseg.models.checkpoint import TASK_SEGMENTATION, read_checkpoint
+from antseg.models.runs import segmentation_checkpoint
+from antseg.preprocessing import gate_sides, prepare_image, resolve_device, side_channels
 
 
 @dataclass
@@ -29,25 +30,32 @@ class Predictor:
 
     def __init__(self, weights: str | Path, device: str = "auto") -> None:
         self.device = resolve_device(device)
-        self.model, self.meta = load_model(weights, self.device)
-        self.structures: list[str] = list(self.meta["structures"])
-        self.threshold = float(self.meta.get("threshold", 0.5))
+        ck = read_checkpoint(segmentation_checkpoint(weights))
+        if ck.meta.task != TASK_SEGMENTATION:
+            raise AntsegInputError(ck.path, f"is a {ck.meta.task} checkpoint, not a segmentation model")
+        self.checkpoint = ck
+        self.meta = ck.meta
+        self.model = ck.build(self.device)
+        self.structures: list[str] = list(self.meta.structures)
+        self.threshold = float(self.meta.threshold)
 
     @property
     def spacing(self) -> tuple[float, float] | None:
-        sp = self.meta.get("spacing_mm")
-        return (float(sp[0]), float(sp[1])) if sp else None
+        return self.meta.spacing
+
+    @property
+    def grayscale(self) -> bool:
+        """True when the model takes grey images."""
+        return int(self.meta.in_channels) == 1
 
     @torch.no_grad()
     def predict(self, image: np.ndarray) -> Prediction:
         """Segment one image ((H, W) grey or (H, W, 3) RGB uint8) at its own size."""
-        x, lb = prepare_image(
-            image, int(self.meta["in_channels"]), tuple(self.meta["input_size"]), self.meta["normalization"]
-        )
+        x, lb = prepare_image(image, int(self.meta.in_channels), self.meta.input_hw, self.meta.normalization)
         xt = torch.from_numpy(x)[None].to(self.device)
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.device.type == "cuda"):
             logits = self.model(xt).float()
-        if self.meta.get("side_gate"):
+        if self.meta.side_gate:
             logits = gate_sides(logits, side_channels(self.structures), lb.inner_hw[1])
         probs = torch.sigmoid(lb.invert(logits))[0].cpu().numpy()
         return Prediction((probs > self.threshold).astype(np.uint8), probs.astype(np.float32))

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from antseg.anatomy import site_label
+
 PCK_PX = (5, 10, 20, 50)
 
 
@@ -76,7 +78,7 @@ def landmark_markdown(summary: list[dict]) -> str:
         "| :-- | :-- | :-- | :-- | :-- | :-- | :-- | :-- | :-- | --: | --: |",
     ]
     for r in summary:
-        site = r["landmark"].replace("_scleral_spur", "").title()
+        site = site_label(r["landmark"])
         um = "n/a" if math.isnan(r["mean_um"]) else f"{r['mean_um']:.1f} ± {r['sd_um']:.1f}"
         pck = [f"{100 * r[f'pck{t}']:.1f}%" if not math.isnan(r[f"pck{t}"]) else "n/a" for t in PCK_PX]
         lines.append(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from antseg.models.registry import PadToMultiple, register_model
+from antseg.models.registry import register_model
+from antseg.models.wrappers import PadToMultiple
 
 
 @register_model("unet-lite")

@@ -7,7 +7,9 @@ import os
 from torch import nn
 
 from antseg.errors import AntsegInputError
-from antseg.models.registry import PadToMultiple, load_encoder_weights, register_model
+from antseg.models.encoder_weights import load_encoder_weights
+from antseg.models.registry import register_model
+from antseg.models.wrappers import PadToMultiple
 
 
 def _smp_weights(encoder_weights: str | None) -> str | None:

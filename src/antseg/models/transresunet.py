@@ -10,8 +10,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from antseg.models.registry import PadToMultiple, load_encoder_weights, register_model
+from antseg.models.encoder_weights import load_encoder_weights
+from antseg.models.registry import register_model
 from antseg.models.smp_models import prune_unused_stages
+from antseg.models.wrappers import PadToMultiple
 
 
 def conv_bn_relu(cin: int, cout: int, k: int = 3, dilation: int = 1) -> nn.Sequential:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
+from antseg.config import load_config, read_yaml
 from antseg.errors import AntsegInputError
 
 
@@ -78,3 +80,26 @@ def apply_recipe(cfg: TrainConfig, name: str) -> TrainConfig:
         raise AntsegInputError(None, f"unknown recipe {name!r}; valid: {', '.join(sorted(RECIPES))}")
     known = {f.name for f in fields(TrainConfig)}
     return replace(cfg, **{k: v for k, v in RECIPES[name].items() if k in known}, recipe=name)
+
+
+#: Settings a resumed run may change; everything else comes from the run's own ``config.yaml``.
+RESUMABLE_FIELDS = ("epochs", "time_budget_s", "device")
+
+
+def resolve_train_config(
+    config: str | Path | None = None,
+    recipe: str | None = None,
+    resume_run: str | Path | None = None,
+    **flags: Any,
+) -> TrainConfig:
+    """The training settings of a run, by precedence: ``flags`` (None = unset), then the YAML ``config``,
+    then the ``recipe`` (the argument, or ``recipe:`` in the YAML), then the defaults.
+
+    When resuming (``resume_run`` holds a ``config.yaml``), the run's own settings are used and only
+    :data:`RESUMABLE_FIELDS` may be overridden.
+    """
+    if resume_run is not None and (Path(resume_run) / "config.yaml").is_file():
+        keep = {k: flags.get(k) for k in RESUMABLE_FIELDS}
+        return load_config(TrainConfig, Path(resume_run) / "config.yaml", **keep)
+    recipe = recipe or (read_yaml(config).get("recipe") if config else None) or ""
+    return load_config(TrainConfig, config, base=apply_recipe(TrainConfig(), recipe), **flags)

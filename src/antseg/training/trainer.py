@@ -3,7 +3,6 @@ checkpoints, exact resume, per-epoch metrics CSV and curves."""
 
 from __future__ import annotations
 
-import csv
 import os
 import time
 from collections.abc import Callable
@@ -18,13 +17,13 @@ from antseg.config import dump_config
 from antseg.data.canonical import CanonicalDataset, load_dataset
 from antseg.data.split import SplitConfig, assign_splits
 from antseg.errors import AntsegInputError
-from antseg.models import create_model, read_checkpoint, save_checkpoint
+from antseg.io.tables import read_csv, write_csv
+from antseg.models import CheckpointMeta, create_model, read_checkpoint, runs, save_checkpoint
+from antseg.preprocessing import flip_pairs, gate_sides, resolve_device, side_channels
 from antseg.training.augment import AugmentConfig, augment
 from antseg.training.config import TrainConfig
-from antseg.training.data import SegSamples, flip_pairs, gate_sides, load_samples, side_channels
 from antseg.training.plots import plot_curves
-
-METRICS_CSV = "metrics.csv"
+from antseg.training.samples import SegSamples, load_samples
 
 
 @dataclass
@@ -35,14 +34,6 @@ class TrainResult:
     epochs_done: int
     seconds: float
     stopped_by_budget: bool
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise AntsegInputError(None, f"device {name!r} requested but CUDA is not available")
-    return torch.device(name)
 
 
 def seed_everything(seed: int) -> None:
@@ -138,27 +129,28 @@ class Trainer:
         return DiceFocalLoss(sigmoid=True, batch=True, lambda_dice=cfg.lambda_dice, lambda_focal=cfg.lambda_focal)
 
     def task_meta(self) -> dict:
+        """Fields of :class:`CheckpointMeta` that the task sets (the spur trainer adds its head's)."""
         return {"task": "segmentation", "threshold": 0.5}
 
     # -- state ----------------------------------------------------------------------------------------
-    def meta(self) -> dict:
+    def meta(self) -> CheckpointMeta:
         sp = self.ds.manifest.spacing_mm
-        return {
+        return CheckpointMeta(
             **self.task_meta(),
-            "structures": self.structures,
-            "landmarks": self.ds.landmarks,
-            "input_size": list(self.cfg.input_size),
-            "in_channels": self.in_channels,
-            "side_gate": bool(self.sides),
-            "normalization": self.cfg.normalization,
-            "spacing_mm": list(sp) if sp else None,
-            "modality": self.ds.manifest.modality,
-            "dataset": self.ds.manifest.name,
-            "recipe": self.cfg.recipe,
-            "antseg_version": antseg.__version__,
-            "epoch": self.epoch,
-            "val_score": self.rows[-1]["val_score"] if self.rows else None,
-        }
+            structures=list(self.structures),
+            landmarks=list(self.ds.landmarks),
+            input_size=[int(v) for v in self.cfg.input_size],
+            in_channels=self.in_channels,
+            side_gate=bool(self.sides),
+            normalization=self.cfg.normalization,
+            spacing_mm=list(sp) if sp else None,
+            modality=self.ds.manifest.modality,
+            dataset=self.ds.manifest.name,
+            recipe=self.cfg.recipe,
+            antseg_version=antseg.__version__,
+            epoch=self.epoch,
+            val_score=self.rows[-1]["val_score"] if self.rows else None,
+        )
 
     def training_state(self) -> dict:
         return {
@@ -173,17 +165,16 @@ class Trainer:
         }
 
     def restore(self) -> None:
-        ck = read_checkpoint(self.run / "last.pt")
-        self.model.load_state_dict(ck["state_dict"])
-        st = ck["training"]
+        ck = read_checkpoint(self.run / runs.LAST)
+        self.model.load_state_dict(ck.state_dict)
+        st = ck.training or {}
         self.opt.load_state_dict(st["optimizer"])
         self.sched.load_state_dict(st["scheduler"])
         self.scaler.load_state_dict(st["scaler"])
         torch.set_rng_state(st["torch_rng"])
         self.gen.set_state(st["gen"])
         self.epoch, self.best_score, self.best_epoch = st["epoch"], st["best_score"], st["best_epoch"]
-        with open(self.run / METRICS_CSV, newline="") as fh:
-            self.rows = [{k: _num(v) for k, v in r.items()} for r in csv.DictReader(fh)][: self.epoch]
+        self.rows = [{k: _num(v) for k, v in r.items()} for r in read_csv(self.run / runs.METRICS)][: self.epoch]
         self.log(f"resumed from epoch {self.epoch} (best score {self.best_score:.4f} at epoch {self.best_epoch})")
 
     # -- one epoch --------------------------------------------------------------------------------------
@@ -237,9 +228,9 @@ class Trainer:
         self.run.mkdir(parents=True, exist_ok=True)
         if resume:
             self.restore()
-        elif (self.run / "last.pt").exists():
+        elif (self.run / runs.LAST).exists():
             raise AntsegInputError(self.run, "run folder already holds a training run (use --resume or another --out)")
-        dump_config(self.cfg, self.run / "config.yaml")
+        dump_config(self.cfg, self.run / runs.CONFIG)
         t0 = time.perf_counter()
         deadline = t0 + self.cfg.time_budget_s if self.cfg.time_budget_s > 0 else None
         stopped = False
@@ -257,8 +248,8 @@ class Trainer:
             self.rows.append(row)
             if row["val_score"] >= self.best_score:
                 self.best_score, self.best_epoch = row["val_score"], self.epoch
-                save_checkpoint(self.run / "best.pt", self.model, self.meta())
-            save_checkpoint(self.run / "last.pt", self.model, self.meta(), self.training_state())
+                save_checkpoint(self.run / runs.BEST, self.model, self.meta())
+            save_checkpoint(self.run / runs.LAST, self.model, self.meta(), self.training_state())
             self._write_metrics()
             self.log(f"epoch {self.epoch:3d}/{self.cfg.epochs}  loss {train_loss:.4f}  " + self.describe(row))
         if stopped:
@@ -277,13 +268,7 @@ class Trainer:
         )
 
     def _write_metrics(self) -> None:
-        cols = list(self.rows[0])
-        tmp = self.run / f".{METRICS_CSV}.tmp"
-        with open(tmp, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
-            w.writeheader()
-            w.writerows(self.rows)
-        os.replace(tmp, self.run / METRICS_CSV)
+        write_csv(self.run / runs.METRICS, self.rows)
         if self.epoch % 5 == 0:
             plot_curves(self.rows, self.run / "curves.png", self.curve_panels())
 

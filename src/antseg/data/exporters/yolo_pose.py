@@ -18,12 +18,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from antseg.anatomy import SPURS
 from antseg.data.canonical import CanonicalDataset
 from antseg.data.exporters.registry import EXPORTERS, write_image_as
 from antseg.errors import AntsegInputError
 
 OKS_TOLERANCE_PX = 20.0
-ORDER = ("left_scleral_spur", "right_scleral_spur")
+ORDER = SPURS
 
 
 def object_box(ds: CanonicalDataset, case) -> tuple[float, float, float, float] | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from antseg.anatomy import ASOCT_LANDMARK_NAMES, ASOCT_VOCAB, spur_name
 from antseg.data.importers.base import ImportOptions, ImportResult, SourceCase, index_images, run_import, safe_case_id
 from antseg.data.importers.registry import IMPORTERS
-from antseg.data.importers.vocab import ASOCT_LANDMARK_NAMES, ASOCT_VOCAB
 from antseg.errors import AntsegInputError
 
 COLUMNS = ("ASOCT_Name", "Left_Label", "X1", "Y1", "Right_Label", "X2", "Y2")
@@ -77,7 +77,7 @@ def import_age(src: Path, out: Path, opts: ImportOptions, progress=None) -> Impo
         pts: dict[str, tuple[float, float] | None] = {}
         for side, xc, yc in (("left", "X1", "Y1"), ("right", "X2", "Y2")):
             x, y = _coord(table, i, r[xc]), _coord(table, i, r[yc])
-            pts[f"{side}_scleral_spur"] = None if x < 0 or y < 0 else (x, y)
+            pts[spur_name(side)] = None if x < 0 or y < 0 else (x, y)
         cases.append(
             SourceCase(
                 case_id=safe_case_id(Path(name).stem),

@@ -22,17 +22,11 @@ from pathlib import Path
 import numpy as np
 
 import antseg
+from antseg.anatomy import default_colour, normalize_group, structure_order
 from antseg.data.canonical import write_dataset_files, write_mask
 from antseg.data.labels import LabelPolicy
 from antseg.data.masks import rasterize_polygon_cv2, rasterize_polygon_pil
-from antseg.data.schema import (
-    Case,
-    Manifest,
-    Structure,
-    default_colour,
-    normalize_group,
-    structure_order,
-)
+from antseg.data.schema import Case, Manifest, Structure
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir
 from antseg.io.images import IMAGE_SUFFIXES, decode_image, read_mask_png

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from antseg.anatomy import ASOCT_LANDMARK_NAMES, ASOCT_VOCAB
 from antseg.data.importers.base import (
     ImportOptions,
     ImportResult,
@@ -18,7 +19,6 @@ from antseg.data.importers.base import (
     safe_case_id,
 )
 from antseg.data.importers.registry import IMPORTERS
-from antseg.data.importers.vocab import ASOCT_LANDMARK_NAMES, ASOCT_VOCAB
 from antseg.errors import AntsegInputError
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from antseg.anatomy import SURGICAL_VOCAB
 from antseg.data.importers.base import (
     ImportOptions,
     ImportResult,
@@ -17,7 +18,6 @@ from antseg.data.importers.base import (
     safe_case_id,
 )
 from antseg.data.importers.registry import IMPORTERS
-from antseg.data.importers.vocab import SURGICAL_VOCAB
 from antseg.errors import AntsegInputError
 
 #: Cataract-1K frame names ``case5013_01.png``: the video (``case5013``) is the patient.

@@ -12,12 +12,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from antseg.data.phantom.geometry import SIDES, EyeGeometry, EyeParams
+from antseg.anatomy import ASOCT_STRUCTURES, SIDES, spur_name
+from antseg.data.phantom.geometry import EyeGeometry, EyeParams
 from antseg.data.phantom.truth import exact_biometry
-
-ASOCT_STRUCTURES = ["anterior_chamber", "lens", "nucleus", "left_iris", "right_iris"]
-ASOCT_LANDMARKS = ["left_scleral_spur", "right_scleral_spur"]
-DIAGNOSIS_CYCLE = ("normal", "cataract", "pacg", "pacg_cataract")
 
 #: (mean, sd) per diagnosis group; PACG has shallow chambers, high lens vault and narrow angles,
 #: cataract a thick lens with a dense nucleus.
@@ -318,10 +315,7 @@ def render(
     cv2.log(signal, signal)  # log compression, as OCT devices display intensity
     img = cv2.convertScaleAbs(signal, alpha=_LOG_ALPHA)
 
-    spurs = {
-        f"{s}_scleral_spur": None if s == hidden else (float(g.spur[s][0] / sx), float(g.spur[s][1] / sy))
-        for s in SIDES
-    }
+    spurs = {spur_name(s): None if s == hidden else (float(g.spur[s][0] / sx), float(g.spur[s][1] / sy)) for s in SIDES}
     return Scan(img, masks, spurs, exact_biometry(g), g)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SIDES = ("left", "right")
+from antseg.anatomy import SIDES
 
 
 @dataclass

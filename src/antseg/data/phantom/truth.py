@@ -4,31 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from antseg.data.phantom.geometry import SIDES, EyeGeometry
-
-#: Column order of the phantom's ``biometry.csv`` (lengths in mm, areas in mm2).
-MEASURES = [
-    "acd_mm",
-    "acw_mm",
-    "lv_mm",
-    "pupil_diameter_mm",
-    "ac_area_mm2",
-    *[
-        f"{m}_{s}"
-        for s in SIDES
-        for m in (
-            "aod500_mm",
-            "aod750_mm",
-            "tisa500_mm2",
-            "tisa750_mm2",
-            "ara500_mm2",
-            "ara750_mm2",
-            "iris_area_mm2",
-            "it750_mm",
-            "iris_curvature_mm",
-        )
-    ],
-]
+from antseg.anatomy import MEASURES, SIDES
+from antseg.data.phantom.geometry import EyeGeometry
 
 
 def ray_hit(origin: np.ndarray, direction: np.ndarray, poly: np.ndarray) -> tuple[float, np.ndarray]:

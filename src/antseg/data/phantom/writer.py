@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import io
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -15,21 +13,16 @@ from pathlib import Path
 import numpy as np
 
 import antseg
+from antseg.anatomy import ASOCT_STRUCTURES, DIAGNOSIS_GROUPS, MEASURES, SPURS, default_colour
 from antseg.config import config_to_dict
 from antseg.data.canonical import write_dataset_files, write_mask
-from antseg.data.phantom.asoct import (
-    ASOCT_LANDMARKS,
-    ASOCT_STRUCTURES,
-    DIAGNOSIS_CYCLE,
-    NoiseBank,
-    generate_scan,
-)
+from antseg.data.phantom.asoct import NoiseBank, generate_scan
 from antseg.data.phantom.surgical import Scene, sample_view, supervisely_json, write_video
-from antseg.data.phantom.truth import MEASURES
-from antseg.data.schema import Case, Manifest, Structure, default_colour
+from antseg.data.schema import Case, Manifest, Structure
 from antseg.errors import AntsegInputError
-from antseg.io.atomic import atomic_dir, atomic_write_text
+from antseg.io.atomic import atomic_dir
 from antseg.io.images import write_png
+from antseg.io.tables import write_csv
 
 REFERENCE_BIOMETRY = "biometry.csv"
 
@@ -51,7 +44,7 @@ class AsoctPhantomConfig:
     seed: int = 0
     size: tuple[int, ...] = (2130, 998)
     spacing: tuple[float, ...] = ()
-    groups: tuple[str, ...] = DIAGNOSIS_CYCLE
+    groups: tuple[str, ...] = DIAGNOSIS_GROUPS
     eyes_per_patient: int = 1
     hidden_spurs: float = 0.0
     workers: int = 1
@@ -152,19 +145,15 @@ def generate_asoct_dataset(out: str | Path, cfg: AsoctPhantomConfig, overwrite: 
             name=cfg.name,
             modality="asoct",
             structures=[Structure(n, i + 1, default_colour(n, i)) for i, n in enumerate(ASOCT_STRUCTURES)],
-            landmarks=list(ASOCT_LANDMARKS),
+            landmarks=list(SPURS),
             spacing_mm=(float(cfg.spacing[0]), float(cfg.spacing[1])),
             groups=sorted({c.group for c in cases}),
             reference_biometry=REFERENCE_BIOMETRY,
             provenance=_provenance("phantom asoct", config_to_dict(cfg)),
         )
         write_dataset_files(tmp, manifest, cases)
-        buf = io.StringIO()
-        wr = csv.writer(buf, lineterminator="\n")
-        wr.writerow(["case_id", *MEASURES])
-        for c, bio in results:
-            wr.writerow([c.case_id, *(f"{bio[m]:.6f}" for m in MEASURES)])
-        atomic_write_text(tmp / REFERENCE_BIOMETRY, buf.getvalue())
+        rows = [{"case_id": c.case_id, **{m: f"{bio[m]:.6f}" for m in MEASURES}} for c, bio in results]
+        write_csv(tmp / REFERENCE_BIOMETRY, rows, ["case_id", *MEASURES])
     return out
 
 

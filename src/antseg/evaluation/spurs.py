@@ -8,13 +8,13 @@ from pathlib import Path
 
 from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
-from antseg.evaluation.report import write_csv, write_json
 from antseg.inference.spurs import SpurPredictor
 from antseg.io.atomic import atomic_dir
+from antseg.io.tables import write_csv, write_json
 from antseg.metrics.landmarks import landmark_markdown, landmark_rows, summarize_landmarks
 
 
-def evaluate_landmarks(
+def evaluate_spurs(
     weights: str | Path, dataset: str | Path, out: str | Path, split: str = "test", device: str = "auto",
     overwrite: bool = False, progress: Callable[[int, int], None] | None = None,
 ) -> dict:  # fmt: skip

@@ -1,4 +1,5 @@
-"""Training samples: aspect-preserving resize (letterbox), normalisation, all held in memory."""
+"""Preprocessing shared by training and inference: letterbox resize, normalisation, channels, the left/right
+flip pairs and side gate, full-resolution crops, and the device choice."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import cv2
 import numpy as np
 import torch
 
-from antseg.data.canonical import CanonicalDataset
-from antseg.data.schema import Case
+from antseg.anatomy import mirror_name, side_of
+from antseg.errors import AntsegInputError
 
 
 @dataclass(frozen=True)
@@ -92,43 +93,14 @@ def prepare_image(
     return (x[None] if x.ndim == 2 else x.transpose(2, 0, 1)).astype(np.float32), lb
 
 
-@dataclass
-class SegSamples:
-    """Images (B, C, H, W), soft masks (B, N, H, W), the width of the image inside each letterboxed
-    canvas (B,), and the cases they came from."""
-
-    images: torch.Tensor
-    masks: torch.Tensor
-    inner_w: torch.Tensor
-    cases: list[Case]
-
-
-def load_samples(
-    ds: CanonicalDataset, cases: list[Case], in_channels: int, input_hw: tuple[int, int], norm: str
-) -> SegSamples:
-    imgs, msks, widths = [], [], []
-    for c in cases:
-        raw = ds.load_image(c, grayscale=in_channels == 1)
-        x, lb = prepare_image(raw, in_channels, input_hw, norm)
-        imgs.append(x)
-        msks.append(lb.masks(ds.load_masks(c)))
-        widths.append(lb.inner_hw[1])
-    return SegSamples(torch.from_numpy(np.stack(imgs)), torch.from_numpy(np.stack(msks)), torch.tensor(widths), cases)
-
-
 def flip_pairs(names: list[str]) -> list[int]:
     """Index permutation that swaps ``left_*`` and ``right_*`` names (a horizontal flip swaps sides)."""
-    perm = list(range(len(names)))
-    for i, n in enumerate(names):
-        for a, b in (("left_", "right_"), ("right_", "left_")):
-            if n.startswith(a) and b + n[len(a) :] in names:
-                perm[i] = names.index(b + n[len(a) :])
-    return perm
+    return [names.index(mirror_name(n)) if mirror_name(n) in names else i for i, n in enumerate(names)]
 
 
 def side_channels(names: list[str]) -> dict[int, str]:
     """Channels whose name says a side: index -> ``left`` or ``right``."""
-    return {i: n.split("_", 1)[0] for i, n in enumerate(names) if n.startswith(("left_", "right_"))}
+    return {i: side for i, n in enumerate(names) if (side := side_of(n)) is not None}
 
 
 def gate_sides(logits: torch.Tensor, sides: dict[int, str], inner_w: torch.Tensor | float) -> torch.Tensor:
@@ -151,3 +123,28 @@ def gate_sides(logits: torch.Tensor, sides: dict[int, str], inner_w: torch.Tenso
         allowed = left_half if side == "left" else ~left_half
         out[:, i] = torch.where(allowed[:, 0], logits[:, i], torch.full_like(logits[:, i], -30.0))
     return out
+
+
+def crop_at(img: np.ndarray, cx: float, cy: float, size: int, flip: bool) -> tuple[np.ndarray, tuple[int, int]]:
+    """A (size, size) crop centred near (cx, cy), zero padded at borders, mirrored when ``flip``.
+
+    Returns the crop (normalised float32) and its top-left corner in the image.
+    """
+    h, w = img.shape[:2]
+    x0, y0 = int(round(cx)) - size // 2, int(round(cy)) - size // 2
+    out = np.zeros((size, size), np.float32)
+    xs0, ys0 = max(x0, 0), max(y0, 0)
+    xs1, ys1 = min(x0 + size, w), min(y0 + size, h)
+    if xs1 > xs0 and ys1 > ys0:
+        out[ys0 - y0 : ys1 - y0, xs0 - x0 : xs1 - x0] = img[ys0:ys1, xs0:xs1]
+    out = normalize(out.astype(np.uint8), "image_zscore")
+    return (out[:, ::-1].copy() if flip else out), (x0, y0)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else the CPU; an explicit ``cuda`` without CUDA is an input error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise AntsegInputError(None, f"device {name!r} requested but CUDA is not available")
+    return torch.device(name)

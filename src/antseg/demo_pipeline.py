@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from antseg.data.canonical import load_dataset
-from antseg.data.exporters import run_exporter
 from antseg.data.importers import ImportOptions, run_importer
 from antseg.data.labels import LabelPolicy
-from antseg.data.phantom.writer import (
-    REFERENCE_BIOMETRY,
-    AsoctPhantomConfig,
-    SurgicalPhantomConfig,
-    generate_asoct_dataset,
-    generate_surgical_dataset,
-)
+from antseg.data.phantom.layouts import SOURCE_REFERENCE_BIOMETRY, write_phantom
+from antseg.data.phantom.writer import REFERENCE_BIOMETRY, AsoctPhantomConfig, SurgicalPhantomConfig
 from antseg.data.split import SplitConfig, split_dataset
 from antseg.data.validate import ValidationReport, validate_dataset
 from antseg.errors import AntsegInputError
@@ -44,6 +38,16 @@ class DemoConfig:
     spur_epochs: int = 50
     spur_budget_s: float = 120.0
     spur_refine_steps: int = 1200
+    quick: bool = False  # every step with tiny data and budgets (a smoke test, about a minute on 2 cores)
+
+    def resolved(self) -> DemoConfig:
+        """The settings actually run: ``quick`` shrinks the data and the training budgets."""
+        if not self.quick:
+            return self
+        return replace(
+            self, n_asoct=min(self.n_asoct, 12), size=(426, 200), videos=2, frames_per_video=2, video_seconds=1.0,
+            epochs=2, train_budget_s=20.0, spur_epochs=2, spur_budget_s=15.0, spur_refine_steps=20,
+        )  # fmt: skip
 
 
 @dataclass
@@ -68,6 +72,7 @@ def _prepare(out: Path) -> None:
 
 def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
     """Phantom -> source formats (LabelMe, Supervisely) -> import -> validate -> split, timing each step."""
+    cfg = cfg.resolved()
     out = Path(cfg.out)
     _prepare(out)
     t: dict[str, float] = {}
@@ -81,18 +86,17 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
 
     log(f"AS-OCT: {cfg.n_asoct} phantom scans of {cfg.size[0]}x{cfg.size[1]} px")
     pcfg = AsoctPhantomConfig(n=cfg.n_asoct, seed=cfg.seed, size=cfg.size)
-    step("phantom (exact masks, spurs, biometry)", lambda: generate_asoct_dataset(out / "phantom-asoct", pcfg))
-    spacing = tuple(pcfg.spacing)  # resolved by the generator
     step(
-        "export to LabelMe (jpg + json)",
-        lambda: run_exporter("labelme", out / "phantom-asoct", out / "source-labelme", "jpg"),
+        "phantom as LabelMe (jpg + json)",
+        lambda: write_phantom(pcfg, out / "source-labelme", "labelme", image_format="jpg"),
     )
+    spacing = tuple(pcfg.spacing)  # resolved by the generator
     step(
         "import labelme",
         lambda: run_importer("labelme", out / "source-labelme", out / "asoct", ImportOptions(spacing=spacing)),
     )
     asoct = load_dataset(out / "asoct")
-    shutil.copyfile(out / "phantom-asoct" / REFERENCE_BIOMETRY, out / "asoct" / REFERENCE_BIOMETRY)
+    shutil.copyfile(out / "source-labelme" / SOURCE_REFERENCE_BIOMETRY, out / "asoct" / REFERENCE_BIOMETRY)
     asoct.manifest.reference_biometry = REFERENCE_BIOMETRY
     asoct.save()
     step("split 70/15/15 by patient", lambda: split_dataset(out / "asoct", SplitConfig()))
@@ -105,10 +109,7 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
         seed=cfg.seed,
         video_seconds=cfg.video_seconds,
     )
-    step(
-        "phantom (frames, Supervisely, mp4)",
-        lambda: generate_surgical_dataset(out / "phantom-surgical", scfg),
-    )
+    step("phantom (frames, Supervisely, mp4)", lambda: write_phantom(scfg, out / "phantom-surgical"))
     policy = LabelPolicy.from_cli(None, None, ["Cornea"])
     step(
         "import supervisely --keep Cornea",
@@ -141,9 +142,9 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
         )
     spur_eval = bio = None
     if cfg.train and cfg.spur:
-        from antseg.evaluation import evaluate_landmarks
+        from antseg.evaluation import evaluate_spurs
         from antseg.training import TrainConfig
-        from antseg.training.landmarks import SpurConfig, train_spurs
+        from antseg.training.spurs import SpurConfig, train_spurs
 
         scfg = TrainConfig(
             model="unet-lite", epochs=cfg.spur_epochs, time_budget_s=cfg.spur_budget_s, seed=cfg.seed, lr=2e-3
@@ -159,7 +160,7 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
         )
         spur_eval = step(
             "evaluate spurs on the test split",
-            lambda: evaluate_landmarks(out / "runs" / "spur", out / "asoct", out / "runs" / "spur" / "eval-test"),
+            lambda: evaluate_spurs(out / "runs" / "spur", out / "asoct", out / "runs" / "spur" / "eval-test"),
         )
         from antseg.biometry.predicted import predicted_biometry
 

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
+from antseg.anatomy import side_of
 from antseg.data.canonical import CanonicalDataset
 from antseg.errors import AntsegInputError
+from antseg.io.tables import write_csv
 from antseg.landmarks.heatmaps import encode
 from antseg.landmarks.softmax import SpatialSoftmaxCE, decode_logits, soft_argmax
-from antseg.models import create_model, read_checkpoint
+from antseg.models import create_model, read_checkpoint, runs, save_checkpoint
+from antseg.preprocessing import Letterbox, gate_sides, normalize, prepare_image
 from antseg.training.config import TrainConfig
-from antseg.training.data import Letterbox, SegSamples, gate_sides, normalize, prepare_image
+from antseg.training.samples import SegSamples
 from antseg.training.trainer import Trainer
 
 
@@ -148,22 +151,6 @@ def _split_landmark_cases(cases, cfg):
 # -- stage 2 ----------------------------------------------------------------------------------------------
 
 
-def crop_at(img: np.ndarray, cx: float, cy: float, size: int, flip: bool) -> tuple[np.ndarray, tuple[int, int]]:
-    """A (size, size) crop centred near (cx, cy), zero padded at borders, mirrored when ``flip``.
-
-    Returns the crop (normalised float32) and its top-left corner in the image.
-    """
-    h, w = img.shape[:2]
-    x0, y0 = int(round(cx)) - size // 2, int(round(cy)) - size // 2
-    out = np.zeros((size, size), np.float32)
-    xs0, ys0 = max(x0, 0), max(y0, 0)
-    xs1, ys1 = min(x0 + size, w), min(y0 + size, h)
-    if xs1 > xs0 and ys1 > ys0:
-        out[ys0 - y0 : ys1 - y0, xs0 - x0 : xs1 - x0] = img[ys0:ys1, xs0:xs1]
-    out = normalize(out.astype(np.uint8), "image_zscore")
-    return (out[:, ::-1].copy() if flip else out), (x0, y0)
-
-
 def augmented_crop(
     img: np.ndarray,
     centre: tuple[float, float],
@@ -208,7 +195,7 @@ def train_refiner(ds: CanonicalDataset, cases, channels: list[str], spur: SpurCo
         img = ds.load_image(c, grayscale=True)
         for n in channels:
             if c.landmarks.get(n) is not None:
-                samples.append((img, c.landmarks[n], n.startswith("right_")))
+                samples.append((img, c.landmarks[n], side_of(n) == "right"))
     if not samples:
         raise AntsegInputError(ds.root, "no landmark to train the refiner on")
     model = make_refiner().to(device)
@@ -258,23 +245,13 @@ def train_spurs(dataset, run, cfg: TrainConfig, spur: SpurConfig | None = None, 
     Returns:
         {"stage1": TrainResult, "refine_rows": [...], "checkpoint": path}
     """
-    import csv
-
     spur = spur or SpurConfig()
     run = Path(run)
-    t = SpurTrainer(dataset, run / "stage1", cfg, spur, log)
+    t = SpurTrainer(dataset, run / runs.STAGE1, cfg, spur, log)
     res = t.fit(step_cb=step_cb)
     refiner, rows = train_refiner(t.ds, t.train.cases, t.channels, spur, cfg.seed, t.device, log)
-    ck = read_checkpoint(run / "stage1" / "best.pt")
-    payload = {k: v for k, v in ck.items() if k not in ("path", "training")}
-    payload["meta"] = {**payload["meta"], **spur.refiner_meta()}
-    payload["refiner"] = {
-        "model": refiner.antseg_spec,
-        "state_dict": {k: v.cpu() for k, v in refiner.state_dict().items()},
-    }
-    torch.save(payload, run / "spur.pt")
-    with open(run / "refine_metrics.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["step", "loss", "l1_px", "seconds"], lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    return {"stage1": res, "refine_rows": rows, "checkpoint": run / "spur.pt"}
+    stage1 = read_checkpoint(run / runs.STAGE1 / runs.BEST)
+    meta = replace(stage1.meta, **spur.refiner_meta())
+    path = save_checkpoint(run / runs.SPUR, stage1.build(), meta, refiner=refiner)
+    write_csv(run / "refine_metrics.csv", rows, ["step", "loss", "l1_px", "seconds"])
+    return {"stage1": res, "refine_rows": rows, "checkpoint": path}

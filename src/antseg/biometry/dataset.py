@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,14 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
+from antseg.anatomy import MEASURES, SIDES
 from antseg.biometry.agreement import agreement
-from antseg.biometry.measure import MEASURES, measure
+from antseg.biometry.measure import measure
 from antseg.biometry.overlay import draw_biometry
 from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
-from antseg.evaluation.report import write_csv, write_json
 from antseg.io.atomic import atomic_dir
 from antseg.io.images import write_png
+from antseg.io.tables import read_csv, write_csv, write_json
 
 
 @dataclass
@@ -30,7 +30,7 @@ class AngleThresholds:
 
 def flag_angles(v: dict[str, float], th: AngleThresholds) -> dict[str, str]:
     out = {}
-    for s in ("left", "right"):
+    for s in SIDES:
         aod, tisa = v.get(f"aod500_mm_{s}", math.nan), v.get(f"tisa500_mm2_{s}", math.nan)
         if math.isnan(aod) and math.isnan(tisa):
             out[f"narrow_angle_{s}"] = ""
@@ -43,11 +43,6 @@ def measurement_row(values: dict[str, float], why: dict[str, str], th: AngleThre
     """One CSV row: identifiers, every measure, the narrow-angle flags and why any value is empty."""
     reasons = "; ".join(f"{k}: {r}" for k, r in why.items())
     return {**ids, **values, **flag_angles(values, th), "reasons": reasons}
-
-
-def blank_nans(rows: list[dict]) -> list[dict]:
-    """NaN (not measurable) becomes an empty CSV cell."""
-    return [{k: ("" if isinstance(x, float) and math.isnan(x) else x) for k, x in r.items()} for r in rows]
 
 
 def group_summary(rows: list[dict]) -> list[dict]:
@@ -67,11 +62,10 @@ def group_summary(rows: list[dict]) -> list[dict]:
 
 
 def read_reference(path: Path) -> dict[str, dict[str, float]]:
-    with open(path, newline="") as fh:
-        return {
-            r["case_id"]: {k: float(v) if v not in ("", None) else math.nan for k, v in r.items() if k != "case_id"}
-            for r in csv.DictReader(fh)
-        }
+    return {
+        r["case_id"]: {k: float(v) if v not in ("", None) else math.nan for k, v in r.items() if k != "case_id"}
+        for r in read_csv(path)
+    }
 
 
 def dataset_biometry(
@@ -108,7 +102,7 @@ def dataset_biometry(
                 )
             if progress:
                 progress(i + 1, len(cases))
-        write_csv(tmp / "biometry.csv", blank_nans(rows))
+        write_csv(tmp / "biometry.csv", rows, blank_nan=True)
         summary = group_summary(rows)
         write_csv(tmp / "by_group.csv", summary)
         result = {"dataset": str(ds.root), "n_cases": len(rows), "by_group": summary, "thresholds": vars(th)}

@@ -1,40 +1,16 @@
-"""Evaluation tables: CSV, JSON and a markdown table in the layout of the reference results table."""
+"""Markdown result tables in the layout of the reference results table."""
 
 from __future__ import annotations
 
-import csv
-import json
 import math
-from pathlib import Path
 
-PRETTY = {
-    "anterior_chamber": "Anterior Chamber",
-    "lens": "Lens",
-    "nucleus": "Nucleus",
-    "left_iris": "Left Iris",
-    "right_iris": "Right Iris",
-    "iris": "Iris",
-    "cornea": "Cornea",
-}
+from antseg.anatomy import display_name
 
 
 def _pm(mean: float, sd: float, digits: int = 4) -> str:
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "n/a"
     return f"{mean:.{digits}f} ± {sd:.{digits}f}"
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    if not rows:
-        path.write_text("")
-        return
-    cols: list[str] = []
-    for r in rows:
-        cols += [k for k in r if k not in cols]
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
 
 
 def markdown_table(summary: list[dict], by_group: list[dict], method: str) -> str:
@@ -46,7 +22,7 @@ def markdown_table(summary: list[dict], by_group: list[dict], method: str) -> st
     ]
     for r in summary:
         lines.append(
-            f"| **{PRETTY.get(r['structure'], r['structure'])}** | {method} | {_pm(r['dice_mean'], r['dice_sd'])} | "
+            f"| **{display_name(r['structure'])}** | {method} | {_pm(r['dice_mean'], r['dice_sd'])} | "
             f"{_pm(r['iou_mean'], r['iou_sd'])} | {_pm(r['hd95_mean'], r['hd95_sd'], 3)} | "
             f"{_pm(r['assd_mean'], r['assd_sd'], 3)} | {r['n']} | {r['n_missed']} | {r['n_false_positive']} |"
         )
@@ -54,7 +30,7 @@ def markdown_table(summary: list[dict], by_group: list[dict], method: str) -> st
     if len(groups) > 1 or (groups and groups[0] not in ("", "all")):
         lines += ["", "Dice by diagnosis group (mean ± sd):", ""]
         names = [r["structure"] for r in summary]
-        lines.append("| Group | " + " | ".join(PRETTY.get(n, n) for n in names) + " |")
+        lines.append("| Group | " + " | ".join(display_name(n) for n in names) + " |")
         lines.append("| :-- |" + " :-- |" * len(names))
         for g in groups:
             cells = {r["structure"]: r for r in by_group if r["group"] == g}
@@ -64,16 +40,3 @@ def markdown_table(summary: list[dict], by_group: list[dict], method: str) -> st
                 + " |"
             )
     return "\n".join(lines) + "\n"
-
-
-def write_json(path: Path, obj: dict) -> None:
-    def clean(v):
-        if isinstance(v, float) and math.isnan(v):
-            return None
-        if isinstance(v, dict):
-            return {k: clean(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [clean(x) for x in v]
-        return v
-
-    path.write_text(json.dumps(clean(obj), indent=2) + "\n")

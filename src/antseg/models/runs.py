@@ -1,0 +1,53 @@
+"""The run-folder layout, known here only: where training writes checkpoints and where loading finds them.
+
+A segmentation run holds ``best.pt`` (best validation score) and ``last.pt`` (with the training state, for
+``--resume``). A spur run holds ``stage1/`` (a generic run folder for the stage-1 network) and ``spur.pt``
+(both stages). Everything that accepts a model accepts either the run folder or the checkpoint file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from antseg.errors import AntsegInputError
+from antseg.models.checkpoint import TASK_LANDMARKS, TASK_SEGMENTATION, read_checkpoint
+
+BEST = "best.pt"
+LAST = "last.pt"
+SPUR = "spur.pt"
+STAGE1 = "stage1"
+CONFIG = "config.yaml"
+METRICS = "metrics.csv"
+
+
+def segmentation_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, or the best (else last) checkpoint of a segmentation run folder."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    for name in (BEST, LAST):
+        if (path / name).is_file():
+            return path / name
+    raise AntsegInputError(path, f"no {BEST} or {LAST} in this run folder")
+
+
+def spur_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, or ``spur.pt`` of a spur run folder."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    if not (path / SPUR).is_file():
+        raise AntsegInputError(path, f"no {SPUR} in this run folder")
+    return path / SPUR
+
+
+def checkpoints_in(path: str | Path) -> list[tuple[str, Path]]:
+    """(task, checkpoint) pairs in a run folder (segmentation and/or spur model) or for one file."""
+    path = Path(path)
+    if path.is_dir():
+        found = [(t, path / f) for t, f in ((TASK_SEGMENTATION, BEST), (TASK_LANDMARKS, SPUR)) if (path / f).is_file()]
+        if not found:
+            raise AntsegInputError(path, f"no {BEST} or {SPUR} in this run folder")
+        return found
+    task = read_checkpoint(path).meta.task
+    return [(TASK_LANDMARKS if task == TASK_LANDMARKS else TASK_SEGMENTATION, path)]
