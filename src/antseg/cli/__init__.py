@@ -36,6 +36,7 @@ def _root(
     """antseg: one toolkit for anterior-segment OCT and cataract-surgery video."""
 
 
+from antseg.cli import benchmark as _benchmark  # noqa: E402
 from antseg.cli import biometry as _biometry  # noqa: E402
 from antseg.cli import data as _data  # noqa: E402
 from antseg.cli import demo as _demo  # noqa: E402
@@ -48,6 +49,7 @@ app.add_typer(_train.app, name="train")
 app.command("evaluate")(_evaluate.evaluate)
 app.command("predict")(_predict.predict)
 app.command("biometry")(_biometry.biometry)
+app.command("benchmark")(_benchmark.benchmark)
 app.command("demo")(_demo.demo)
 
 

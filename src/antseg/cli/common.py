@@ -65,3 +65,24 @@ def parse_floats(text: str | None, n: int, what: str) -> tuple[float, ...] | Non
     if len(vals) != n:
         raise AntsegInputError(None, f"{what} needs {n} values, got {text!r}")
     return vals
+
+
+def parse_options(items: list[str] | None) -> dict[str, dict[str, object]]:
+    """``["nnunet.configuration=2d", "unet-lite.lr=1e-3"]`` -> ``{"nnunet": {"configuration": "2d"}, ...}``.
+
+    Values are parsed as YAML scalars (numbers, booleans, lists), else kept as text.
+    """
+    import yaml
+
+    out: dict[str, dict[str, object]] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        method, dot, name = key.partition(".")
+        if not sep or not dot or not method or not name:
+            raise AntsegInputError(None, f"--option must look like METHOD.KEY=VALUE, got {item!r}")
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            parsed = value
+        out.setdefault(method, {})[name] = parsed
+    return out

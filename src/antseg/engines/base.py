@@ -67,6 +67,7 @@ class EnginePredictor(ABC):
     structures: list[str]
     landmarks: list[str]
     in_channels: int = 1  # 1: give grey (H, W) images; 3: RGB (H, W, 3)
+    n_parameters: int | None = None  # trainable parameters of the network(s), when known
 
     @abstractmethod
     def predict(self, image: np.ndarray) -> EngineOutput:

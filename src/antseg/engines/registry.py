@@ -34,11 +34,19 @@ def register_lazy(name: str, module: str) -> None:
 
 
 def list_engines() -> list[str]:
-    return sorted(set(ENGINES.names()) | set(LAZY_ENGINES))
+    """Every engine name: antseg's registered models (one engine each), then the registered engines."""
+    from antseg.models import list_models
+
+    return list_models() + sorted(set(ENGINES.names()) | set(LAZY_ENGINES))
 
 
 def get_engine(name: str) -> Engine:
-    """An instance of the engine ``name``; unknown names raise an error listing the valid ones."""
+    """An instance of the engine ``name`` (an antseg model name or a registered engine); unknown names raise an
+    error listing the valid ones."""
+    from antseg.engines.antseg_models import antseg_engine_names, model_engine
+
+    if name in antseg_engine_names():
+        return model_engine(name)
     if name not in ENGINES and name in LAZY_ENGINES:
         importlib.import_module(LAZY_ENGINES[name])
     if name not in ENGINES:

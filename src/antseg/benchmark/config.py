@@ -1,0 +1,33 @@
+"""Benchmark settings (a dataclass: defaults, then a YAML file, then CLI flags)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class BenchmarkConfig:
+    """Which methods to compare, and how.
+
+    Attributes:
+        models: method names: antseg models (``unet-lite``, ``transresunet``, ...) and engines (``nnunet``).
+        budget_s: training budget per method in seconds of wall clock (0: each method's own schedule).
+        epochs: training epochs per method (None: each method's default).
+        seed: random seed for every method.
+        device: ``auto``, ``cpu`` or ``cuda``; every method trains and predicts on it.
+        split: the split scored (every method trains on ``train`` and ``val``).
+        force: re-run methods that finished in an earlier call (otherwise their results are reused).
+        options: per-method engine options, e.g. ``{"nnunet": {"configuration": "2d"}}``.
+        threads: CPU threads for torch (0: all cores).
+    """
+
+    models: tuple[str, ...] = ("unet-lite", "transresunet", "nnunet")
+    budget_s: float = 600.0
+    epochs: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    split: str = "test"
+    force: bool = False
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    threads: int = 0

@@ -1,0 +1,40 @@
+"""``antseg benchmark``: argument handling; the work is :func:`antseg.benchmark.run_benchmark`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from antseg.cli.common import console, parse_options, progress_bar
+
+
+def benchmark(
+    dataset: Path = typer.Argument(..., help="Canonical dataset with a train/val/test split."),
+    out: Path = typer.Option(..., "--out", help="Folder for results.md/.csv/.json, figures and each method's run."),
+    models: str = typer.Option(
+        None, help="Comma-separated methods: antseg models (unet-lite, transresunet, ...) and engines (nnunet)."
+    ),
+    budget: float = typer.Option(None, help="Training budget per method, seconds (default 600; 0: own schedule)."),
+    epochs: int = typer.Option(None, help="Training epochs per method (default: each method's own)."),
+    seed: int = typer.Option(None, help="Random seed (default 0)."),
+    device: str = typer.Option(None, help="auto, cpu or cuda (every method uses the same)."),
+    split: str = typer.Option(None, help="Split to score (default test)."),
+    option: list[str] = typer.Option(
+        None, "--option", help="Engine option METHOD.KEY=VALUE, e.g. nnunet.configuration=2d (repeatable)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Run again the methods that finished in an earlier call."),
+    config: Path = typer.Option(None, help="YAML file with BenchmarkConfig fields."),
+) -> None:
+    """Train every method on the same split, predict the same test images in-process, score them with antseg's
+    metrics at full resolution: the reference results table (Dice, IoU, HD95, ASSD), per group, and speed."""
+    from antseg.benchmark import BenchmarkConfig, run_benchmark
+    from antseg.config import load_config
+
+    cfg = load_config(
+        BenchmarkConfig, config, models=models, budget_s=budget, epochs=epochs, seed=seed, device=device,
+        split=split, force=force or None, options=parse_options(option) or None,
+    )  # fmt: skip
+    res = run_benchmark(dataset, out, cfg, log=lambda s: console.print(s, markup=False), progress=progress_bar)
+    console.print(res.markdown, markup=False, soft_wrap=True)
+    console.print(f"written to {out}")

@@ -1,0 +1,139 @@
+"""``antseg benchmark``: every method on one split, one metrics code; failures get a row; resumable."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from antseg.benchmark import BenchmarkConfig, run_benchmark
+from antseg.benchmark.report import results_markdown
+from antseg.data.canonical import load_dataset
+from antseg.data.split import SplitConfig, split_dataset
+from antseg.engines import ENGINES, Engine, EngineOutput, EnginePredictor, MissingExtraError, get_engine
+from antseg.errors import AntsegInputError
+
+
+class _EmptyPredictor(EnginePredictor):
+    """Predicts every structure empty: every case is a miss with Dice 0."""
+
+    def __init__(self, structures):
+        self.structures, self.landmarks = structures, []
+
+    def predict(self, image):
+        return EngineOutput(masks=np.zeros((len(self.structures), *image.shape[:2]), np.uint8))
+
+
+class _EmptyEngine(Engine):
+    trained = 0
+
+    def train(self, dataset, run, cfg, log=print):
+        type(self).trained += 1
+        (run / "DONE").write_text("x")
+
+    def load(self, run, device="auto"):
+        return _EmptyPredictor(["anterior_chamber", "lens", "not_in_dataset"])
+
+
+class _FailingEngine(Engine):
+    def train(self, dataset, run, cfg, log=print):
+        raise RuntimeError("boom\nsecond line")
+
+    def load(self, run, device="auto"):
+        raise AssertionError("never loaded")
+
+
+@pytest.fixture
+def test_engines():
+    for name, cls in (("test-empty", _EmptyEngine), ("test-failing", _FailingEngine)):
+        ENGINES.register(name)(cls)
+    _EmptyEngine.trained = 0
+    yield
+    for name in ("test-empty", "test-failing"):
+        ENGINES._items.pop(name)
+
+
+@pytest.fixture(scope="module")
+def split_ds(asoct_phantom, tmp_path_factory):
+    import shutil
+
+    root = tmp_path_factory.mktemp("bench") / "ds"
+    shutil.copytree(asoct_phantom, root)
+    split_dataset(root, SplitConfig(ratios=(0.5, 0.25, 0.25)))
+    return root
+
+
+def test_failure_gets_a_row_and_the_rest_go_on_then_resume(split_ds, tmp_path, test_engines):
+    cfg = BenchmarkConfig(models=("test-failing", "test-empty"), budget_s=0, device="cpu")
+    res = run_benchmark(split_ds, tmp_path / "b", cfg, log=lambda s: None)
+    failed, ok = res.methods
+    assert failed["status"] == "failed" and failed["error"] == "RuntimeError: boom"
+    assert ok["status"] == "ok" and ok["structures"] == ["anterior_chamber", "lens"]
+    n_test = sum(c.split == "test" for c in load_dataset(split_ds).cases)
+    s = {r["structure"]: r for r in ok["summary"]}
+    assert s["lens"]["dice_mean"] == 0 and s["lens"]["n_missed"] == n_test and ok["n_test"] == n_test
+    for f in ("results.md", "results.csv", "results.json", "by_group.csv", "speed.csv", "dice_boxplot.png",
+              "config.yaml"):  # fmt: skip
+        assert (tmp_path / "b" / f).is_file(), f
+    md = (tmp_path / "b" / "results.md").read_text()
+    assert "| **Anterior Chamber** | test-empty |" in md and "| test-failing | RuntimeError: boom |" in md
+    assert (tmp_path / "b" / "methods" / "test-empty" / "per_case.csv").is_file()
+    # resumable: the finished method is reused, the failed one is tried again
+    logs: list[str] = []
+    run_benchmark(split_ds, tmp_path / "b", cfg, log=logs.append)
+    assert _EmptyEngine.trained == 1 and any("test-empty] finished earlier" in m for m in logs)
+    assert any("test-failing] failed" in m for m in logs)
+    cfg.force = True
+    run_benchmark(split_ds, tmp_path / "b", cfg, log=lambda s: None)
+    assert _EmptyEngine.trained == 2
+
+
+def test_unknown_method_and_missing_split_are_bad_input(split_ds, asoct_phantom, tmp_path):
+    with pytest.raises(AntsegInputError, match="unknown method.*segformer.*valid: .*unet-lite"):
+        run_benchmark(split_ds, tmp_path / "b", BenchmarkConfig(models=("segformer",)), log=lambda s: None)
+    with pytest.raises(AntsegInputError, match="no cases with masks in split 'test'"):
+        run_benchmark(asoct_phantom, tmp_path / "c", BenchmarkConfig(models=("unet-lite",)), log=lambda s: None)
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+
+
+def test_missing_extra_names_the_extra(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "nnunetv2" else real(n, *a))
+    with pytest.raises(MissingExtraError, match=r"pip install 'antseg\[nnunet\]'"):
+        get_engine("nnunet").check_available()
+
+
+def test_antseg_model_end_to_end_cli(split_ds, tmp_path, cli):
+    r = cli("benchmark", split_ds, "--out", tmp_path / "b", "--models", "unet-lite", "--epochs", "1", "--device",
+            "cpu", "--option", "unet-lite.input_size=[64,128]", "--option", "unet-lite.batch_size=2")  # fmt: skip
+    assert r.code == 0, r.err
+    assert "| **Right Iris** | unet-lite |" in r.out and "ms/image" in r.out
+    out = json.loads((tmp_path / "b" / "results.json").read_text())["methods"][0]
+    assert out["status"] == "ok" and out["n_parameters"] > 1e6 and out["ms_per_image"] > 0
+    assert (tmp_path / "b" / "methods" / "unet-lite" / "run" / "best.pt").is_file()
+    r = cli("benchmark", split_ds, "--out", tmp_path / "b", "--option", "nnunet-configuration=2d")
+    assert r.code == 2 and "METHOD.KEY=VALUE" in r.err
+
+
+def _summary(structure, dice, hd):
+    return {"structure": structure, "unit": "mm", "n": 2, "n_missed": 0, "n_false_positive": 0, "dice_mean": dice,
+            "dice_sd": 0.01, "iou_mean": dice / (2 - dice), "iou_sd": 0.01, "hd95_mean": hd, "hd95_sd": 0.1,
+            "assd_mean": hd / 2, "assd_sd": 0.1}  # fmt: skip
+
+
+def test_markdown_bolds_the_best_per_structure_and_metric():
+    res = [
+        {"method": "a", "status": "ok", "summary": [_summary("lens", 0.9, 1.0)], "by_group": [], "train_s": 1,
+         "ms_per_image": 10, "ms_per_image_mean": 11, "n_test": 2, "device": "cpu", "n_parameters": 2_000_000},
+        {"method": "b", "status": "ok", "summary": [_summary("lens", 0.8, 0.5)], "by_group": [], "train_s": 2,
+         "ms_per_image": 20, "ms_per_image_mean": 21, "n_test": 2, "device": "cpu", "n_parameters": None},
+    ]  # fmt: skip
+    md = results_markdown(res, ["lens"])
+    a, b = (line for line in md.splitlines() if re.match(r"\|[^|]*\| [ab] \| ", line))
+    assert a.startswith("| **Lens** | a | **0.9000 ± 0.0100** | **0.8182 ± 0.0100** | 1.000 ± 0.100 |")
+    assert b.startswith("|  | b | 0.8000 ± 0.0100 | 0.6667 ± 0.0100 | **0.500 ± 0.100** | **0.250 ± 0.100** |")
+    assert "| a | 2.00 M | 1 | 10 | 11 | 2 | cpu |" in md and "| b | n/a |" in md
