@@ -1,4 +1,8 @@
-"""Shared fixtures: small phantoms (made once per session) and an in-process CLI runner."""
+"""Shared fixtures: small phantoms and tiny trained models (made once per session), an in-process CLI runner.
+
+The trained fixtures (``tiny_run``, ``tiny_spur_run``) are session-scoped here because tests of training,
+inference, evaluation and biometry all use them: each is trained once per test session, whatever the folder.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from antseg.data.phantom.writer import (  # noqa: E402
     generate_asoct_dataset,
     generate_surgical_dataset,
 )
+from antseg.data.split import SplitConfig, split_dataset  # noqa: E402
 from antseg.io.images import write_png  # noqa: E402
 
 SMALL = (640, 300)  # 16 mm x 7.5 mm at 0.025 mm/px: every structure fits, tests stay fast
@@ -36,6 +41,59 @@ def surgical_phantom(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ph") / "surgical"
     cfg = SurgicalPhantomConfig(videos=3, frames_per_video=2, size=(256, 192), video_seconds=0.4, fps=10)
     return generate_surgical_dataset(out, cfg)
+
+
+#: A U-Net small enough to train in seconds on the 640x300 phantom (two CPU threads).
+TINY_SEG = dict(
+    model="unet-lite",
+    model_args={"channels": (8, 16, 32), "num_res_units": 1},
+    input_size=(64, 128),
+    batch_size=4,
+    lr=3e-3,
+    threads=2,
+)
+
+
+@pytest.fixture(scope="session")
+def split_phantom(asoct_phantom, tmp_path_factory) -> Path:
+    """A copy of the AS-OCT phantom split 60/20/20 by patient (read-only for tests)."""
+    dst = tmp_path_factory.mktemp("tr") / "ds"
+    shutil.copytree(asoct_phantom, dst)
+    split_dataset(dst, SplitConfig(ratios=(0.6, 0.2, 0.2)))
+    return dst
+
+
+@pytest.fixture(scope="session")
+def tiny_run(split_phantom, tmp_path_factory) -> Path:
+    """A segmentation run folder (best.pt, last.pt, ...) trained 4 epochs on ``split_phantom``."""
+    from antseg.training import TrainConfig, train_segmentation
+
+    run = tmp_path_factory.mktemp("run") / "r"
+    train_segmentation(split_phantom, run, TrainConfig(epochs=4, **TINY_SEG), log=lambda s: None)
+    return run
+
+
+@pytest.fixture(scope="session")
+def tiny_spur_run(asoct_phantom, tmp_path_factory) -> tuple[Path, Path]:
+    """(dataset, spur run folder): a split phantom copy whose first case has no left spur, and a two-stage
+    spur model trained on it (2 epochs, 20 refinement steps)."""
+    from antseg.data.canonical import load_dataset
+    from antseg.training import TrainConfig
+    from antseg.training.spurs import SpurConfig, train_spurs
+
+    root = tmp_path_factory.mktemp("spur")
+    ds = root / "ds"
+    shutil.copytree(asoct_phantom, ds)
+    d = load_dataset(ds)
+    d.cases[0].landmarks["left_scleral_spur"] = None  # an absent spur is learned as absent
+    d.save()
+    split_dataset(ds, SplitConfig(ratios=(0.6, 0.2, 0.2)))
+    cfg = TrainConfig(model="unet-lite", model_args={"channels": (8, 16, 32), "num_res_units": 1}, input_size=(64, 128),
+                      epochs=2, lr=3e-3, threads=2)  # fmt: skip
+    train_spurs(
+        ds, root / "run", cfg, SpurConfig(refine_steps=20, refine_batch=4, crop=48, refine_jitter=8), log=lambda s: None
+    )
+    return ds, root / "run"
 
 
 @pytest.fixture

@@ -6,15 +6,21 @@ label id (id 0 = no structure), and every canonical structure is a *region* = th
 combination contains it. nnU-Net trains such regions with one sigmoid output each (region-based training), so
 a prediction decodes back to canonical masks channel by channel; a label map decodes through the table.
 
+Also here: :func:`nnunet_env`, nnU-Net's three folders as environment variables for the duration of a call.
 This module needs numpy and antseg only (no nnunetv2), so it is importable and testable without the extra.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +31,7 @@ from antseg.io.images import read_mask_png, write_png
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_STRUCTURES = 62  # bit codes are int64
+ENV_DIRS = {"nnUNet_raw": "raw", "nnUNet_preprocessed": "preprocessed", "nnUNet_results": "results"}
 
 
 @dataclass(frozen=True)
@@ -227,3 +234,54 @@ def read_raw(folder: str | Path) -> tuple[LabelTable, dict[str, np.ndarray]]:
     for p in sorted((folder / "labelsTr").glob(f"*{ending}")):
         out[p.name[: -len(ending)]] = decode_labels(read_mask_png(p), table)
     return table, out
+
+
+def _import_time_paths(values: dict[str, str | None]) -> list[tuple[Any, str, Any]]:
+    """Older nnunetv2 releases read the folders once, at import, into module strings: point those at ``values``.
+
+    nnunetv2 >= 2.8 keeps lazy objects that read the environment at each use (nothing to do). Returns the
+    (module, attribute, old value) triples to restore.
+    """
+    paths = sys.modules.get("nnunetv2.paths")
+    if paths is None or not isinstance(getattr(paths, "nnUNet_raw", ""), str | type(None)):
+        return []
+    saved = []
+    for name, mod in list(sys.modules.items()):
+        if name == "nnunetv2" or name.startswith("nnunetv2."):
+            for key, val in values.items():
+                if isinstance(getattr(mod, key, 0), str | type(None)) and hasattr(mod, key):
+                    saved.append((mod, key, getattr(mod, key)))
+                    setattr(mod, key, val)
+    return saved
+
+
+@contextlib.contextmanager
+def nnunet_env(work: str | Path, **extra: str | None) -> Iterator[dict[str, str | None]]:
+    """Point nnU-Net at ``<work>/{raw,preprocessed,results}`` for the duration of the block.
+
+    Args:
+        work: the work folder (made absolute).
+        extra: more variables to set (None: unset), e.g. ``nnUNet_n_proc_DA="0"``.
+    Yields:
+        the variables set. On exit the user's own values (or their absence) are restored.
+    """
+    work = Path(work).resolve()
+    values: dict[str, str | None] = {k: str(work / v) for k, v in ENV_DIRS.items()} | extra
+    before = {k: os.environ.get(k) for k in values}
+    patched: list[tuple[Any, str, Any]] = []
+    try:
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        patched = _import_time_paths(values)
+        yield values
+    finally:
+        for mod, key, old in reversed(patched):
+            setattr(mod, key, old)
+        for k, old in before.items():
+            if old is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = old

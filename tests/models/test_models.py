@@ -7,7 +7,6 @@ import torch
 
 from antseg.errors import AntsegInputError
 from antseg.models import CheckpointMeta, create_model, list_models, load_model, model_defaults, save_checkpoint
-from antseg.models.runs import segmentation_checkpoint
 
 TINY = {
     "unet": {"encoder": "resnet18", "decoder_channels": (16, 8, 8, 8, 8)},
@@ -74,19 +73,6 @@ def test_create_model_errors_and_none_dropping():
         create_model("unet", wings=2)
     m = create_model("unet-lite", channels=None, classes=2)  # None never overrides the default
     assert m.antseg_spec["kwargs"]["channels"] == list(model_defaults("unet-lite")["channels"])
-
-
-def test_checkpoint_loading_refuses_foreign_files(tmp_path):
-    torch.save({"weights": torch.zeros(1)}, tmp_path / "x.pt")
-    with pytest.raises(AntsegInputError, match="not an antseg checkpoint"):
-        load_model(tmp_path / "x.pt")
-    (tmp_path / "y.pt").write_bytes(b"garbage")
-    with pytest.raises(AntsegInputError, match="not a readable"):
-        load_model(tmp_path / "y.pt")
-    with pytest.raises(AntsegInputError, match="no best.pt"):
-        segmentation_checkpoint(tmp_path)
-    with pytest.raises(AntsegInputError, match="is a folder"):
-        load_model(tmp_path)
 
 
 def test_local_encoder_weights(tmp_path):

@@ -1,21 +1,152 @@
-"""Importers: exact results on hand-made sources, round trips, and every kind of bad input."""
+"""Importers: one contract every registered importer satisfies, then exact results on hand-made sources and
+every kind of bad input, format by format."""
 
 from __future__ import annotations
 
 import base64
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 from tests.conftest import SQUARE_CASE, make_labelme_tree, point, poly
 
+from antseg.anatomy import spur_name
 from antseg.data.canonical import load_dataset
 from antseg.data.exporters import run_exporter
 from antseg.data.importers import IMPORTERS, ImportOptions, run_importer
 from antseg.data.labels import LabelPolicy
+from antseg.data.validate import validate_dataset
 from antseg.errors import AntsegInputError
 from antseg.io.images import write_png
+
+# -- the contract ---------------------------------------------------------------------------------------------
+
+
+def age_source(canonical: Path, dst: Path) -> Path:
+    """A canonical dataset in the AGE layout: its images, and one CSV of spur coordinates (-1: not visible)."""
+    ds = load_dataset(canonical)
+    (dst / "images").mkdir(parents=True)
+    lines = ["ASOCT_Name,Left_Label,X1,Y1,Right_Label,X2,Y2"]
+    for c in ds:
+        name = Path(c.image).name
+        shutil.copyfile(ds.root / c.image, dst / "images" / name)
+        cells = [name]
+        for side in ("left", "right"):
+            pt = c.landmarks.get(spur_name(side))
+            cells += ["0", *(("-1", "-1") if pt is None else (repr(pt[0]), repr(pt[1])))]
+        lines.append(",".join(cells))
+    (dst / "labels.csv").write_text("\n".join(lines) + "\n")
+    return dst
+
+
+class _ImporterContract:
+    """What every importer must satisfy (one subclass per registered importer, see the test below).
+
+    - A clean source (made from a phantom) imports, and the result validates without errors or warnings.
+    - The round trip is exact: the same case ids, patients and image pixels; the masks and the landmarks equal
+      the phantom's exactly (for what the format carries; what it does not carry is absent, not invented).
+    - An empty source folder is bad input: exit 2 through the CLI, one line on stderr naming the folder, and
+      nothing written.
+    - An existing non-empty output folder is left alone without ``--overwrite`` and replaced with it.
+
+    Subclasses set ``name`` (the registered importer) and, where they differ from the defaults, ``phantom``
+    (the canonical phantom fixture the source is made from), ``masks`` / ``landmarks`` (what the format
+    carries) and ``make_source(canonical, dst)`` (default: the exporter of the same name).
+    """
+
+    name = ""
+    phantom = "asoct_phantom"
+    masks = True
+    landmarks = True
+
+    def make_source(self, canonical: Path, dst: Path) -> Path:
+        run_exporter(self.name, canonical, dst)
+        return dst
+
+    def test_clean_source_imports_and_validates(self, imported, reference):
+        ref = load_dataset(reference)
+        ds = load_dataset(imported)
+        assert len(ds) == len(ref) and ds.manifest.provenance["importer"] == self.name
+        rep = validate_dataset(imported)
+        assert rep.ok and not rep.warnings, rep.findings
+
+    def test_round_trip_is_exact(self, imported, reference):
+        assert self.masks or self.landmarks  # the format carries something to compare
+        ref, back = load_dataset(reference), load_dataset(imported)
+        assert sorted(c.case_id for c in back) == sorted(c.case_id for c in ref)
+        assert back.structures == (ref.structures if self.masks else [])
+        assert back.landmarks == (ref.landmarks if self.landmarks else [])
+        for c in ref:
+            b = back.case(c.case_id)
+            assert b.patient_id == c.patient_id
+            np.testing.assert_array_equal(back.load_image(b), ref.load_image(c))
+            if self.masks:
+                np.testing.assert_array_equal(back.load_masks(b), ref.load_masks(c))
+            if self.landmarks:
+                assert b.landmarks == c.landmarks  # exact floats, absent spurs stay absent
+
+    def test_empty_source_is_bad_input(self, tmp_path, cli):
+        (tmp_path / "empty").mkdir()
+        r = cli("data", "import", self.name, tmp_path / "empty", tmp_path / "out", "--workers", "1")
+        assert r.code == 2, r.out + r.err
+        assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
+        assert str(tmp_path / "empty") in r.err
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]  # no output, no temporary folder
+
+    def test_existing_output_needs_overwrite(self, source, tmp_path, cli):
+        out = tmp_path / "out"
+        out.mkdir()
+        (out / "keep.txt").write_text("x")
+        r = cli("data", "import", self.name, source, out, "--workers", "1")
+        assert r.code == 2 and "--overwrite" in r.err and str(out) in r.err
+        assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+        r = cli("data", "import", self.name, source, out, "--workers", "1", "--overwrite")
+        assert r.code == 0, r.err
+        assert not (out / "keep.txt").exists() and len(load_dataset(out)) > 0
+
+
+@pytest.fixture(scope="class")
+def reference(request) -> Path:
+    """The canonical phantom the contract class makes its source from."""
+    return request.getfixturevalue(request.cls.phantom)
+
+
+@pytest.fixture(scope="class")
+def source(request, reference, tmp_path_factory) -> Path:
+    contract = request.cls()
+    return contract.make_source(reference, tmp_path_factory.mktemp(f"src-{contract.name}") / "src")
+
+
+@pytest.fixture(scope="class")
+def imported(request, source, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp(f"imp-{request.cls.name}") / "ds"
+    return run_importer(request.cls.name, source, out, ImportOptions(workers=1)).out
+
+
+class TestLabelmeImporter(_ImporterContract):
+    name = "labelme"
+
+
+class TestMasksImporter(_ImporterContract):
+    name, landmarks = "masks", False
+
+
+class TestSuperviselyImporter(_ImporterContract):
+    name, phantom, landmarks = "supervisely", "surgical_phantom", False
+
+
+class TestAgeImporter(_ImporterContract):
+    name, masks, make_source = "age", False, staticmethod(age_source)
+
+
+def test_every_importer_has_the_contract():
+    assert sorted(c.name for c in _ImporterContract.__subclasses__()) == IMPORTERS.names()
+
+
+# -- format by format -----------------------------------------------------------------------------------------
 
 CASIA = "722_20230329_123031_R_CASIA2_001_000"
 

@@ -23,11 +23,21 @@ def test_dice_iou_exact():
 
 
 def test_iou_never_exceeds_dice():
+    """IoU <= Dice and Dice = 2J / (1 + J) for every pair, empty ones included; both empty is exactly (1, 1)."""
     rng = np.random.default_rng(0)
-    for _ in range(200):
-        a, b = rng.random((12, 12)) > rng.random(), rng.random((12, 12)) > rng.random()
+    pairs = [(rng.random((12, 12)) > rng.random(), rng.random((12, 12)) > rng.random()) for _ in range(200)]
+    empty, full = np.zeros((12, 12), bool), np.ones((12, 12), bool)
+    pairs += [(empty, empty), (np.zeros((1, 1), bool), np.zeros((1, 1), bool)), (empty, full), (full, empty)]
+    pairs += [(full, full), (square(12, 12, 0, 1, 0, 1), empty)]
+    both_empty = 0
+    for a, b in pairs:
         d, j = dice_iou(a, b)
-        assert j <= d + 1e-12 and d == pytest.approx(2 * j / (1 + j)) if (a.any() or b.any()) else True
+        assert 0 <= j <= d <= 1
+        assert d == pytest.approx(2 * j / (1 + j), abs=1e-12)
+        if not a.any() and not b.any():
+            assert (d, j) == (1.0, 1.0)
+            both_empty += 1
+    assert both_empty >= 2
 
 
 def _brute(p, r, sx, sy):

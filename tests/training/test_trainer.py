@@ -1,0 +1,51 @@
+"""The segmentation trainer on a tiny phantom: the loss falls, the run folder, exact resume, no silent reuse."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+from tests.conftest import TINY_SEG as TINY
+
+from antseg.errors import AntsegInputError
+from antseg.models import read_checkpoint
+from antseg.training import TrainConfig, train_segmentation
+
+
+def _rows(run):
+    with open(run / "metrics.csv") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_training_lowers_the_loss_and_writes_the_run(tiny_run):
+    rows = _rows(tiny_run)
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
+    assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
+    for f in ("best.pt", "last.pt", "config.yaml", "metrics.csv", "curves.png"):
+        assert (tiny_run / f).is_file(), f
+    meta = read_checkpoint(tiny_run / "best.pt").meta
+    assert meta.structures == ["anterior_chamber", "lens", "nucleus", "left_iris", "right_iris"]
+    assert meta.input_size == [64, 128] and meta.normalization == "image_zscore"
+    assert meta.spacing_mm == [0.025, 0.025] and meta.in_channels == 1
+    assert read_checkpoint(tiny_run / "best.pt").training is None
+    assert read_checkpoint(tiny_run / "last.pt").training is not None
+
+
+def test_resume_continues_exactly_where_it_stopped(split_phantom, tmp_path):
+    full, part = tmp_path / "full", tmp_path / "part"
+    train_segmentation(split_phantom, full, TrainConfig(epochs=3, **TINY), log=lambda s: None)
+    train_segmentation(split_phantom, part, TrainConfig(epochs=3, time_budget_s=1e-6, **TINY), log=lambda s: None)
+    assert [int(r["epoch"]) for r in _rows(part)] == [1]  # stopped by the budget after one epoch
+    train_segmentation(split_phantom, part, TrainConfig(epochs=3, **TINY), resume=True, log=lambda s: None)
+    a, b = _rows(full), _rows(part)
+    assert [r["epoch"] for r in b] == ["1", "2", "3"]
+    assert float(a[-1]["train_loss"]) == pytest.approx(float(b[-1]["train_loss"]), rel=1e-4)
+    wa, wb = read_checkpoint(full / "last.pt").state_dict, read_checkpoint(part / "last.pt").state_dict
+    for k in wa:
+        assert torch.allclose(wa[k].float(), wb[k].float(), atol=1e-5), k
+
+
+def test_existing_run_needs_resume(split_phantom, tiny_run):
+    with pytest.raises(AntsegInputError, match="--resume"):
+        train_segmentation(split_phantom, tiny_run, TrainConfig(epochs=1, **TINY), log=lambda s: None)
