@@ -1,5 +1,6 @@
-"""nnU-Net v2 through antseg's ``nnunet`` engine on this machine (CPU): in-process inference speed on full-size
-AS-OCT phantom scans, and test Dice on downscaled phantoms after a short training.
+"""antseg's default model against nnU-Net v2 (antseg's ``nnunet`` engine) on this machine (CPU): in-process
+inference speed on the same full-size AS-OCT phantom scans, and test Dice on downscaled phantoms after the same
+training budget.
 
 Speed: nnU-Net plans and preprocesses full-size phantoms (2d configuration) and the engine is run with
 ``epochs=0``, so the checkpoint holds the initial, untrained network: latency does not depend on the weights.
@@ -8,6 +9,9 @@ a one-patch warm-up, without and with test-time mirroring (4 network passes per 
 
 Dice: nnU-Net trains on downscaled phantoms (70/15/15 patient split) for ``--budget`` seconds of wall clock
 (planning included; the poly learning rate is fitted to the budget), then predicts the test split.
+
+The antseg side (the default model, ``unet-lite``, trained by the ``unet-lite`` engine with the same budget) is
+timed and scored on the same images through the same engine interface.
 
 Usage: python benchmarks/bench_nnunet.py [--budget 240] [--size 256x120] [--n 24] [--speed-size 2130x998]
        [--speed-images 3] [--iterations 50] [--threads 2] [--skip-speed] [--skip-dice]
@@ -30,6 +34,7 @@ from antseg.data.phantom.writer import AsoctPhantomConfig, generate_asoct_datase
 from antseg.data.split import SplitConfig, split_dataset
 from antseg.engines import EngineConfig, get_engine
 from antseg.metrics import dice_iou
+from antseg.models import DEFAULT_MODEL
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -58,6 +63,12 @@ def speed(tmp: Path, size: tuple[int, int], n_images: int) -> dict:
     images = [data.load_image(c, grayscale=True) for c in data.cases[:n_images]]
     res = {"size": f"{size[0]}x{size[1]}", "params_m": pred.n_parameters / 1e6, "patch": list(pred.config.patch_size)}
     res["plan_s"] = meta["plan_seconds"]
+    ours, ours_run = get_engine(DEFAULT_MODEL), tmp / "run-full-antseg"
+    ours.train(ds, ours_run, EngineConfig(epochs=1, device="cpu"), log=lambda s: None)
+    ours_pred = ours.load(ours_run, "cpu")
+    ours_pred.predict(images[0])  # warm-up
+    ms = _time_ms(ours_pred, images)
+    res[DEFAULT_MODEL] = {"median_ms": statistics.median(ms), "all_ms": ms, "params_m": ours_pred.n_parameters / 1e6}
     pred.use_mirroring = False
     pred.predict(images[0][:64, :64])  # warm-up: padded to one patch (first allocations, cached Gaussian)
     for mirroring in (False, True):
@@ -67,8 +78,24 @@ def speed(tmp: Path, size: tuple[int, int], n_images: int) -> dict:
     return res
 
 
+def _score(pred, data) -> tuple[dict[str, float], list[float]]:
+    """Per-structure mean test Dice and ms per image of ``pred`` on the test split of ``data``."""
+    scores: dict[str, list[float]] = {s: [] for s in data.structures}
+    ms = []
+    for c in data.subset("test"):
+        img = data.load_image(c, grayscale=True)
+        t = time.perf_counter()
+        out = pred.predict(img)
+        ms.append(1000 * (time.perf_counter() - t))
+        ref = data.load_masks(c)
+        for k, s in enumerate(data.structures):
+            scores[s].append(dice_iou(out.masks[pred.structures.index(s)], ref[k])[0])
+    return {s: float(np.mean(v)) for s, v in scores.items()}, ms
+
+
 def dice(tmp: Path, size: tuple[int, int], n: int, budget: float, iterations: int) -> dict:
-    """Per-structure test Dice after ``budget`` seconds of nnU-Net training on ``n`` phantoms at ``size``."""
+    """Per-structure test Dice after ``budget`` seconds of training on ``n`` phantoms at ``size``: nnU-Net, and
+    antseg's default model with the same budget on the same split."""
     ds = generate_asoct_dataset(tmp / "small", AsoctPhantomConfig(n=n, size=size, seed=0))
     split_dataset(ds, SplitConfig())
     eng, run = get_engine("nnunet"), tmp / "run-small"
@@ -77,19 +104,19 @@ def dice(tmp: Path, size: tuple[int, int], n: int, budget: float, iterations: in
     meta = json.loads((run / "nnunet.json").read_text())
     pred = eng.load(run, "cpu")
     data = load_dataset(ds)
-    test = data.subset("test")
-    scores: dict[str, list[float]] = {s: [] for s in data.structures}
-    ms = []
-    for c in test:
-        img = data.load_image(c, grayscale=True)
-        t = time.perf_counter()
-        out = pred.predict(img)
-        ms.append(1000 * (time.perf_counter() - t))
-        ref = data.load_masks(c)
-        for k, s in enumerate(data.structures):
-            scores[s].append(dice_iou(out.masks[k], ref[k])[0])
-    per = {s: float(np.mean(v)) for s, v in scores.items()}
+    per, ms = _score(pred, data)
+    ours, ours_run = get_engine(DEFAULT_MODEL), tmp / "run-small-antseg"
+    t0 = time.perf_counter()
+    ours.train(ds, ours_run, EngineConfig(budget_s=budget, device="cpu"), log=lambda s: None)
+    ours_s = time.perf_counter() - t0
+    ours_per, ours_ms = _score(ours.load(ours_run, "cpu"), data)
     return {
+        DEFAULT_MODEL: {
+            "train_s": ours_s,
+            "dice": ours_per,
+            "dice_mean": float(np.mean(list(ours_per.values()))),
+            "ms_per_image": statistics.median(ours_ms),
+        },
         "size": f"{size[0]}x{size[1]}",
         "n_train_val_test": [len(data.subset(p)) for p in ("train", "val", "test")],
         "params_m": pred.n_parameters / 1e6,

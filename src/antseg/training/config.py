@@ -98,8 +98,10 @@ def resolve_train_config(
     When resuming (``resume_run`` holds a ``config.yaml``), the run's own settings are used and only
     :data:`RESUMABLE_FIELDS` may be overridden.
     """
-    if resume_run is not None and (Path(resume_run) / "config.yaml").is_file():
+    from antseg.models.runs import CONFIG
+
+    if resume_run is not None and (Path(resume_run) / CONFIG).is_file():
         keep = {k: flags.get(k) for k in RESUMABLE_FIELDS}
-        return load_config(TrainConfig, Path(resume_run) / "config.yaml", **keep)
+        return load_config(TrainConfig, Path(resume_run) / CONFIG, **keep)
     recipe = recipe or (read_yaml(config).get("recipe") if config else None) or ""
     return load_config(TrainConfig, config, base=apply_recipe(TrainConfig(), recipe), **flags)

@@ -2,6 +2,6 @@
 
 from antseg.data.exporters.registry import EXPORTERS, run_exporter
 
-from antseg.data.exporters import labelme, masks, supervisely, yolo_pose  # noqa: E402,F401  isort: skip
+from antseg.data.exporters import labelme, mask_folders, supervisely, yolo_pose  # noqa: E402,F401  isort: skip
 
 __all__ = ["EXPORTERS", "run_exporter"]

@@ -7,6 +7,6 @@ from antseg.data.importers.base import ImportOptions, ImportResult
 from antseg.data.importers.registry import IMPORTERS, run_importer
 
 # Importing the modules registers them.
-from antseg.data.importers import age, labelme, masks, supervisely  # noqa: E402,F401  isort: skip
+from antseg.data.importers import age, labelme, mask_folders, supervisely  # noqa: E402,F401  isort: skip
 
 __all__ = ["IMPORTERS", "ImportOptions", "ImportResult", "run_importer"]
