@@ -38,7 +38,7 @@ class Missing(str):
 # layout: (files in the folder, segmentation_checkpoint, spur_checkpoint, checkpoints_in)
 CASES = {
     "best only": (["best.pt"], "best.pt", Missing("no spur.pt"), [("segmentation", "best.pt")]),
-    "last only": (["last.pt"], "last.pt", Missing("no spur.pt"), Missing("no best.pt or spur.pt")),
+    "last only": (["last.pt"], "last.pt", Missing("no spur.pt"), [("segmentation", "last.pt")]),
     "best and last": (["best.pt", "last.pt"], "best.pt", Missing("no spur.pt"), [("segmentation", "best.pt")]),
     "spur only": (["spur.pt"], Missing("no best.pt or last.pt"), "spur.pt", [("landmarks", "spur.pt")]),
     "both": (
@@ -47,7 +47,7 @@ CASES = {
         "spur.pt",
         [("segmentation", "best.pt"), ("landmarks", "spur.pt")],
     ),
-    "none": ([], Missing("no best.pt or last.pt"), Missing("no spur.pt"), Missing("no best.pt or spur.pt")),
+    "none": ([], Missing("no best.pt or last.pt"), Missing("no spur.pt"), Missing("no best.pt, last.pt or spur.pt")),
 }
 
 

@@ -49,18 +49,21 @@ def point_on_wall(wall: np.ndarray, spur_mm: np.ndarray, dist: float, side: str)
 
 def march(mask: np.ndarray, start_mm: np.ndarray, direction: np.ndarray, spacing: tuple[float, float],
           step_px: float = 0.05, max_mm: float = 5.0) -> float:  # fmt: skip
-    """Distance (mm) from ``start_mm`` along ``direction`` until the ray leaves ``mask``."""
+    """Distance (mm) from ``start_mm`` along ``direction`` until the ray leaves ``mask``.
+
+    The ray is sampled every ``step_px`` pixels (nearest pixel), all samples at once.
+    """
     sx, sy = spacing
     step = step_px * min(sx, sy)
-    t = 0.5 * min(sx, sy)
+    ts = 0.5 * min(sx, sy) + step * np.arange(int(np.ceil((max_mm - 0.5 * min(sx, sy)) / step)))
     h, w = mask.shape
-    while t < max_mm:
-        x, y = (start_mm + t * direction) / (sx, sy)
-        r, c = int(round(y)), int(round(x))
-        if not (0 <= r < h and 0 <= c < w) or not mask[r, c]:
-            return t
-        t += step
-    return t
+    pts = (start_mm[None] + ts[:, None] * direction[None]) / (sx, sy)
+    r, c = np.round(pts[:, 1]).astype(int), np.round(pts[:, 0]).astype(int)
+    ok = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+    inside = np.zeros(len(ts), bool)
+    inside[ok] = mask[r[ok], c[ok]]
+    out = np.flatnonzero(~inside)
+    return float(ts[out[0]]) if len(out) else float(max_mm)
 
 
 def _cross(o: np.ndarray, n: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -71,7 +74,12 @@ def sector_area(ac: np.ndarray, spacing, spur_mm, n_spur, p_mm, n_p, reach_mm: f
     """Chamber area (mm2) between the normals at the spur and at ``p`` (TISA); with ``n_spur`` None, all the
     chamber on the spur's side of p's normal (ARA). Only pixels within ``reach_mm`` of the spur count."""
     sx, sy = spacing
-    r, c = np.nonzero(ac)
+    # Only pixels within reach of the spur can count: look in that window, not the whole chamber.
+    h, w = ac.shape
+    r0, r1 = max(0, int((spur_mm[1] - reach_mm) / sy) - 1), min(h, int((spur_mm[1] + reach_mm) / sy) + 2)
+    c0, c1 = max(0, int((spur_mm[0] - reach_mm) / sx) - 1), min(w, int((spur_mm[0] + reach_mm) / sx) + 2)
+    r, c = np.nonzero(ac[r0:r1, c0:c1])
+    r, c = r + r0, c + c0
     q = np.stack([c * sx, r * sy], axis=1)
     keep = np.hypot(*(q - spur_mm).T) < reach_mm
     keep &= np.sign(_cross(p_mm, n_p, q)) == np.sign(_cross(p_mm, n_p, spur_mm[None])[0])
@@ -94,7 +102,8 @@ def chamber_depth(ac: np.ndarray, mid_mm: np.ndarray, up: np.ndarray, spacing) -
     sx, sy = spacing
     h, w = ac.shape
     step = 0.05 * min(sx, sy)
-    ts = np.arange(-6.0, 6.0, step)
+    reach = float(np.hypot(h * sy, w * sx))  # the whole image: a deep chamber is never cut short
+    ts = np.arange(-reach, reach, step)
     pts = (mid_mm[None] + ts[:, None] * up[None]) / (sx, sy)
     r, c = np.round(pts[:, 1]).astype(int), np.round(pts[:, 0]).astype(int)
     ok = (r >= 0) & (r < h) & (c >= 0) & (c < w)

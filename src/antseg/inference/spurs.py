@@ -28,6 +28,7 @@ class SpurPredictor:
             raise AntsegInputError(path, "spur checkpoint from an older antseg (sigmoid heatmaps): train it again")
         self.device = resolve_device(device)
         self.meta = ck.meta
+        self.checkpoint_path = path
         self.names: list[str] = list(self.meta.landmarks)
         self.stage1 = ck.build(self.device)
         self.refiner = ck.build_refiner(self.device)

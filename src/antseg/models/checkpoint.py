@@ -44,6 +44,7 @@ class CheckpointMeta:
         normalization: ``image_zscore`` or ``imagenet``.
         side_gate: ``left_*`` / ``right_*`` channels are gated to their half of the scan.
         spacing_mm: [x, y] mm per pixel of the training data, or None.
+        dataset, synthetic: the training dataset's name, and whether it was a phantom (synthetic images only).
         threshold: probability above which a pixel belongs to a structure.
         head, sigma, presence: spur stage 1: output head (``softmax``), target Gaussian sigma (input px),
             presence-probability threshold.
@@ -62,6 +63,7 @@ class CheckpointMeta:
     modality: str = ""
     threshold: float = 0.5
     dataset: str = ""
+    synthetic: bool = False
     recipe: str = ""
     antseg_version: str = antseg.__version__
     epoch: int = 0

@@ -42,12 +42,20 @@ def spur_checkpoint(path: str | Path) -> Path:
 
 
 def checkpoints_in(path: str | Path) -> list[tuple[str, Path]]:
-    """(task, checkpoint) pairs in a run folder (segmentation and/or spur model) or for one file."""
+    """(task, checkpoint) pairs in a run folder (segmentation and/or spur model) or for one file.
+
+    A segmentation run counts when it holds ``best.pt`` or, failing that, ``last.pt`` (as for prediction).
+    """
     path = Path(path)
     if path.is_dir():
-        found = [(t, path / f) for t, f in ((TASK_SEGMENTATION, BEST), (TASK_LANDMARKS, SPUR)) if (path / f).is_file()]
+        found = []
+        seg = next((path / f for f in (BEST, LAST) if (path / f).is_file()), None)
+        if seg is not None:
+            found.append((TASK_SEGMENTATION, seg))
+        if (path / SPUR).is_file():
+            found.append((TASK_LANDMARKS, path / SPUR))
         if not found:
-            raise AntsegInputError(path, f"no {BEST} or {SPUR} in this run folder")
+            raise AntsegInputError(path, f"no {BEST}, {LAST} or {SPUR} in this run folder")
         return found
     task = read_checkpoint(path).meta.task
     return [(TASK_LANDMARKS if task == TASK_LANDMARKS else TASK_SEGMENTATION, path)]

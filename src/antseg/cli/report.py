@@ -1,0 +1,39 @@
+"""``antseg report``: argument handling; the work is :func:`antseg.report.make_report`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from antseg.cli.common import console, parse_floats, progress_bar
+
+
+def report(
+    scans: list[Path] = typer.Argument(..., help="AS-OCT scans (JPEG/PNG) and folders of scans."),
+    out: Path = typer.Option(..., "--out", help="Folder for report.html, scans.csv, eyes.csv, report.json, overlays/."),
+    weights: Path = typer.Option(..., help="Segmentation model (run folder or checkpoint)."),
+    spurs: Path = typer.Option(..., help="Spur model (run folder or spur.pt)."),
+    spacing: str = typer.Option(None, help="mm per pixel 'S' or 'SX,SY' (default: the segmentation model's)."),
+    meta: Path = typer.Option(None, help="CSV with image (or case_id), patient_id, eye: groups scans by eye."),
+    reference: Path = typer.Option(None, help="CSV with image (or case_id) and reference measures: agreement plots."),
+    narrow_aod500: float = typer.Option(0.15, help="Flag an angle narrow when AOD500 (mm) is below this..."),
+    narrow_tisa500: float = typer.Option(0.05, help="...or TISA500 (mm2) is below this."),
+    device: str = typer.Option("auto"),
+    overwrite: bool = typer.Option(False),
+) -> None:
+    """One command from raw scans to a report a clinician can read: per scan an overlay (structures, spurs, ACD,
+    AOD500) and quality warnings; per eye every measure as mean ± sd with typical ranges and narrow-angle flags."""
+    from antseg.biometry.dataset import AngleThresholds
+    from antseg.report import make_report
+
+    with progress_bar("report") as update:
+        res = make_report(
+            scans, out, weights, spurs, spacing=parse_floats(spacing, 2, "--spacing"), meta=meta,
+            reference=reference, thresholds=AngleThresholds(narrow_aod500, narrow_tisa500), device=device,
+            overwrite=overwrite, progress=update,
+        )  # fmt: skip
+    console.print(
+        f"[green]report[/] of {res['n_scans']} scans ({res['n_eyes']} eyes): {res['html']} "
+        f"({res['seconds_per_scan']:.2f} s per scan)"
+    )

@@ -1,0 +1,118 @@
+"""The report as one self-contained HTML page (inline CSS, images embedded as data URIs, no scripts)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import math
+
+from antseg.anatomy import MEASURES, SIDES
+from antseg.report.eyes import EyeSummary
+from antseg.report.ranges import label, typical_text
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#1b1f24;max-width:1200px}
+h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin:28px 0 8px;border-bottom:2px solid #d0d7de}
+h3{font-size:15px;margin:18px 0 6px} .muted{color:#57606a;font-size:13px}
+table{border-collapse:collapse;margin:6px 0 12px;font-size:13px} th,td{border:1px solid #d0d7de;padding:3px 8px}
+th{background:#f6f8fa;text-align:left} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.flag-low,.flag-high,.narrow{background:#fff1e5;color:#953800;font-weight:600}
+.synthetic{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;margin:10px 0}
+.warn{color:#953800} .scan{border:1px solid #d0d7de;padding:10px;margin:10px 0} img{max-width:100%;height:auto}
+"""
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _num(v: float, digits: int = 3) -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def _img(jpeg: bytes, alt: str, mime: str = "image/jpeg") -> str:
+    data = base64.b64encode(jpeg).decode("ascii")
+    return f'<img alt="{_e(alt)}" src="data:{mime};base64,{data}">'
+
+
+def eye_section(eye: EyeSummary, previews: dict[str, bytes]) -> str:
+    """One eye: narrow-angle flags, the table of measures, warnings, then each scan's overlay."""
+    parts = [
+        f'<section class="eye" id="eye-{_e(eye.key)}"><h2>Eye {_e(eye.key or "(unnamed)")}'
+        f' <span class="muted">({len(eye.scans)} scan{"s" * (len(eye.scans) != 1)})</span></h2>'
+    ]
+    flags = []
+    for side in SIDES:
+        k, n = eye.narrow.get(side, (0, 0))
+        text = f"{side} angle: narrow in {k} of {n} scans" if n else f"{side} angle: not measured"
+        flags.append(f'<li class="{"narrow" if k else ""}">{_e(text)}</li>')
+    parts.append("<ul>" + "".join(flags) + "</ul>")
+    rows = []
+    for m in MEASURES:
+        st = eye.stats[m]
+        cls = f' class="num flag-{st["flag"]}"' if st["flag"] else ' class="num"'
+        sd = f" ± {_num(st['sd'])}" if not math.isnan(st["sd"]) else ""
+        mean = f"{_num(st['mean'])}{sd}" if st["n"] else "not measured"
+        rows.append(
+            f'<tr><td>{_e(label(m))}</td><td{cls}>{mean}</td><td class="num">{st["n"]}</td>'
+            f"<td>{_e(typical_text(m))}</td><td>{_e(st['flag'])}</td></tr>"
+        )
+    parts.append(
+        '<table class="measures"><thead><tr><th>measure</th><th>mean ± sd</th><th>n</th>'
+        "<th>typical adult range</th><th>flag</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+    for s in eye.scans:
+        warn = "".join(f'<li class="warn">{_e(w)}</li>' for w in s.warnings) or "<li>no quality warning</li>"
+        key = ", ".join(
+            f"{k} {_num(s.values.get(k, math.nan))}"
+            for k in ("acd_mm", "aod500_mm_left", "aod500_mm_right")
+            if not math.isnan(s.values.get(k, math.nan))
+        )
+        parts.append(
+            f'<div class="scan"><h3>{_e(s.image.name)}</h3><p class="muted">{_e(key)}</p>'
+            f"<ul>{warn}</ul>{_img(previews[s.image.name], s.image.name)}</div>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def render(
+    eyes: list[EyeSummary], previews: dict[str, bytes], model: dict, spacing, timing: dict, agreement_html: str = ""
+) -> str:
+    """The whole page. ``model`` describes the models (paths, architecture, training data, ``synthetic``)."""
+    n = sum(len(e.scans) for e in eyes)
+    when = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    synthetic = (
+        f'<p class="synthetic"><b>Model trained on synthetic data only.</b> {_e(model.get("synthetic_note", ""))}</p>'
+        if model.get("synthetic")
+        else ""
+    )
+    summary_rows = "".join(
+        f'<tr><td><a href="#eye-{_e(e.key)}">{_e(e.key or "(unnamed)")}</a></td><td class="num">{len(e.scans)}</td>'
+        + "".join(
+            f'<td class="{"narrow" if e.narrow[s][0] else ""}">{e.narrow[s][0]} / {e.narrow[s][1]}</td>' for s in SIDES
+        )
+        + f'<td class="num">{_num(e.stats["acd_mm"]["mean"])}</td><td class="num">{e.n_warnings}</td></tr>'
+        for e in eyes
+    )
+    body = [
+        f'<h1>AS-OCT angle report</h1><p class="muted">{n} scans, {len(eyes)} eyes, made {when} by antseg. '
+        f"Pixel spacing {spacing[0]:g} x {spacing[1]:g} mm/px. Segmentation model: {_e(model.get('segmentation'))}; "
+        f"spur model: {_e(model.get('spurs'))}. {_e(model.get('training', ''))}</p>",
+        synthetic,
+        '<h2>Eyes</h2><table class="eyes"><thead><tr><th>eye</th><th>scans</th><th>narrow left</th>'
+        "<th>narrow right</th><th>ACD mean (mm)</th><th>warnings</th></tr></thead><tbody>"
+        + summary_rows
+        + "</tbody></table>",
+        f'<p class="muted">Narrow angle: AOD500 below {model.get("aod500", 0.15):g} mm or TISA500 below '
+        f"{model.get('tisa500', 0.05):g} mm2. Typical ranges are approximate adult values from published AS-OCT "
+        "studies, for attention only, not diagnostic thresholds. Time per scan (segment + spurs + measures + "
+        f"overlay): {timing.get('per_scan_s', math.nan):.2f} s.</p>",
+        agreement_html,
+        *[eye_section(e, previews) for e in eyes],
+    ]
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>antseg AS-OCT report</title>'
+        f"<style>{CSS}</style></head><body>" + "".join(body) + "</body></html>\n"
+    )

@@ -1,0 +1,188 @@
+"""``antseg report``: a folder of raw AS-OCT scans -> a per-eye HTML report, with CSV and JSON beside it."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from antseg.anatomy import MEASURES
+from antseg.biometry.agreement import agreement
+from antseg.biometry.dataset import AngleThresholds
+from antseg.errors import AntsegInputError
+from antseg.inference.inputs import collect_inputs
+from antseg.io.atomic import atomic_dir, atomic_write_text
+from antseg.io.images import read_image
+from antseg.io.tables import read_csv, write_csv, write_json
+from antseg.report.analyse import ScanAnalyser, ScanResult, patient_and_eye
+from antseg.report.eyes import is_narrow, summarise_eyes
+from antseg.report.figures import agreement_section
+from antseg.report.html import render
+
+#: Width (px) of the overlays embedded in the page; full-size overlays are written beside it.
+PREVIEW_WIDTH = 1280
+#: Measures compared with reference values in the agreement section.
+AGREEMENT_MEASURES = (
+    "acd_mm",
+    "acw_mm",
+    "lv_mm",
+    "aod500_mm_left",
+    "aod500_mm_right",
+    "tisa500_mm2_left",
+    "tisa500_mm2_right",
+)
+
+
+def _jpeg(rgb: np.ndarray, width: int | None = None, quality: int = 85) -> bytes:
+    if width and rgb.shape[1] > width:
+        rgb = cv2.resize(rgb, (width, round(rgb.shape[0] * width / rgb.shape[1])), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return buf.tobytes()
+
+
+def _meta_table(path: Path | None) -> dict[str, dict[str, str]]:
+    if path is None:
+        return {}
+    rows = read_csv(path)
+    key = "image" if rows and "image" in rows[0] else "case_id"
+    if not rows or key not in rows[0]:
+        raise AntsegInputError(path, "meta CSV needs an 'image' or 'case_id' column")
+    return {r[key]: r for r in rows}
+
+
+def _model_description(an: ScanAnalyser) -> dict:
+    m, s = an.seg.meta, an.spur.meta
+    synthetic = bool(m.synthetic or s.synthetic)
+    return {
+        "segmentation": f"{an.seg.checkpoint.model['name']} ({an.seg.checkpoint.path})",
+        "spurs": f"two-stage spur model ({an.spur.checkpoint_path})",
+        "training": f"Trained on '{m.dataset or 'unknown'}' (segmentation) and '{s.dataset or 'unknown'}' (spurs).",
+        "synthetic": synthetic,
+        "synthetic_note": "It has not been trained on real scans: check every number against the images.",
+    }
+
+
+def scan_row(s: ScanResult, th: AngleThresholds) -> dict:
+    """One CSV row: identifiers, every measure, spurs with confidence, narrow flags, reasons and warnings."""
+    row: dict = {"image": s.image.name, "patient": s.patient, "eye": s.eye}
+    row.update({m: s.values.get(m, math.nan) for m in MEASURES})
+    for n, p in s.spurs.items():
+        row.update({f"{n}_x": p["x"], f"{n}_y": p["y"], f"{n}_confidence": round(float(p["confidence"]), 4)})
+    for side in ("left", "right"):
+        nar = is_narrow(s.values, side, th)
+        row[f"narrow_angle_{side}"] = "" if nar is None else ("yes" if nar else "no")
+    row["reasons"] = "; ".join(f"{k}: {v}" for k, v in s.reasons.items())
+    row["warnings"] = "; ".join(s.warnings)
+    return row
+
+
+def make_report(
+    inputs: list[Path],
+    out: str | Path,
+    weights: str | Path,
+    spurs: str | Path,
+    spacing: tuple[float, float] | None = None,
+    meta: Path | None = None,
+    reference: Path | None = None,
+    thresholds: AngleThresholds | None = None,
+    device: str = "auto",
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Analyse every scan and write ``report.html``, ``scans.csv``, ``eyes.csv``, ``report.json`` and
+    ``overlays/<stem>.jpg`` into ``out``.
+
+    Args:
+        inputs: scan files and folders of scans (JPEG/PNG/BMP).
+        meta: CSV with ``image`` (or ``case_id`` = file stem), ``patient_id`` and ``eye``: groups scans by eye
+            when the file names are not CASIA exports.
+        reference: CSV with ``image`` (or ``case_id``) and measure columns: adds agreement plots and a table.
+
+    Returns:
+        {"n_scans", "n_eyes", "seconds_per_scan", "steps_ms" (per step, median), "html": path}.
+    """
+    files = collect_inputs([Path(p) for p in inputs])
+    th = thresholds or AngleThresholds()
+    meta_rows = _meta_table(meta)
+    ref_rows = _meta_table(reference) if reference else {}
+    an = ScanAnalyser(weights, spurs, spacing, device)
+    if an.spacing is None:
+        raise AntsegInputError(None, "pixel spacing unknown: give --spacing (mm per pixel)")
+    results, previews, steps = [], {}, []
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        (tmp / "overlays").mkdir()
+        t0 = time.perf_counter()
+        for i, f in enumerate(files):
+            image = read_image(f)
+            patient, eye = patient_and_eye(f, meta_rows)
+            res = an.analyse(image, f, patient, eye)
+            (tmp / "overlays" / f"{f.stem}.jpg").write_bytes(_jpeg(res.overlay))
+            previews[f.name] = _jpeg(res.overlay, PREVIEW_WIDTH, 80)
+            res.overlay = res.overlay[:0]  # keep memory flat: the pixels are written, the numbers kept
+            results.append(res)
+            steps.append(res.seconds)
+            if progress:
+                progress(i + 1, len(files))
+        per_scan = (time.perf_counter() - t0) / len(files)
+        eyes = summarise_eyes(results, th)
+        model = {**_model_description(an), "aod500": th.aod500_mm, "tisa500": th.tisa500_mm2}
+        rows = [scan_row(r, th) for r in results]
+        agree = []
+        if ref_rows:
+            for m in AGREEMENT_MEASURES:
+                pairs = [
+                    (r[m], _float(ref_rows.get(r["image"], ref_rows.get(Path(r["image"]).stem, {})).get(m)))
+                    for r in rows
+                ]
+                a = agreement(np.array([p[0] for p in pairs], float), np.array([p[1] for p in pairs], float))
+                agree.append({"measure": m, **a, "pairs": pairs})
+            write_csv(tmp / "agreement.csv", [{k: v for k, v in a.items() if k != "pairs"} for a in agree])
+        steps_ms = {k: 1000 * float(np.median([s[k] for s in steps])) for k in steps[0]}
+        timing = {"per_scan_s": per_scan, "steps_ms": steps_ms}
+        write_csv(tmp / "scans.csv", rows, blank_nan=True)
+        write_csv(
+            tmp / "eyes.csv",
+            [
+                {
+                    "eye": e.key,
+                    "patient": e.patient,
+                    "side": e.eye,
+                    "scans": len(e.scans),
+                    **{f"{m}_{k}": e.stats[m][k] for m in MEASURES for k in ("mean", "sd", "n")},
+                }
+                for e in eyes
+            ],
+            blank_nan=True,
+        )
+        page = render(eyes, previews, model, an.spacing, timing, agreement_section(agree))
+        atomic_write_text(tmp / "report.html", page)
+        summary = {
+            "n_scans": len(results),
+            "n_eyes": len(eyes),
+            "seconds_per_scan": per_scan,
+            "steps_ms": steps_ms,
+            "model": model,
+            "spacing_mm": list(an.spacing),
+            "eyes": [
+                {"eye": e.key, "scans": [s.image.name for s in e.scans], "stats": e.stats, "narrow": e.narrow}
+                for e in eyes
+            ],
+            "scans": rows,
+            "agreement": [{k: v for k, v in a.items() if k != "pairs"} for a in agree],
+        }
+        write_json(tmp / "report.json", summary)
+    return {
+        **{k: summary[k] for k in ("n_scans", "n_eyes", "seconds_per_scan", "steps_ms")},
+        "html": Path(out) / "report.html",
+    }
+
+
+def _float(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
