@@ -115,3 +115,28 @@ def test_disc_chamber_depth_and_area(spacing):
     assert v["acw_mm"] == pytest.approx(80 * sx)
     assert v["acd_mm"] == pytest.approx(80 * sy, abs=1.1 * sy)  # edge to edge through the centre
     assert v["ac_area_mm2"] == pytest.approx(math.pi * 40**2 * sx * sy, rel=0.01)
+
+
+def test_snap_to_wall_exact():
+    from antseg.biometry.geometry import snap_to_wall
+
+    wall = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 1.0]])
+    assert snap_to_wall(wall, np.array([0.5, 0.3])) == pytest.approx([0.5, 0.0])
+    assert snap_to_wall(wall, np.array([2.0, 0.0])) == pytest.approx([1.5, 0.5])  # onto the slanted segment
+    assert snap_to_wall(wall, np.array([-1.0, -1.0])) == pytest.approx([0.0, 0.0])  # clipped to the end
+    assert snap_to_wall(wall[:1], np.array([5.0, 5.0])) == pytest.approx([0.0, 0.0])
+
+
+def test_snapped_spur_off_the_wall_measures_like_the_spur_on_it():
+    """The straight wedge of the test above: a spur 6 px into the tissue (normal to the wall), snapped, gives
+    the AOD500 and TISA500 of the spur on the wall, snapped (its offset normal to the wall no longer counts)."""
+    s, n = 0.01, 400
+    yy, xx = np.mgrid[0:n, 0:n].astype(float)
+    ac = (yy > n - xx) & (yy < n + 40 - 0.3 * xx) & (xx < 300)
+    on = (40 / 0.7 + 10, n - (40 / 0.7 + 10))
+    off = (on[0] - 6 / math.sqrt(2), on[1] - 6 / math.sqrt(2))  # up-left: into the tissue above the wall
+    ref, _ = measure({"anterior_chamber": ac}, {"left_scleral_spur": on}, (s, s), snap_spurs=True)
+    snapped, _ = measure({"anterior_chamber": ac}, {"left_scleral_spur": off}, (s, s), snap_spurs=True)
+    assert snapped["aod500_mm_left"] == pytest.approx(ref["aod500_mm_left"], abs=0.6 * s)
+    assert snapped["tisa500_mm2_left"] == pytest.approx(ref["tisa500_mm2_left"], rel=0.02)
+    assert snapped["acw_mm"] != snapped["acw_mm"]  # NaN: one spur only; ACW/ACD use the spurs as given

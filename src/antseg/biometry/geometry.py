@@ -28,6 +28,21 @@ def wall_profile(ac: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
     return np.stack([cols * sx, (rows - 0.5) * sy], axis=1)
 
 
+def snap_to_wall(wall: np.ndarray, p_mm: np.ndarray) -> np.ndarray:
+    """The point of the chamber-roof polyline ``wall`` (K, 2 mm, from :func:`wall_profile`) closest to ``p_mm``.
+
+    A spur predicted (or labelled) a few pixels into the tissue or into the chamber is moved onto the wall, so
+    the 500/750 um points and the wall normals are taken where the wall is, not beside it.
+    """
+    if len(wall) == 1:
+        return wall[0].copy()
+    a, b = wall[:-1], wall[1:]
+    ab = b - a
+    t = np.clip(((p_mm - a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-18), 0.0, 1.0)
+    q = a + t[:, None] * ab
+    return q[int(np.argmin(np.hypot(*(q - p_mm).T)))]
+
+
 def point_on_wall(wall: np.ndarray, spur_mm: np.ndarray, dist: float, side: str) -> tuple[np.ndarray, np.ndarray]:
     """The wall point at chord distance ``dist`` (mm) from the spur toward the axis, and the wall normal there
     pointing into the chamber (down)."""

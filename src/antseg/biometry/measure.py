@@ -17,12 +17,17 @@ from antseg.biometry.geometry import (
     nan_reason,
     point_on_wall,
     sector_area,
+    snap_to_wall,
     wall_profile,
 )
 
 
-def measure(masks: dict[str, np.ndarray], spurs: dict[str, tuple[float, float] | None],
-            spacing: tuple[float, float]) -> tuple[dict[str, float], dict[str, str]]:  # fmt: skip
+def measure(
+    masks: dict[str, np.ndarray],
+    spurs: dict[str, tuple[float, float] | None],
+    spacing: tuple[float, float],
+    snap_spurs: bool = False,
+) -> tuple[dict[str, float], dict[str, str]]:
     """Biometry of one scan.
 
     Args:
@@ -30,6 +35,8 @@ def measure(masks: dict[str, np.ndarray], spurs: dict[str, tuple[float, float] |
             ``right_iris``; others ignored).
         spurs: ``left_scleral_spur`` / ``right_scleral_spur`` -> (x, y) pixels, or None when not visible.
         spacing: (x, y) mm per pixel.
+        snap_spurs: measure the angle (AOD, TISA, ARA) from the spur moved onto the chamber wall (its closest
+            wall point), so a spur a few pixels off the wall does not shift the 500/750 um points.
     Returns:
         (values, reasons): every key of :data:`MEASURES`; NaN where it cannot be measured, and then a
         reason in ``reasons``.
@@ -94,13 +101,14 @@ def measure(masks: dict[str, np.ndarray], spurs: dict[str, tuple[float, float] |
             nan_reason(v, why, angle, "no anterior chamber")
             continue
         wall = wall_profile(ac, spacing)
+        spur = snap_to_wall(wall, sp_mm[s]) if snap_spurs else sp_mm[s]
         try:
-            _, n_spur = point_on_wall(wall, sp_mm[s], 1e-6, s)
+            _, n_spur = point_on_wall(wall, spur, 1e-6, s)
             for d in (500, 750):
-                p, n = point_on_wall(wall, sp_mm[s], d / 1000, s)
+                p, n = point_on_wall(wall, spur, d / 1000, s)
                 v[f"aod{d}_mm_{s}"] = march(ac, p, n, spacing)
-                v[f"tisa{d}_mm2_{s}"] = sector_area(ac, spacing, sp_mm[s], n_spur, p, n)
-                v[f"ara{d}_mm2_{s}"] = sector_area(ac, spacing, sp_mm[s], None, p, n)
+                v[f"tisa{d}_mm2_{s}"] = sector_area(ac, spacing, spur, n_spur, p, n)
+                v[f"ara{d}_mm2_{s}"] = sector_area(ac, spacing, spur, None, p, n)
         except ValueError as exc:
             nan_reason(v, why, angle, str(exc))
     return {k: v[k] for k in MEASURES}, why
