@@ -25,5 +25,5 @@ def test_config_defaults_yaml_and_overrides(tmp_path):
     y.write_text("zz: 1\n")
     with pytest.raises(AntsegInputError, match="unknown option\\(s\\): zz"):
         load_config(_Cfg, y)
-    with pytest.raises(AntsegInputError, match="cannot use"):
+    with pytest.raises(AntsegInputError, match="a must be a whole number"):
         load_config(_Cfg, None, a="many")

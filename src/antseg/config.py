@@ -10,9 +10,11 @@ from typing import Any, TypeVar
 
 import yaml
 
+from antseg import checks
 from antseg.errors import AntsegInputError
 
 C = TypeVar("C")
+COMMAND_LINE = "command line"
 
 
 def _coerce(value: Any, tp: Any, name: str, source: str) -> Any:
@@ -31,13 +33,30 @@ def _coerce(value: Any, tp: Any, name: str, source: str) -> Any:
             return tuple(out) if origin is tuple else out
         if tp is bool and isinstance(value, str):
             return value.lower() in ("1", "true", "yes", "on")
-        if tp in (int, float, str, bool):
+        if tp is int:  # 2.5 is refused, never truncated
+            return _checked(checks.integer, value, name)
+        if tp is float:  # NaN and infinity are refused
+            return _checked(checks.number, value, name)
+        if tp in (str, bool):
             return tp(value)
         if tp is Path:
             return Path(value)
+    except _Refused as exc:
+        raise AntsegInputError(None if source == COMMAND_LINE else source, str(exc)) from None
     except (TypeError, ValueError):
         raise AntsegInputError(source, f"{name}: cannot use {value!r} as {getattr(tp, '__name__', tp)}") from None
     return value
+
+
+class _Refused(ValueError):
+    """A value :mod:`antseg.checks` refused (its reason is kept for the message)."""
+
+
+def _checked(check: Any, value: Any, name: str) -> Any:
+    try:
+        return check(value, name)
+    except AntsegInputError as exc:
+        raise _Refused(exc.problem) from None
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -71,7 +90,7 @@ def load_config(cls: type[C], path: str | Path | None = None, base: C | None = N
             continue  # an unset CLI flag never overrides the file or the default
         if k not in fields:
             raise AntsegInputError(None, f"unknown option {k!r}")
-        values[k] = _coerce(v, hints[k], k, "command line")
+        values[k] = _coerce(v, hints[k], k, COMMAND_LINE)
     return cls(**values)
 
 

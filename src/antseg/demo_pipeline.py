@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from antseg.data.canonical import load_dataset
@@ -26,8 +27,8 @@ class DemoConfig:
     out: Path = Path("antseg-demo")
     n_asoct: int = 40
     size: tuple[int, ...] = (2130, 998)
-    videos: int = 3
-    frames_per_video: int = 4
+    videos: int = 6
+    frames_per_video: int = 5
     video_seconds: float = 2.0
     seed: int = 0
     train: bool = True  # train and evaluate the default segmentation model on the AS-OCT phantom
@@ -38,6 +39,10 @@ class DemoConfig:
     spur_epochs: int = 50
     spur_budget_s: float = 120.0
     spur_refine_steps: int = 1200
+    cornea: bool = True  # train the light cornea model on the surgical phantom, then segment a phantom video
+    cornea_budget_s: float = 75.0
+    cornea_video_seconds: float = 4.0
+    cornea_onnx: bool = True  # also export it to ONNX and run the video with ONNX Runtime (when installed)
     quick: bool = False  # every step with tiny data and budgets (a smoke test, about a minute on 2 cores)
 
     def resolved(self) -> DemoConfig:
@@ -47,6 +52,7 @@ class DemoConfig:
         return replace(
             self, n_asoct=min(self.n_asoct, 12), size=(426, 200), videos=2, frames_per_video=2, video_seconds=1.0,
             epochs=2, train_budget_s=20.0, spur_epochs=2, spur_budget_s=15.0, spur_refine_steps=20,
+            cornea_budget_s=8.0, cornea_video_seconds=1.0, cornea_onnx=False,
         )  # fmt: skip
 
 
@@ -59,6 +65,7 @@ class DemoResult:
     evaluation: dict | None = None
     spur_evaluation: dict | None = None
     biometry: dict | None = None
+    cornea: dict | None = None
 
 
 def _prepare(out: Path) -> None:
@@ -170,4 +177,43 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
                 out / "runs" / "seg", out / "runs" / "spur", out / "asoct", out / "biometry-test"
             ),
         )
-    return DemoResult(out / "asoct", out / "surgical", reports, t, evaluation, spur_eval, bio)
+    cornea = _cornea_steps(cfg, out, step, log) if cfg.train and cfg.cornea else None
+    return DemoResult(out / "asoct", out / "surgical", reports, t, evaluation, spur_eval, bio, cornea)
+
+
+def _onnx_available() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxscript", "onnxruntime"))
+
+
+def _cornea_steps(cfg: DemoConfig, out: Path, step, log) -> dict:
+    """Train the light cornea recipe on the surgical phantom, then segment a phantom video of an unseen eye end
+    to end (decode, infer, write) and score every frame against its exact cornea polygon."""
+    from antseg.evaluation.video import phantom_video, video_dice
+    from antseg.inference.video_stream import VideoOptions, predict_video
+    from antseg.training import train_segmentation
+    from antseg.training.config import resolve_train_config
+
+    run = out / "runs" / "cornea"
+    tcfg = resolve_train_config(recipe="cornea-lite", time_budget_s=cfg.cornea_budget_s, seed=cfg.seed)
+    log(f"Cornea: cornea-lite on {out / 'surgical'} (at most {cfg.cornea_budget_s:.0f} s), then a phantom video")
+    res = step("train cornea-lite", lambda: train_segmentation(out / "surgical", run, tcfg, log=lambda s: None))
+    models = [("PyTorch", run)]
+    if cfg.cornea_onnx and _onnx_available():
+        from antseg.export import export_onnx
+
+        exp = step("export ONNX", lambda: export_onnx(run, run / "cornea.onnx"))
+        models.insert(0, ("ONNX Runtime", exp.path))
+    video = step(
+        "phantom video (unseen eye)",
+        lambda: phantom_video(out / "phantom-surgical" / "eval.mp4", 1000 + cfg.seed, cfg.cornea_video_seconds),
+    )
+    rows = []
+    for name, weights in models:
+        dest = out / "video" / ("onnx" if name == "ONNX Runtime" else "pytorch")
+        run_video = partial(predict_video, weights, video.path, dest, VideoOptions())
+        r = step(f"segment the video ({name})", run_video)
+        rows.append({"backend": name, "frames": r.frames, "fps": r.fps, **video_dice(dest, video),
+                     "stage_ms": r.stage_ms, "out": str(dest)})  # fmt: skip
+    return {"val_dice": res.best_score, "epochs": res.epochs_done, "video": str(video.path), "runs": rows}

@@ -1,4 +1,5 @@
-"""``antseg benchmark``: every method on one split, one metrics code; failures get a row; resumable."""
+"""``antseg benchmark``: every method on one split, one metrics code; failures get a row; resumable; spur
+methods side by side; oracle predictors get the reference; engines see the runs before them."""
 
 from __future__ import annotations
 
@@ -37,6 +38,58 @@ class _EmptyEngine(Engine):
         return _EmptyPredictor(["anterior_chamber", "lens", "not_in_dataset"])
 
 
+class _OraclePredictor(EnginePredictor):
+    """Returns the reference it was given: Dice 1 everywhere (an oracle row)."""
+
+    oracle, label = True, "Oracle (reference masks)"
+
+    def __init__(self, structures):
+        self.structures, self.landmarks, self.ref = structures, [], None
+
+    def set_reference(self, structures, masks, landmarks):
+        self.ref = masks[[structures.index(s) for s in self.structures]]
+
+    def predict(self, image):
+        out, self.ref = self.ref, None
+        return EngineOutput(masks=out)
+
+
+class _OracleEngine(_EmptyEngine):
+    seen_runs: dict = {}
+
+    def train(self, dataset, run, cfg, log=print):
+        type(self).seen_runs = dict(cfg.runs)
+        (run / "DONE").write_text("x")
+
+    def load(self, run, device="auto"):
+        return _OraclePredictor(["lens", "nucleus"])
+
+
+class _SpurPredictor(EnginePredictor):
+    """An oracle spur method: the reference left spur moved 3 px right; the right spur reported absent."""
+
+    structures, landmarks, oracle = [], ["left_scleral_spur", "right_scleral_spur"], True
+
+    def set_reference(self, structures, masks, landmarks):
+        self.ref = landmarks
+
+    def predict(self, image):
+        left = self.ref.get("left_scleral_spur")
+        left = None if left is None else (left[0] + 3.0, left[1])
+        return EngineOutput(landmarks={"left_scleral_spur": left, "right_scleral_spur": None},
+                            confidence={"left_scleral_spur": 0.9, "right_scleral_spur": 0.1})  # fmt: skip
+
+
+class _SpurEngine(Engine):
+    tasks = ("landmarks",)
+
+    def train(self, dataset, run, cfg, log=print):
+        (run / "DONE").write_text("x")
+
+    def load(self, run, device="auto"):
+        return _SpurPredictor()
+
+
 class _FailingEngine(Engine):
     def train(self, dataset, run, cfg, log=print):
         raise RuntimeError("boom\nsecond line")
@@ -45,13 +98,17 @@ class _FailingEngine(Engine):
         raise AssertionError("never loaded")
 
 
+TEST_ENGINES = {"test-empty": _EmptyEngine, "test-failing": _FailingEngine, "test-oracle": _OracleEngine,
+                "test-spur": _SpurEngine}  # fmt: skip
+
+
 @pytest.fixture
 def test_engines():
-    for name, cls in (("test-empty", _EmptyEngine), ("test-failing", _FailingEngine)):
+    for name, cls in TEST_ENGINES.items():
         ENGINES.register(name)(cls)
     _EmptyEngine.trained = 0
     yield
-    for name in ("test-empty", "test-failing"):
+    for name in TEST_ENGINES:
         ENGINES._items.pop(name)
 
 
@@ -136,4 +193,79 @@ def test_markdown_bolds_the_best_per_structure_and_metric():
     a, b = (line for line in md.splitlines() if re.match(r"\|[^|]*\| [ab] \| ", line))
     assert a.startswith("| **Lens** | a | **0.9000 ± 0.0100** | **0.8182 ± 0.0100** | 1.000 ± 0.100 |")
     assert b.startswith("|  | b | 0.8000 ± 0.0100 | 0.6667 ± 0.0100 | **0.500 ± 0.100** | **0.250 ± 0.100** |")
-    assert "| a | 2.00 M | 1 | 10 | 11 | 2 | cpu |" in md and "| b | n/a |" in md
+    assert "| a | segmentation | 2.00 M | 1 | 10 | 11 | 2 | cpu |" in md and "| b | segmentation | n/a |" in md
+
+
+def test_spur_methods_side_by_side_with_segmentation(split_ds, tmp_path, test_engines):
+    cfg = BenchmarkConfig(models=("test-empty", "test-oracle"), spurs=("test-spur",), budget_s=0, device="cpu")
+    res = run_benchmark(split_ds, tmp_path / "b", cfg, log=lambda s: None)
+    empty, oracle, spur = res.methods
+    assert _OracleEngine.seen_runs == {"test-empty": str(tmp_path / "b" / "methods" / "test-empty" / "run")}
+    assert oracle["label"] == "Oracle (reference masks)" and oracle["status"] == "ok"
+    assert all(x["dice_mean"] == 1.0 for x in oracle["summary"])  # the runner gave it each case's reference
+    assert spur["task"] == "landmarks" and spur["status"] == "ok"
+    ds = load_dataset(split_ds)
+    test = [c for c in ds.cases if c.split == "test"]
+    s = {x["landmark"]: x for x in spur["summary"]}
+    assert s["left_scleral_spur"]["mean_px"] == pytest.approx(3.0) and s["left_scleral_spur"]["pck5"] == 1.0
+    assert s["right_scleral_spur"]["n_missed"] == sum(c.landmarks.get("right_scleral_spur") is not None for c in test)
+    md = (tmp_path / "b" / "results.md").read_text()
+    assert "|  | Oracle (reference masks) | **1.0000 ± 0.0000** | **1.0000 ± 0.0000** | **0.000 ± 0.000** |" in md
+    assert "| **Left** | test-spur | 3.00 ± 0.00 | 3.00 | 3.00 | 100.0% |" in md
+    assert "| test-spur | spurs | n/a |" in md and "| Oracle (reference masks) | segmentation |" in md
+    for f in ("spurs.csv", "spurs_by_group.csv", "speed.csv"):
+        assert (tmp_path / "b" / f).is_file(), f
+    assert "test-spur,Oracle" not in (tmp_path / "b" / "speed.csv").read_text()
+    assert (tmp_path / "b" / "spurs" / "test-spur" / "per_case.csv").is_file()
+    rows = (tmp_path / "b" / "spurs" / "test-spur" / "per_case.csv").read_text()
+    assert "confidence" in rows.splitlines()[0]
+    # resumable: all three reused; the runs of reused methods still reach later engines
+    logs: list[str] = []
+    again = run_benchmark(split_ds, tmp_path / "b", cfg, log=logs.append)
+    assert sum("finished earlier" in m for m in logs) == 3 and again.markdown == res.markdown
+    # spurs only
+    only = run_benchmark(split_ds, tmp_path / "c", BenchmarkConfig(models=("none",), spurs=("test-spur",)), print)
+    assert [r["method"] for r in only.methods] == ["test-spur"] and "Anatomical Structure" not in only.markdown
+    assert not (tmp_path / "c" / "dice_boxplot.png").exists()
+
+
+def test_wrong_task_names_fail_fast(split_ds, tmp_path):
+    with pytest.raises(AntsegInputError, match=r"unknown method\(s\) yolo11-pose for --models \(yolo11-pose: not a "
+                       r"segmentation method\); valid: .*medsam"):  # fmt: skip
+        run_benchmark(split_ds, tmp_path / "b", BenchmarkConfig(models=("unet-lite", "yolo11-pose")))
+    with pytest.raises(AntsegInputError, match=r"unet-lite for --spurs .*valid: .*antseg.*yolo11-pose"):
+        run_benchmark(split_ds, tmp_path / "b", BenchmarkConfig(models=(), spurs=("unet-lite",)))
+    with pytest.raises(AntsegInputError, match="no methods"):
+        run_benchmark(split_ds, tmp_path / "b", BenchmarkConfig(models=("none",)))
+    cfg = BenchmarkConfig(models=("unet-lite",), spurs=("yolo11-pose",), options={"yolo11-pose": {"weights": "y.pt"}})
+    with pytest.raises(AntsegInputError, match=r"^y.pt: weights for yolo11-pose not found"):
+        run_benchmark(split_ds, tmp_path / "b", cfg)
+    assert not (tmp_path / "b").exists()
+
+
+def test_engine_tasks_without_importing_extras():
+    from antseg.engines import engine_tasks, list_engines
+
+    assert engine_tasks("yolo11-pose") == ("landmarks",) and engine_tasks("antseg") == ("landmarks",)
+    assert engine_tasks("medsam") == ("segmentation",) and engine_tasks("unet-lite") == ("segmentation",)
+    assert engine_tasks("nope") == ()
+    assert {"antseg", "yolo11-pose"} <= set(list_engines("landmarks"))
+    assert "antseg" not in list_engines("segmentation") and "medsam-oracle" in list_engines("segmentation")
+
+
+def test_antseg_spurs_end_to_end_cli(split_ds, tmp_path, cli):
+    tiny = "antseg.model_args={channels: [8, 16, 32], num_res_units: 1}"
+    r = cli("benchmark", split_ds, "--out", tmp_path / "b", "--models", "none", "--spurs", "antseg", "--epochs", "1",
+            "--device", "cpu", "--option", "antseg.input_size=[64,128]", "--option", "antseg.refine_steps=20",
+            "--option", "antseg.crop=48", "--option", tiny)  # fmt: skip
+    assert r.code == 0, r.err
+    assert "| **Left** | antseg |" in r.out and "| antseg | spurs |" in r.out
+    out = json.loads((tmp_path / "b" / "results.json").read_text())["methods"][0]
+    assert (
+        out["status"] == "ok"
+        and out["n_parameters"] > 1e5
+        and out["landmarks"] == list(load_dataset(split_ds).landmarks)
+    )
+    assert (tmp_path / "b" / "spurs" / "antseg" / "run" / "spur.pt").is_file()
+    r = cli("benchmark", split_ds, "--out", tmp_path / "c", "--weights", "medsam")
+    assert r.code == 2 and "METHOD=FILE" in r.err

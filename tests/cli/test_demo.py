@@ -27,6 +27,9 @@ STEPS = [
     "train spur model",
     "evaluate spurs on the test split",
     "biometry of the test scans",
+    "train cornea-lite",
+    "phantom video (unseen eye)",
+    "segment the video (PyTorch)",
 ]
 
 
@@ -51,6 +54,9 @@ def test_quick_demo_runs_every_step(tmp_path, cli):
     assert (out / "runs" / "seg" / "eval-test" / "summary.csv").is_file()
     assert (out / "runs" / "spur" / "eval-test" / "landmarks_summary.csv").is_file()
     assert [row["measure"] for row in read_csv(out / "biometry-test" / "agreement.csv")] == MEASURES
+    assert "| PyTorch | 25 |" in r.out  # the cornea video table: 1 s at 25 frames/s, every frame
+    assert len(read_csv(out / "video" / "pytorch" / "frames.csv")) == 25
+    assert (out / "runs" / "cornea" / "best.pt").is_file()
 
 
 def test_demo_refuses_a_folder_it_did_not_make(tmp_path, cli):

@@ -286,7 +286,7 @@ def test_existing_output_needs_overwrite(tmp_path, cli):
 def test_masks_round_trip_is_lossless(asoct_phantom, tmp_path):
     run_exporter("masks", asoct_phantom, tmp_path / "masks")
     assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == sorted(
-        ["images", "anterior_chamber", "lens", "nucleus", "left_iris", "right_iris"]
+        ["images", "anterior_chamber", "lens", "nucleus", "left_iris", "right_iris", "cornea"]
     )
     back = load_dataset(run_importer("masks", tmp_path / "masks", tmp_path / "back", ImportOptions(workers=2)).out)
     ref = load_dataset(asoct_phantom)
@@ -472,5 +472,5 @@ def test_age_bad_tables(tmp_path):
     with pytest.raises(AntsegInputError, match="outside"):
         run_importer("age", tmp_path / "t", tmp_path / "o", ImportOptions(workers=1))
     table.write_text("ASOCT_Name,Left_Label,X1,Y1,Right_Label,X2,Y2\nT1.jpg,0,one,2,0,3,4\n")
-    with pytest.raises(AntsegInputError, match="not a number"):
+    with pytest.raises(AntsegInputError, match="X1 must be a number"):
         run_importer("age", tmp_path / "t", tmp_path / "o")

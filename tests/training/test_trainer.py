@@ -25,7 +25,7 @@ def test_training_lowers_the_loss_and_writes_the_run(tiny_run):
     for f in ("best.pt", "last.pt", "config.yaml", "metrics.csv", "curves.png"):
         assert (tiny_run / f).is_file(), f
     meta = read_checkpoint(tiny_run / "best.pt").meta
-    assert meta.structures == ["anterior_chamber", "lens", "nucleus", "left_iris", "right_iris"]
+    assert meta.structures == ["anterior_chamber", "lens", "nucleus", "left_iris", "right_iris", "cornea"]
     assert meta.input_size == [64, 128] and meta.normalization == "image_zscore"
     assert meta.spacing_mm == [0.025, 0.025] and meta.in_channels == 1
     assert read_checkpoint(tiny_run / "best.pt").training is None

@@ -11,18 +11,22 @@ class BenchmarkConfig:
     """Which methods to compare, and how.
 
     Attributes:
-        models: method names: antseg models (``unet-lite``, ``transresunet``, ...) and engines (``nnunet``).
+        models: segmentation methods: antseg models (``unet-lite``, ``transresunet``, ...) and engines
+            (``nnunet``, ``medsam``, ``medsam-oracle``); empty (or ``none``) for a spur-only benchmark.
+        spurs: scleral-spur (landmark) methods: ``antseg`` (the two-stage spur model), ``yolo11-pose``.
         budget_s: training budget per method in seconds of wall clock (0: each method's own schedule).
         epochs: training epochs per method (None: each method's default).
         seed: random seed for every method.
         device: ``auto``, ``cpu`` or ``cuda``; every method trains and predicts on it.
         split: the split scored (every method trains on ``train`` and ``val``).
         force: re-run methods that finished in an earlier call (otherwise their results are reused).
-        options: per-method engine options, e.g. ``{"nnunet": {"configuration": "2d"}}``.
+        options: per-method engine options, e.g. ``{"nnunet": {"configuration": "2d"}}``; a method's
+            ``weights`` option is its initial weights file (``medsam_vit_b.pth``, ``yolo11n-pose.pt``).
         threads: CPU threads for torch (0: all cores).
     """
 
     models: tuple[str, ...] = ("unet-lite", "transresunet", "nnunet")
+    spurs: tuple[str, ...] = ()
     budget_s: float = 600.0
     epochs: int | None = None
     seed: int = 0

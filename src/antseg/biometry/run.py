@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from antseg import checks
 from antseg.biometry.dataset import AngleThresholds, dataset_biometry
 from antseg.errors import AntsegInputError
 
@@ -28,7 +29,8 @@ def run_biometry(
     - ``dataset`` only: its ground-truth masks and spurs (all cases, or ``split``).
     - ``weights`` + ``spurs`` + ``dataset``: predictions on ``split`` (default test), against the ground truth
       and the dataset's reference values.
-    - ``weights`` + ``spurs`` + ``images``: predictions on new images.
+    - ``weights`` + ``spurs`` + ``images``: predictions on new images; with images and neither model given, the
+      shipped ``default`` models (trained on synthetic phantoms only).
 
     Args:
         spacing: (x, y) mm per pixel; overrides the dataset's or the checkpoint's in every mode.
@@ -36,14 +38,16 @@ def run_biometry(
     Returns:
         a summary: ``mode``, ``n_cases`` or ``n_images``, and the mode's tables (``markdown``, ``agreement``).
     """
-    if spacing is not None and (len(spacing) != 2 or min(spacing) <= 0):
-        raise AntsegInputError(None, "--spacing must be positive")
+    spacing = checks.spacing(spacing, "--spacing")
+    if thresholds is not None:
+        checks.number(thresholds.aod500_mm, "--narrow-aod500", minimum=0.0)
+        checks.number(thresholds.tisa500_mm2, "--narrow-tisa500", minimum=0.0)
+    if images and weights is None and spurs is None:
+        weights = spurs = "default"  # antseg's shipped models
     if (weights is None) != (spurs is None):
         raise AntsegInputError(None, "predicted biometry needs both --weights and --spurs")
     th = thresholds or AngleThresholds()
     if weights is None:
-        if images:
-            raise AntsegInputError(None, "images need --weights and --spurs (or use --dataset for ground truth)")
         if dataset is None:
             raise AntsegInputError(None, "give --dataset (ground truth) or --weights/--spurs with images")
         res = dataset_biometry(dataset, out, spacing=spacing, split=split, thresholds=th, overlays=overlays,

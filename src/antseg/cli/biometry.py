@@ -10,14 +10,20 @@ from antseg.cli.common import console, parse_floats, progress_bar
 
 
 def biometry(
-    images: list[Path] = typer.Argument(None, help="Images to predict and measure (needs --weights and --spurs)."),
+    images: list[Path] = typer.Argument(
+        None, help="Images to predict and measure (with --weights/--spurs, or antseg's shipped default models)."
+    ),
     dataset: Path = typer.Option(None, "--dataset", help="Canonical dataset: measure its ground truth."),
     weights: Path = typer.Option(None, help="Segmentation model: measure predictions instead of ground truth."),
     spurs: Path = typer.Option(None, help="Spur model (with --weights)."),
     device: str = typer.Option("auto"),
-    out: Path = typer.Option(..., "--out", help="Folder for biometry.csv, by_group.csv, agreement.csv, overlays/."),
+    out: Path = typer.Option(
+        Path("biometry"), "--out", help="Folder for biometry.csv, by_group.csv, agreement.csv, overlays/."
+    ),
     spacing: str = typer.Option(None, help="mm per pixel 'S' or 'SX,SY' (overrides the dataset's)."),
-    split: str = typer.Option(None, help="Only this split (default: every case)."),
+    split: str = typer.Option(
+        None, help="Only this split (default: every case for ground truth, the test split for predictions)."
+    ),
     narrow_aod500: float = typer.Option(0.15, help="Flag an angle narrow when AOD500 (mm) is below this..."),
     narrow_tisa500: float = typer.Option(0.05, help="...or TISA500 (mm2) is below this."),
     no_overlays: bool = typer.Option(False, "--no-overlays", help="Skip the per-scan measurement images."),

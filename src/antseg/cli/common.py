@@ -10,26 +10,42 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
+from antseg import checks
 from antseg.errors import AntsegInputError
 
 console = Console()
 console_err = Console(stderr=True)
 
 
+class RateColumn(ProgressColumn):
+    """Items per second (``12.3 frames/s``), blank until rich has an estimate."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.1f} {self.unit}/s" if speed else "")
+
+
 @contextlib.contextmanager
-def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar; yields ``update(done, total)``."""
+def progress_bar(description: str, unit: str | None = None) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar; yields ``update(done, total)``. With ``unit``, it shows the rate (``frames/s``)."""
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
+        *([RateColumn(unit)] if unit else []),
         console=console,
         transient=False,
     ) as prog:
@@ -41,30 +57,41 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
         yield update
 
 
-def parse_size(text: str | None) -> tuple[int, int] | None:
-    """``"2130x998"`` -> (2130, 998)."""
+def parse_size(text: str | None, what: str = "size") -> tuple[int, int] | None:
+    """``"2130x998"`` -> (2130, 998); each side a whole number from 1 to :data:`antseg.checks.MAX_SIDE`."""
     if text is None:
         return None
+    parts = text.lower().split("x")
+    if len(parts) != 2:
+        raise AntsegInputError(None, f"{what} must look like WIDTHxHEIGHT, got {text!r}")
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-        return w, h
-    except ValueError:
-        raise AntsegInputError(None, f"size must look like WIDTHxHEIGHT, got {text!r}") from None
+        return checks.size(parts, what)
+    except AntsegInputError:
+        raise AntsegInputError(
+            None, f"{what} must look like WIDTHxHEIGHT with sides from 1 to {checks.MAX_SIDE}, got {text!r}"
+        ) from None
 
 
 def parse_floats(text: str | None, n: int, what: str) -> tuple[float, ...] | None:
-    """``"0.7,0.15,0.15"`` -> floats; a single value is repeated ``n`` times."""
+    """``"0.7,0.15,0.15"`` -> finite floats; a single value is repeated ``n`` times."""
     if text is None:
         return None
     try:
-        vals = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise AntsegInputError(None, f"{what} must be comma-separated numbers, got {text!r}") from None
+        vals = tuple(checks.number(v, what) for v in text.split(","))
+    except AntsegInputError:
+        raise AntsegInputError(None, f"{what} must be comma-separated finite numbers, got {text!r}") from None
     if len(vals) == 1:
         vals = vals * n
     if len(vals) != n:
         raise AntsegInputError(None, f"{what} needs {n} values, got {text!r}")
     return vals
+
+
+def verbose_flag(argv: list[str]) -> tuple[list[str], bool]:
+    """Take ``--verbose`` from anywhere on the command line (before a ``--``): (the other arguments, found)."""
+    stop = argv.index("--") if "--" in argv else len(argv)
+    found = "--verbose" in argv[:stop]
+    return [a for i, a in enumerate(argv) if not (i < stop and a == "--verbose")], found
 
 
 def parse_options(items: list[str] | None) -> dict[str, dict[str, object]]:

@@ -139,7 +139,7 @@ def phantom_asoct(
         config,
         n=n,
         seed=seed,
-        size=parse_size(size),
+        size=parse_size(size, "--size"),
         spacing=parse_floats(spacing, 2, "--spacing"),
         groups=groups.split(",") if groups else None,
         eyes_per_patient=eyes_per_patient,
@@ -169,7 +169,7 @@ def phantom_surgical(
         videos=videos,
         frames_per_video=frames_per_video,
         seed=seed,
-        size=parse_size(size),
+        size=parse_size(size, "--size"),
         video_seconds=video_seconds,
     )
     with progress_bar("phantom") as update:

@@ -6,23 +6,42 @@ from pathlib import Path
 
 import typer
 
-from antseg.cli.common import console, progress_bar
+from antseg.cli.common import console, parse_floats, progress_bar
 from antseg.inference import predict_paths
+from antseg.inference.video import VIDEO_SUFFIXES
+from antseg.inference.video_stream import VideoOptions
 
 
 def predict(
-    weights: Path = typer.Argument(..., help="Segmentation run folder (best.pt) or checkpoint; 'none' for spurs only."),
-    inputs: list[Path] = typer.Argument(..., help="Images, folders of images, or one video (with --timestamp)."),
-    out: Path = typer.Option(..., "--out", help="Output folder."),
+    weights: Path = typer.Argument(
+        ..., help="Segmentation run folder (best.pt), checkpoint, 'default' (antseg's shipped model), or 'none'."
+    ),
+    inputs: list[Path] = typer.Argument(..., help="Images, folders of images, or one video (whole, or --timestamp)."),
+    out: Path = typer.Option(Path("predictions"), "--out", help="Output folder (default ./predictions)."),
     timestamp: float = typer.Option(None, help="Seconds into the video: segment the frame shown then."),
     spurs: Path = typer.Option(None, help="Spur model (run folder or spur.pt): adds spurs.csv/json and markers."),
     device: str = typer.Option("auto"),
-    overwrite: bool = typer.Option(False),
+    overwrite: bool = typer.Option(False, help="Start over: replace --out and drop an unfinished run into it."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue an interrupted run into --out (or add images to it): skip finished images."
+    ),
+    start: float = typer.Option(None, help="Whole video: first second to process (default 0)."),
+    end: float = typer.Option(None, help="Whole video: stop before this second (default: the end)."),
+    every: int = typer.Option(None, help="Whole video: process every N-th frame (default 1)."),
+    smooth: bool = typer.Option(None, "--smooth", help="Whole video: smooth the measures and ellipse over time."),
+    masks: str = typer.Option(None, help="Whole video: masks as 'video' (lossless .mkv, default), 'png' or 'none'."),
+    spacing: str = typer.Option(None, help="Whole video: mm per pixel 'S' or 'SX,SY' for the mm2/mm columns."),
 ) -> None:
     """Write a mask per structure, an overlay and areas.csv (video: original.png, <structure>.png, overlay.png)."""
-    with progress_bar("predict") as update:
+    given = {"start": start, "end": end, "every": every, "smooth": smooth, "masks": masks,
+             "spacing": parse_floats(spacing, 2, "--spacing")}  # fmt: skip
+    given = {k: v for k, v in given.items() if v is not None}
+    video = VideoOptions(**given) if given else None
+    whole = timestamp is None and len(inputs) == 1 and inputs[0].suffix.lower() in VIDEO_SUFFIXES
+    with progress_bar("predict", unit="frames" if whole else "images") as update:
         w = None if str(weights).lower() == "none" else weights
         predict_paths(
-            w, inputs, out, timestamp=timestamp, device=device, overwrite=overwrite, progress=update, spurs=spurs
-        )
+            w, inputs, out, timestamp=timestamp, device=device, overwrite=overwrite, progress=update, spurs=spurs,
+            resume=resume, log=lambda s: console.print(s, markup=False), video=video,
+        )  # fmt: skip
     console.print(f"[green]wrote[/] predictions to {out}")

@@ -66,3 +66,21 @@ def print_demo(res: DemoResult) -> None:
     if res.biometry:
         console.rule("biometry of the test scans: predicted vs analytic truth (mm, mm2)")
         console.print(res.biometry["markdown"], markup=False, soft_wrap=True)
+    if res.cornea:
+        print_cornea(res.cornea)
+
+
+def print_cornea(c: dict) -> None:
+    """The demo's surgical-video step: training, frames/s and Dice per backend."""
+    console.rule("cornea (cornea-lite), surgical phantom video of an unseen eye: every frame")
+    console.print(f"trained {c['epochs']} epochs, validation Dice {c['val_dice']:.4f}; video {c['video']}")
+    lines = [
+        "| backend | frames | frames/s end to end | decode / infer / write ms per frame | Dice mean | Dice min |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in c["runs"]:
+        ms = r["stage_ms"]
+        split = f"{ms['decode']:.0f} / {ms['inference']:.0f} / {ms['write']:.0f}"
+        lines.append(f"| {r['backend']} | {r['frames']} | {r['fps']:.1f} | {split} | {r['dice_mean']:.4f} "
+                     f"| {r['dice_min']:.4f} |")  # fmt: skip
+    console.print("\n".join(lines), markup=False, soft_wrap=True)

@@ -11,9 +11,13 @@ from antseg.cli.common import console, parse_floats, progress_bar
 
 def report(
     scans: list[Path] = typer.Argument(..., help="AS-OCT scans (JPEG/PNG) and folders of scans."),
-    out: Path = typer.Option(..., "--out", help="Folder for report.html, scans.csv, eyes.csv, report.json, overlays/."),
-    weights: Path = typer.Option(..., help="Segmentation model (run folder or checkpoint)."),
-    spurs: Path = typer.Option(..., help="Spur model (run folder or spur.pt)."),
+    out: Path = typer.Option(
+        Path("report"), "--out", help="Folder for report.html, scans.csv, eyes.csv, report.json, overlays/."
+    ),
+    weights: str = typer.Option(
+        "default", help="Segmentation model: run folder, checkpoint, or 'default' (shipped, synthetic-trained)."
+    ),
+    spurs: str = typer.Option("default", help="Spur model: run folder, spur.pt, or 'default'."),
     spacing: str = typer.Option(None, help="mm per pixel 'S' or 'SX,SY' (default: the segmentation model's)."),
     meta: Path = typer.Option(None, help="CSV with image (or case_id), patient_id, eye: groups scans by eye."),
     reference: Path = typer.Option(None, help="CSV with image (or case_id) and reference measures: agreement plots."),

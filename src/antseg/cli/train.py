@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from antseg import checks
 from antseg.cli.common import console, parse_size, progress_bar
 from antseg.models import DEFAULT_MODEL, list_models
 from antseg.training import RECIPES, resolve_train_config, train_segmentation
@@ -14,7 +15,7 @@ app = typer.Typer(help="Train models.", no_args_is_help=True)
 
 
 def _hw(size: str | None) -> tuple[int, int] | None:
-    wh = parse_size(size)
+    wh = parse_size(size, "--input-size")
     return (wh[1], wh[0]) if wh else None
 
 
@@ -34,13 +35,14 @@ def train_seg(
     seed: int = typer.Option(None),
     device: str = typer.Option(None, help="auto, cpu or cuda."),
     time_budget: float = typer.Option(None, help="Stop after this many seconds of training."),
+    init: str = typer.Option(None, help="Start from these weights: a run folder, a checkpoint, or 'default'."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last.pt."),
 ) -> None:
     """Train a segmentation model (Dice+Focal, AdamW, cosine schedule; AMP on CUDA)."""
     cfg = resolve_train_config(
         config, recipe, resume_run=out if resume else None, model=model, epochs=epochs, batch_size=batch_size,
         lr=lr, input_size=_hw(input_size), encoder_weights=encoder_weights, augment=False if no_augment else None,
-        seed=seed, device=device, time_budget_s=time_budget,
+        seed=seed, device=device, time_budget_s=time_budget, init=init,
     )  # fmt: skip
     console.print(
         f"training [bold]{cfg.model}[/] on {dataset} -> {out} "
@@ -65,14 +67,18 @@ def train_spur(
     seed: int = typer.Option(None),
     device: str = typer.Option(None, help="auto, cpu or cuda."),
     time_budget: float = typer.Option(None, help="Stop stage 1 after the epoch in which this many seconds passed."),
+    init: str = typer.Option(None, help="Start stage 1 from these weights: a spur run, spur.pt, or 'default'."),
 ) -> None:
     """Two-stage spur model: heatmaps on the whole scan, then refinement on full-resolution crops."""
     from antseg.training.spurs import SpurConfig, train_spurs
 
     cfg = resolve_train_config(
-        config, epochs=epochs, input_size=_hw(input_size), seed=seed, device=device, time_budget_s=time_budget
+        config, epochs=epochs, input_size=_hw(input_size), seed=seed, device=device, time_budget_s=time_budget,
+        init=init,
     )
-    spur = SpurConfig() if refine_steps is None else SpurConfig(refine_steps=refine_steps)
+    spur = (
+        SpurConfig() if refine_steps is None else SpurConfig(refine_steps=checks.count(refine_steps, "--refine-steps"))
+    )
     with progress_bar("train spur (stage 1)") as update:
         res = train_spurs(dataset, out, cfg, spur, log=console.print, step_cb=update)
     console.print(f"[green]done[/]: {res['checkpoint']}")

@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from antseg import checks
 from antseg.anatomy import DIAGNOSIS_GROUPS
 from antseg.data.canonical import CanonicalDataset, load_dataset
 from antseg.data.schema import MODALITIES, SPLITS
+from antseg.errors import AntsegInputError
 from antseg.io.images import read_mask_png
 
 ERROR, WARNING = "error", "warning"
@@ -84,6 +86,8 @@ def validate_dataset(path: str | Path, containment: dict[str, str] | None = None
         rep.add(ERROR, "manifest", "", f"structure ids must be unique and within 1..16, got {ids}")
     if not ds.cases:
         rep.add(ERROR, "empty", "", "the dataset has no cases")
+    if m.spacing_mm is not None and not _good_spacing(m.spacing_mm):
+        rep.add(ERROR, "spacing", "", f"dataset.json: spacing_mm {m.spacing_mm} is not two finite positive numbers")
     _check_cases(ds, rep, containment if containment is not None else {"nucleus": "lens"})
     _check_splits(ds, rep)
     _check_reference(ds, rep)
@@ -110,9 +114,8 @@ def _check_cases(ds: CanonicalDataset, rep: ValidationReport, containment: dict[
         if digest in hashes:
             rep.add(ERROR, "duplicate", c.case_id, f"same image bytes as case {hashes[digest]}")
         hashes.setdefault(digest, c.case_id)
-        sp = ds.spacing(c)
-        if sp is not None and (sp[0] <= 0 or sp[1] <= 0):
-            rep.add(ERROR, "spacing", c.case_id, f"non-positive pixel spacing {sp}")
+        if c.spacing is not None and not _good_spacing(c.spacing):
+            rep.add(ERROR, "spacing", c.case_id, f"pixel spacing {c.spacing} is not two finite positive numbers")
         for name, pt in c.landmarks.items():
             if pt is not None and not (-0.5 <= pt[0] <= c.width - 0.5 and -0.5 <= pt[1] <= c.height - 0.5):
                 rep.add(ERROR, "landmark", c.case_id, f"{name} ({pt[0]:g}, {pt[1]:g}) lies outside the image")
@@ -195,6 +198,14 @@ def _check_reference(ds: CanonicalDataset, rep: ValidationReport) -> None:
         bad = [k for k, v in r.items() if k != "case_id" and v not in ("", None) and not _is_number(v)]
         if bad:
             rep.add(ERROR, "reference", str(r.get("case_id")), f"{ref}: non-numeric {', '.join(bad)}")
+
+
+def _good_spacing(sp: tuple[float, float]) -> bool:
+    try:
+        checks.spacing(sp)
+    except AntsegInputError:
+        return False
+    return True
 
 
 def _is_number(v: str) -> bool:

@@ -37,6 +37,8 @@ class EngineConfig:
         seed: random seed.
         device: ``auto``, ``cpu`` or ``cuda[:k]``.
         options: engine-specific settings (e.g. nnU-Net's ``configuration``, ``fold``).
+        runs: run folders of the methods already trained in the same benchmark, name -> folder, in order
+            (an engine that builds on another method reads them, e.g. MedSAM's box model).
     """
 
     budget_s: float = 0.0
@@ -44,6 +46,7 @@ class EngineConfig:
     seed: int = 0
     device: str = "auto"
     options: dict[str, Any] = field(default_factory=dict)
+    runs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,16 +65,35 @@ class EngineOutput:
 
 
 class EnginePredictor(ABC):
-    """A trained engine, loaded and ready. ``structures`` / ``landmarks`` name its outputs."""
+    """A trained engine, loaded and ready. ``structures`` / ``landmarks`` name its outputs.
+
+    ``label`` is the row name in result tables (None: the method's name). An ``oracle`` predictor reads part of
+    the ground truth (MedSAM with ground-truth boxes): the benchmark calls :meth:`set_reference` with each case's
+    reference before :meth:`predict`, and such a row is labelled as an oracle.
+    """
 
     structures: list[str]
     landmarks: list[str]
     in_channels: int = 1  # 1: give grey (H, W) images; 3: RGB (H, W, 3)
     n_parameters: int | None = None  # trainable parameters of the network(s), when known
+    label: str | None = None
+    oracle: bool = False
 
     @abstractmethod
     def predict(self, image: np.ndarray) -> EngineOutput:
         """One image, (H, W) grey or (H, W, 3) RGB uint8 -> outputs at (H, W)."""
+
+    def set_reference(
+        self, structures: list[str], masks: np.ndarray | None, landmarks: dict[str, tuple[float, float] | None]
+    ) -> None:
+        """The next image's ground truth, for oracle predictors only.
+
+        Args:
+            structures: names of the ``masks`` channels.
+            masks: (N, H, W) uint8 {0, 1} reference masks, or None when the case has none.
+            landmarks: name -> (x, y) original pixels, or None when absent.
+        """
+        raise NotImplementedError(f"{type(self).__name__} is not an oracle predictor")
 
 
 class Engine(ABC):

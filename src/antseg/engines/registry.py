@@ -13,6 +13,8 @@ ENGINES: Registry[type[Engine]] = Registry("engine")
 
 #: Engines that live in modules with heavy optional imports: name -> module, imported on first use only.
 LAZY_ENGINES: dict[str, str] = {}
+#: What each lazy engine does ("segmentation" and/or "landmarks"), known without importing its module.
+LAZY_TASKS: dict[str, tuple[str, ...]] = {}
 
 
 def register_engine(name: str) -> Callable[[type[Engine]], type[Engine]]:
@@ -26,18 +28,32 @@ def register_engine(name: str) -> Callable[[type[Engine]], type[Engine]]:
     return wrap
 
 
-def register_lazy(name: str, module: str) -> None:
-    """Declare an engine whose module is imported only when the engine is asked for."""
+def register_lazy(name: str, module: str, tasks: tuple[str, ...] = ("segmentation",)) -> None:
+    """Declare an engine whose module is imported only when the engine is asked for; ``tasks`` says what it does."""
     if name in LAZY_ENGINES or name in ENGINES:
         raise ValueError(f"engine {name!r} is already registered")
     LAZY_ENGINES[name] = module
+    LAZY_TASKS[name] = tuple(tasks)
 
 
-def list_engines() -> list[str]:
-    """Every engine name: antseg's registered models (one engine each), then the registered engines."""
+def engine_tasks(name: str) -> tuple[str, ...]:
+    """The tasks of engine ``name`` ("segmentation", "landmarks"); () for an unknown name. Imports nothing heavy."""
     from antseg.models import list_models
 
-    return list_models() + sorted(set(ENGINES.names()) | set(LAZY_ENGINES))
+    if name in list_models():
+        return ("segmentation",)
+    if name in ENGINES:
+        return tuple(ENGINES.get(name).tasks)
+    return LAZY_TASKS.get(name, ())
+
+
+def list_engines(task: str | None = None) -> list[str]:
+    """Every engine name (or those doing ``task``): antseg's registered models (one engine each), then the
+    registered engines."""
+    from antseg.models import list_models
+
+    names = list_models() + sorted(set(ENGINES.names()) | set(LAZY_ENGINES))
+    return names if task is None else [n for n in names if task in engine_tasks(n)]
 
 
 def get_engine(name: str) -> Engine:

@@ -1,10 +1,11 @@
-"""Input discovery for prediction: image files from files and folders."""
+"""Input discovery for prediction: image files from files and folders, and the one video of ``--timestamp``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from antseg.errors import AntsegInputError
+from antseg.inference.video import VIDEO_SUFFIXES
 from antseg.io.images import IMAGE_SUFFIXES
 
 
@@ -13,7 +14,7 @@ def collect_inputs(inputs: list[Path]) -> list[Path]:
     files: list[Path] = []
     for p in inputs:
         if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
             if not found:
                 raise AntsegInputError(p, "folder holds no images")
             files += found
@@ -22,3 +23,18 @@ def collect_inputs(inputs: list[Path]) -> list[Path]:
         else:
             raise AntsegInputError(p, "does not exist")
     return files
+
+
+def check_video_input(path: Path) -> Path:
+    """The file given with ``--timestamp``: it must exist and not be a still image (by name; the content is
+    checked when it is opened)."""
+    path = Path(path)
+    if path.is_dir():
+        raise AntsegInputError(path, "is a folder: --timestamp takes one video file")
+    if not path.is_file():
+        raise AntsegInputError(path, "does not exist")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        raise AntsegInputError(
+            path, f"is an image, not a video: --timestamp needs a video ({', '.join(VIDEO_SUFFIXES)})"
+        )
+    return path

@@ -6,9 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
+from antseg import checks
 from antseg.errors import AntsegInputError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg")
+#: FFmpeg demuxers that read still images: such a file opens "as a video" of one frame, but it is not one.
+IMAGE_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "tiff_pipe", "webp_pipe", "gif")
+
+
+def _is_still_image(container) -> bool:
+    names = set((container.format.name or "").split(","))
+    return bool(names & set(IMAGE_DEMUXERS)) or any(n.endswith("_pipe") for n in names)
 
 
 def read_frame_at(path: str | Path, t: float) -> np.ndarray:
@@ -18,22 +26,26 @@ def read_frame_at(path: str | Path, t: float) -> np.ndarray:
     seek back to a keyframe, then decode forward.
 
     Raises:
-        AntsegInputError: not a video, a negative timestamp, or one past the end.
+        AntsegInputError: not a video (a still image included), a negative or non-finite timestamp, or one
+            past the end.
     """
     import av
 
     path = Path(path)
-    if t < 0:
-        raise AntsegInputError(path, f"timestamp {t:g} s is negative")
+    t = checks.timestamp(t, path=path)
     try:
         container = av.open(str(path))
-    except (av.error.InvalidDataError, av.error.FileNotFoundError, av.error.PermissionError, OSError) as exc:
+    except (av.error.FFmpegError, OSError) as exc:
         raise AntsegInputError(path, f"not a readable video ({type(exc).__name__})") from None
     with container:
+        if _is_still_image(container):
+            raise AntsegInputError(path, "is a still image, not a video")
         if not container.streams.video:
             raise AntsegInputError(path, "has no video stream")
         stream = container.streams.video[0]
         tb = stream.time_base
+        if not tb:
+            raise AntsegInputError(path, "video stream has no time base (cannot find a frame by time)")
         start = float(stream.start_time * tb) if stream.start_time is not None else 0.0
         duration = None
         if stream.duration is not None:
@@ -43,18 +55,25 @@ def read_frame_at(path: str | Path, t: float) -> np.ndarray:
         if duration is not None and t >= duration:
             raise AntsegInputError(path, f"timestamp {t:g} s is past the end of the video ({duration:.3f} s)")
         target = start + t
-        container.seek(int(target / tb), stream=stream, backward=True, any_frame=False)
-        chosen = None
+        chosen, ran_out = None, True
         try:
+            container.seek(int(target / tb), stream=stream, backward=True, any_frame=False)
             for frame in container.decode(stream):
                 if frame.time is None:
                     continue
                 if frame.time <= target + 1e-9:
                     chosen = frame
                 else:
+                    ran_out = False
                     break
-        except av.error.InvalidDataError:
+        except av.error.FFmpegError:
             raise AntsegInputError(path, "video data is corrupt") from None
         if chosen is None:
             raise AntsegInputError(path, f"no frame at {t:g} s")
+        rate = float(stream.average_rate or stream.guessed_rate or 0)
+        if ran_out and rate and target - chosen.time > 1.5 / rate:
+            # The header promised more than the file holds: the frame shown at t is missing, not the last one.
+            raise AntsegInputError(
+                path, f"video data ends at {chosen.time - start:.3f} s, before {t:g} s (a truncated file?)"
+            )
         return chosen.to_ndarray(format="rgb24")

@@ -1,44 +1,139 @@
-"""Write outputs to a temporary path and rename at the end, so a failure leaves nothing half-written."""
+"""Write outputs to a temporary path and rename at the end, so a failure leaves nothing half-written.
+
+A temporary folder is named ``.<name>.tmp-<random>`` and holds a marker file (:data:`MARKER`) that records the
+process that made it. A process killed outright (``kill -9``, a power cut) cannot remove its temporary folder;
+the next :func:`atomic_dir` in the same parent folder does, but only folders that match the name pattern *and*
+hold a marker whose process is gone (or that is older than :data:`STALE_AFTER_S`). A folder of the user's is
+never touched, whatever its name.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from antseg.errors import AntsegInputError
 
+MARKER = ".antseg-tmp"
+#: A marked temporary folder this old is stale even when its process id is in use again (7 days).
+STALE_AFTER_S = 7 * 24 * 3600
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def write_marker(folder: Path, marker: str = MARKER, **extra: object) -> None:
+    """Mark ``folder`` as made by this antseg process (pid, host, time)."""
+    info = {"antseg": marker, "pid": os.getpid(), "host": socket.gethostname(), "created": time.time(), **extra}
+    (folder / marker).write_text(json.dumps(info) + "\n", encoding="utf-8")
+
+
+def read_marker(folder: Path, marker: str = MARKER) -> dict | None:
+    """The marker of ``folder``, or None when it has none (or an unreadable one)."""
+    try:
+        info = json.loads((folder / marker).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) and info.get("antseg") == marker else None
+
+
+def is_stale(folder: Path, marker: str = MARKER) -> bool:
+    """True when ``folder`` holds antseg's marker and the process that made it is gone (or it is very old)."""
+    info = read_marker(folder, marker)
+    if info is None:
+        return False
+    try:
+        pid, created = int(info["pid"]), float(info["created"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    if time.time() - created > STALE_AFTER_S:
+        return True
+    return info.get("host") == socket.gethostname() and not _pid_alive(pid)
+
+
+def clean_stale_temps(parent: str | Path) -> list[Path]:
+    """Remove the stale temporary folders antseg left in ``parent`` (``.<name>.tmp-*`` with a marker).
+
+    Returns:
+        the folders removed.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    for e in entries:
+        if not (e.name.startswith(".") and ".tmp-" in e.name) or not e.is_dir(follow_symlinks=False):
+            continue
+        path = Path(e.path)
+        if is_stale(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def check_output_folder(out: Path, overwrite: bool) -> None:
+    """``out`` may be created: it does not exist, is an empty folder, or ``overwrite`` is set."""
+    if out.exists() and not out.is_dir():
+        raise AntsegInputError(out, "exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise AntsegInputError(out, "output folder exists and is not empty (use --overwrite)")
+
+
+def make_temp_dir(out: Path) -> Path:
+    """A new marked temporary folder beside ``out``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    write_marker(tmp)
+    return tmp
+
+
+def replace_dir(src: Path, out: Path) -> None:
+    """Move the finished folder ``src`` to ``out``, replacing an existing ``out``."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(src, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
 
 @contextlib.contextmanager
-def atomic_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
+def atomic_dir(out: str | Path, overwrite: bool = False, clean: bool = True) -> Iterator[Path]:
     """Yield a temporary folder beside ``out``; on success it replaces ``out``, on error it is removed.
 
     Args:
         out: the final folder.
         overwrite: replace an existing non-empty ``out``; otherwise that is an input error.
+        clean: first remove stale temporary folders of earlier, killed antseg runs in ``out``'s parent.
     """
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise AntsegInputError(out, "exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise AntsegInputError(out, "output folder exists and is not empty (use --overwrite)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    check_output_folder(out, overwrite)
+    if clean:
+        clean_stale_temps(out.parent)
+    tmp = make_temp_dir(out)
     try:
         yield tmp
+        (tmp / MARKER).unlink(missing_ok=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, out)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

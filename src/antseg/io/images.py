@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from antseg.errors import AntsegInputError
+from antseg.io.quiet import native_stderr_silenced
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
@@ -20,7 +21,8 @@ def decode_image(data: bytes, source: str | Path, grayscale: bool = False) -> np
         uint8 array (H, W) if grayscale else (H, W, 3) RGB.
     """
     flag = cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_COLOR
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), flag) if data else None
+    with native_stderr_silenced():  # libpng writes its own error line to stderr
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), flag) if data else None
     if arr is None:
         raise AntsegInputError(source, "unreadable image (not an image or truncated)")
     if not grayscale:
@@ -53,7 +55,12 @@ def image_size(path: str | Path) -> tuple[int, int]:
 
 def read_mask_png(path: str | Path) -> np.ndarray:
     """Read a single-channel 8- or 16-bit PNG unchanged (H, W)."""
-    arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise AntsegInputError(path, f"cannot read mask image ({exc.strerror or exc})") from None
+    with native_stderr_silenced():
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
     if arr is None:
         raise AntsegInputError(path, "unreadable mask image")
     if arr.ndim == 3:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
-from collections.abc import Iterable
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +48,45 @@ def csv_text(rows: list[dict], columns: list[str] | None = None, blank_nan: bool
 def write_csv(path: str | Path, rows: list[dict], columns: list[str] | None = None, blank_nan: bool = False) -> None:
     """Write ``rows`` as CSV atomically (an empty file when there are neither rows nor columns)."""
     atomic_write_text(path, csv_text(rows, columns, blank_nan))
+
+
+@contextlib.contextmanager
+def _atomic_text_file(path: str | Path) -> Iterator[io.TextIOBase]:
+    """A text file handle whose contents replace ``path`` atomically when the block ends without error."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def stream_csv(path: str | Path, rows: Iterable[dict], columns: list[str], blank_nan: bool = False) -> int:
+    """Write rows one at a time (memory stays flat however many there are), atomically; returns the row count."""
+    n = 0
+    with _atomic_text_file(path) as fh:
+        w = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n", restval="", extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: _cell(v, blank_nan) for k, v in r.items()})
+            n += 1
+    return n
+
+
+def stream_json_list(path: str | Path, items: Iterable[Any]) -> int:
+    """Write a JSON list one item at a time (NaN written as null), atomically; returns the item count."""
+    n = 0
+    with _atomic_text_file(path) as fh:
+        fh.write("[")
+        for item in items:
+            fh.write(("," if n else "") + "\n  " + json.dumps(json_safe(item)))
+            n += 1
+        fh.write("\n]\n" if n else "]\n")
+    return n
 
 
 def read_csv(path: str | Path) -> list[dict[str, str]]:

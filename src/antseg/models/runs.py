@@ -2,7 +2,8 @@
 
 A segmentation run holds ``best.pt`` (best validation score) and ``last.pt`` (with the training state, for
 ``--resume``). A spur run holds ``stage1/`` (a generic run folder for the stage-1 network) and ``spur.pt``
-(both stages). Everything that accepts a model accepts either the run folder or the checkpoint file.
+(both stages). Everything that accepts a model accepts either the run folder or the checkpoint file, or the
+word ``default`` for antseg's shipped models (:mod:`antseg.pretrained`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 
 from antseg.errors import AntsegInputError
 from antseg.models.checkpoint import TASK_LANDMARKS, TASK_SEGMENTATION, read_checkpoint
+from antseg.pretrained import checkpoint as default_checkpoint
+from antseg.pretrained import is_default
 
 BEST = "best.pt"
 LAST = "last.pt"
@@ -21,7 +24,9 @@ METRICS = "metrics.csv"
 
 
 def segmentation_checkpoint(path: str | Path) -> Path:
-    """A checkpoint file, or the best (else last) checkpoint of a segmentation run folder."""
+    """A checkpoint file, the best (else last) checkpoint of a segmentation run folder, or ``default``."""
+    if is_default(path):
+        return default_checkpoint(TASK_SEGMENTATION)
     path = Path(path)
     if not path.is_dir():
         return path
@@ -32,7 +37,9 @@ def segmentation_checkpoint(path: str | Path) -> Path:
 
 
 def spur_checkpoint(path: str | Path) -> Path:
-    """A checkpoint file, or ``spur.pt`` of a spur run folder."""
+    """A checkpoint file, ``spur.pt`` of a spur run folder, or ``default``."""
+    if is_default(path):
+        return default_checkpoint(TASK_LANDMARKS)
     path = Path(path)
     if not path.is_dir():
         return path
@@ -45,7 +52,10 @@ def checkpoints_in(path: str | Path) -> list[tuple[str, Path]]:
     """(task, checkpoint) pairs in a run folder (segmentation and/or spur model) or for one file.
 
     A segmentation run counts when it holds ``best.pt`` or, failing that, ``last.pt`` (as for prediction).
+    ``default``: both shipped models.
     """
+    if is_default(path):
+        return [(t, default_checkpoint(t)) for t in (TASK_SEGMENTATION, TASK_LANDMARKS)]
     path = Path(path)
     if path.is_dir():
         found = []

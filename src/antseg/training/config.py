@@ -6,8 +6,13 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from antseg import checks
 from antseg.config import load_config, read_yaml
 from antseg.errors import AntsegInputError
+
+#: The smallest network input side: the default U-Net needs more than one pixel at its deepest level.
+MIN_INPUT_SIDE = 32
+NORMALIZATIONS = ("image_zscore", "imagenet")
 
 
 @dataclass
@@ -21,6 +26,11 @@ class TrainConfig:
         normalization: ``image_zscore`` or ``imagenet``.
         split_ratios: used only when the dataset has no split column (train, val, test), by patient.
         time_budget_s: stop after this many seconds of training (0: no limit); best/last stay valid.
+        init: start from another model's weights: a checkpoint file, a run folder, or ``default`` (antseg's
+            shipped model, trained on synthetic phantoms only). Tensors are matched by name and shape; output
+            channels by structure (or landmark) name, so a dataset with fewer, more or reordered structures keeps
+            what the checkpoint learnt about each one it shares, and new ones start fresh. The architecture is
+            the checkpoint's. Empty: random initialisation. Ignored with ``--resume``.
     """
 
     model: str = "unet-lite"
@@ -46,6 +56,22 @@ class TrainConfig:
     split_ratios: tuple[float, ...] = (0.7, 0.15, 0.15)
     time_budget_s: float = 0.0
     recipe: str = ""
+    init: str = ""
+
+    def __post_init__(self) -> None:
+        """Check every number here, so a bad one is refused before a run folder is made (CLI, YAML, API)."""
+        self.input_size = checks.size(self.input_size, "input_size", minimum=MIN_INPUT_SIDE)
+        self.in_channels = int(checks.choice(self.in_channels, "in_channels", (0, 1, 3)))
+        checks.choice(self.normalization, "normalization", NORMALIZATIONS)
+        self.epochs = checks.count(self.epochs, "epochs")
+        self.batch_size = checks.count(self.batch_size, "batch_size")
+        self.val_every = checks.count(self.val_every, "val_every")
+        self.threads = checks.integer(self.threads, "threads", minimum=0)
+        self.seed = checks.integer(self.seed, "seed", minimum=0)
+        self.lr = checks.positive(self.lr, "lr")
+        for name in ("min_lr", "weight_decay", "lambda_dice", "lambda_focal", "time_budget_s"):
+            setattr(self, name, checks.number(getattr(self, name), name, minimum=0.0))
+        self.split_ratios = checks.ratios(self.split_ratios, "split_ratios")
 
 
 #: Named recipes: the reference projects' settings and antseg's defaults.
@@ -62,6 +88,17 @@ RECIPES: dict[str, dict[str, Any]] = {
         "lr": 5e-5,
         "min_lr": 1e-6,
         "augment": False,
+        "split_ratios": (0.8, 0.2, 0.0),
+    },
+    # Real-time cornea on a CPU: an 8-128 channel residual U-Net (0.2 M parameters) at 512x384, for whole videos.
+    "cornea-lite": {
+        "model": "unet-lite",
+        "model_args": {"channels": (8, 16, 32, 64, 128), "num_res_units": 1},
+        "input_size": (384, 512),
+        "in_channels": 3,
+        "epochs": 60,
+        "batch_size": 4,
+        "lr": 3e-3,
         "split_ratios": (0.8, 0.2, 0.0),
     },
     # The reference AS-OCT baseline architecture with antseg's training loop.

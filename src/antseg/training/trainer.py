@@ -93,7 +93,14 @@ class Trainer:
         args = {**cfg.model_args, "in_channels": self.in_channels, "classes": len(self.channels)}
         if cfg.encoder_weights is not None:
             args["encoder_weights"] = cfg.encoder_weights
-        self.model = create_model(cfg.model, **args).to(self.device)
+        if cfg.init:
+            from antseg.training.init_weights import init_spec, load_initial_weights
+
+            spec = init_spec(cfg.init, self.channels)  # the checkpoint's architecture, so that every layer fits
+            self.model = create_model(spec["name"], **{**spec["kwargs"], **args}).to(self.device)
+            load_initial_weights(self.model, cfg.init, self.channels, log=self.log)
+        else:
+            self.model = create_model(cfg.model, **args).to(self.device)
         train, val = self.select_cases()
         self.train, self.val = self.load(train), self.load(val)
         self.swap = flip_pairs(self.channels)
@@ -146,6 +153,7 @@ class Trainer:
             spacing_mm=list(sp) if sp else None,
             modality=self.ds.manifest.modality,
             dataset=self.ds.manifest.name,
+            synthetic=str(self.ds.manifest.provenance.get("generator", "")).startswith("phantom"),
             recipe=self.cfg.recipe,
             antseg_version=antseg.__version__,
             epoch=self.epoch,
@@ -225,11 +233,10 @@ class Trainer:
 
     # -- the loop ---------------------------------------------------------------------------------------
     def fit(self, resume: bool = False, step_cb=None) -> TrainResult:
-        self.run.mkdir(parents=True, exist_ok=True)
+        check_run_folder(self.run, resume)
         if resume:
             self.restore()
-        elif (self.run / runs.LAST).exists():
-            raise AntsegInputError(self.run, "run folder already holds a training run (use --resume or another --out)")
+        self.run.mkdir(parents=True, exist_ok=True)  # only now: a refused run leaves no folder behind
         dump_config(self.cfg, self.run / runs.CONFIG)
         t0 = time.perf_counter()
         deadline = t0 + self.cfg.time_budget_s if self.cfg.time_budget_s > 0 else None
@@ -273,6 +280,17 @@ class Trainer:
             plot_curves(self.rows, self.run / "curves.png", self.curve_panels())
 
 
+def check_run_folder(run: Path, resume: bool) -> None:
+    """The run folder fits the request: a new run needs none (or one without a run), ``resume`` needs one."""
+    if run.exists() and not run.is_dir():
+        raise AntsegInputError(run, "exists and is not a folder")
+    has_run = (run / runs.LAST).is_file()
+    if resume and not has_run:
+        raise AntsegInputError(run, f"nothing to resume: no {runs.LAST} here (train without --resume first)")
+    if not resume and has_run:
+        raise AntsegInputError(run, "run folder already holds a training run (use --resume or another --out)")
+
+
 def _num(v: str):
     try:
         f = float(v)
@@ -290,6 +308,7 @@ def train_segmentation(
     step_cb=None,
 ) -> TrainResult:
     """Train a segmentation model on a canonical dataset; see :class:`TrainConfig`."""
+    check_run_folder(Path(run), resume)  # before the data are loaded: a refused run costs nothing
     return Trainer(dataset, run, cfg, log).fit(resume=resume, step_cb=step_cb)
 
 

@@ -11,7 +11,7 @@ import pytest
 from antseg.anatomy import DIAGNOSIS_GROUPS as DIAGNOSIS_CYCLE
 from antseg.anatomy import MEASURES
 from antseg.data.canonical import load_dataset
-from antseg.data.phantom.asoct import NoiseBank, generate_scan
+from antseg.data.phantom.asoct import PHANTOM_STRUCTURES, NoiseBank, generate_scan
 from antseg.data.validate import validate_dataset
 
 W, H, SP = 2130, 998, 16.0 / 2130  # full CASIA SS-1000 size: 1 px = 7.5 um
@@ -52,10 +52,13 @@ def test_hidden_spur_is_shadowed_and_labelled_absent(scans):
 
 def test_anatomy_is_consistent(scans):
     for s in scans:
-        ac, lens, nuc, il, ir = s.masks.astype(bool)
+        ac, lens, nuc, il, ir, cornea = s.masks.astype(bool)
         assert nuc.sum() > 0 and not (nuc & ~lens).any()  # the nucleus lies inside the lens
         for a, b in [(ac, lens), (ac, il), (ac, ir), (il, lens), (ir, lens), (il, ir)]:
             assert not (a & b).any()
+        for other in (ac, lens, il, ir):
+            assert not (cornea & other).any()
+        assert cornea[:, 0].any() and cornea[:, -1].any()  # the corneoscleral shell spans the scan
         (xl, yl), (xr, yr) = s.spurs["left_scleral_spur"], s.spurs["right_scleral_spur"]
         assert xl < W / 2 < xr
         # The spur sits on the chamber roof: chamber right below it, none right above it.
@@ -88,7 +91,7 @@ def test_analytic_biometry_matches_the_masks(scans):
     from antseg.biometry import measure
 
     for s in scans:
-        masks = dict(zip(["anterior_chamber", "lens", "nucleus", "left_iris", "right_iris"], s.masks, strict=True))
+        masks = dict(zip(PHANTOM_STRUCTURES, s.masks, strict=True))
         est, why = measure(masks, s.spurs, (SP, SP))
         assert not why, why
         for k in MEASURES:
@@ -116,6 +119,7 @@ def test_phantom_dataset_is_valid_with_reference_biometry(asoct_phantom):
     assert rep.ok and not rep.warnings, rep.findings
     ds = load_dataset(asoct_phantom)
     assert ds.manifest.reference_biometry == "biometry.csv" and ds.manifest.spacing_mm == (0.025, 0.025)
+    assert ds.structures == list(PHANTOM_STRUCTURES)
     with open(asoct_phantom / "biometry.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["case_id"] for r in rows] == [c.case_id for c in ds]

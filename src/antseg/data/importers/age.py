@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from antseg import checks
 from antseg.anatomy import ASOCT_LANDMARK_NAMES, ASOCT_VOCAB, spur_name
 from antseg.data.importers.base import ImportOptions, ImportResult, SourceCase, index_images, run_import, safe_case_id
 from antseg.data.importers.registry import IMPORTERS
@@ -13,38 +14,41 @@ from antseg.errors import AntsegInputError
 COLUMNS = ("ASOCT_Name", "Left_Label", "X1", "Y1", "Right_Label", "X2", "Y2")
 
 
-def read_table(path: Path) -> list[dict[str, str]]:
-    """Rows of a CSV or XLSX table as strings keyed by header."""
+def read_table(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a CSV or XLSX table as (line number, {header: text}); every row must have every column."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         try:
             import openpyxl
 
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            rows = [["" if v is None else str(v) for v in r] for r in wb.active.iter_rows(values_only=True)]
+            wb.close()
         except Exception as exc:  # openpyxl raises many types for broken files
             raise AntsegInputError(path, f"unreadable spreadsheet ({type(exc).__name__})") from None
-        rows = [["" if v is None else str(v) for v in r] for r in wb.active.iter_rows(values_only=True)]
-        wb.close()
     else:
         try:
             with open(path, newline="", encoding="utf-8-sig") as fh:
                 rows = list(csv.reader(fh))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise AntsegInputError(path, f"cannot read ({exc})") from None
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if not rows:
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise AntsegInputError(path, f"cannot read as CSV ({exc})") from None
+    numbered = [(i, r) for i, r in enumerate(rows, start=1) if any(c.strip() for c in r)]
+    if not numbered:
         raise AntsegInputError(path, "empty table")
-    head = [h.strip() for h in rows[0]]
+    head = [h.strip() for h in numbered[0][1]]
     missing = [c for c in COLUMNS if c not in head]
     if missing:
         raise AntsegInputError(path, f"missing column(s): {', '.join(missing)}")
-    return [dict(zip(head, r, strict=False)) for r in rows[1:]]
+    out = []
+    for line, r in numbered[1:]:
+        if len(r) < len(head) or any(c.strip() for c in r[len(head) :]):
+            raise AntsegInputError(path, f"row {line}: has {len(r)} fields, the header has {len(head)}")
+        out.append((line, dict(zip(head, r, strict=False))))
+    return out
 
 
-def _coord(path: Path, line: int, v: str) -> float:
-    try:
-        return float(v)
-    except ValueError:
-        raise AntsegInputError(path, f"row {line}: not a number: {v!r}") from None
+def _coord(path: Path, line: int, column: str, v: str) -> float:
+    """A coordinate cell: a finite number (-1 and other negatives mean "not visible")."""
+    return checks.number(v, f"row {line}: {column}", path=path)
 
 
 def find_table(src: Path) -> Path:
@@ -67,7 +71,7 @@ def import_age(src: Path, out: Path, opts: ImportOptions, progress=None) -> Impo
     root = src if src.is_dir() else src.parent
     index = index_images(root)
     cases = []
-    for i, r in enumerate(read_table(table), start=2):
+    for i, r in read_table(table):
         name = (r.get("ASOCT_Name") or "").strip()
         if not name:
             raise AntsegInputError(table, f"row {i}: empty ASOCT_Name")
@@ -76,7 +80,7 @@ def import_age(src: Path, out: Path, opts: ImportOptions, progress=None) -> Impo
             raise AntsegInputError(table, f"row {i}: image {name!r} {'not found' if not hits else 'is ambiguous'}")
         pts: dict[str, tuple[float, float] | None] = {}
         for side, xc, yc in (("left", "X1", "Y1"), ("right", "X2", "Y2")):
-            x, y = _coord(table, i, r[xc]), _coord(table, i, r[yc])
+            x, y = _coord(table, i, xc, r[xc]), _coord(table, i, yc, r[yc])
             pts[spur_name(side)] = None if x < 0 or y < 0 else (x, y)
         cases.append(
             SourceCase(

@@ -7,14 +7,11 @@ canonical dataset into a temporary folder that replaces ``out`` only when everyt
 
 from __future__ import annotations
 
-import base64
 import csv
 import datetime as _dt
 import json
-import os
 import re
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -22,14 +19,15 @@ from pathlib import Path
 import numpy as np
 
 import antseg
-from antseg.anatomy import default_colour, normalize_group, structure_order
-from antseg.data.canonical import write_dataset_files, write_mask
+from antseg import checks
+from antseg.anatomy import default_colour, structure_order
+from antseg.data.canonical import write_dataset_files
+from antseg.data.importers.materialize import map_cases, materialize
 from antseg.data.labels import LabelPolicy
-from antseg.data.masks import rasterize_polygon_cv2, rasterize_polygon_pil
-from antseg.data.schema import Case, Manifest, Structure
+from antseg.data.schema import MODALITIES, Manifest, Structure
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir
-from antseg.io.images import IMAGE_SUFFIXES, decode_image, read_mask_png
+from antseg.io.images import IMAGE_SUFFIXES
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -119,6 +117,16 @@ class ImportOptions:
     overwrite: bool = False
     outside_tolerance_px: float = 5.0
 
+    def __post_init__(self) -> None:
+        """Check every value here, so a bad one is refused before any file is read (CLI and API alike)."""
+        self.spacing = checks.spacing(self.spacing, "--spacing")
+        self.workers = checks.integer(self.workers, "--workers", minimum=0)
+        self.outside_tolerance_px = checks.number(self.outside_tolerance_px, "outside_tolerance_px", minimum=0)
+        if self.patient_regex:
+            compile_patient_regex(self.patient_regex)
+        if self.modality is not None:
+            checks.choice(self.modality, "--modality", MODALITIES)
+
 
 @dataclass
 class ImportResult:
@@ -129,9 +137,20 @@ class ImportResult:
     warnings: list[str]
 
 
+def compile_patient_regex(regex: str) -> re.Pattern[str]:
+    """A ``--patient-regex``: valid, with a ``(?P<patient>...)`` group."""
+    try:
+        rx = re.compile(regex)
+    except re.error as exc:
+        raise AntsegInputError(None, f"--patient-regex {regex!r} is not a valid regular expression ({exc})") from None
+    if "patient" not in rx.groupindex:
+        raise AntsegInputError(None, f"--patient-regex {regex!r} needs a (?P<patient>...) group")
+    return rx
+
+
 def apply_patient_regex(cases: list[SourceCase], regex: str) -> None:
     """Fill empty patient ids / eyes from the file name; the case id is the patient id otherwise."""
-    rx = re.compile(regex) if regex else None
+    rx = compile_patient_regex(regex) if regex else None
     for c in cases:
         m = rx.search(c.case_id) if rx else None
         if m and not c.patient_id:
@@ -146,12 +165,12 @@ def apply_meta(cases: list[SourceCase], meta: Path) -> None:
     try:
         with open(meta, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise AntsegInputError(meta, f"cannot read ({exc.strerror or exc})") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise AntsegInputError(meta, f"cannot read as CSV ({getattr(exc, 'strerror', None) or exc})") from None
     key = "case_id" if rows and "case_id" in rows[0] else "image"
     if not rows or key not in rows[0]:
         raise AntsegInputError(meta, "needs a case_id or image column")
-    table = {Path(r[key]).stem if key == "image" else r[key]: r for r in rows}
+    table = {Path(r[key] or "").stem if key == "image" else r[key]: r for r in rows}
     for c in cases:
         r = table.get(c.case_id)
         if r:
@@ -160,108 +179,27 @@ def apply_meta(cases: list[SourceCase], meta: Path) -> None:
             c.group = r.get("group") or c.group
 
 
-def _read_source_image(sc: SourceCase) -> tuple[bytes, str, Path]:
-    if sc.embedded is not None:
-        jpath, key = sc.embedded
-        raw = json.loads(jpath.read_text(encoding="utf-8"))[key]
-        try:
-            data = base64.b64decode(raw, validate=False)
-        except (ValueError, TypeError):
-            raise AntsegInputError(jpath, "imageData is not valid base64") from None
-        suffix = ".png" if data[:4] == b"\x89PNG" else ".jpg" if data[:2] == b"\xff\xd8" else ".bmp"
-        return data, suffix, jpath
-    assert sc.image_path is not None
-    try:
-        return sc.image_path.read_bytes(), sc.image_path.suffix.lower(), sc.image_path
-    except OSError as exc:
-        raise AntsegInputError(sc.image_path, f"cannot read image ({exc.strerror or exc})") from None
-
-
-def _check_inside(sh: Shape, w: int, h: int, tol: float, source: Path) -> None:
-    pts = sh.points
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    if (lo < -tol).any() or hi[0] > w - 1 + tol or hi[1] > h - 1 + tol:
-        what = "point" if sh.kind == "point" else "polygon"
-        raise AntsegInputError(
-            source,
-            f"{what} {sh.label!r} lies outside the {w}x{h} image (x {lo[0]:.0f}..{hi[0]:.0f}, "
-            f"y {lo[1]:.0f}..{hi[1]:.0f})",
-        )
-
-
-def materialize(
-    sc: SourceCase,
-    root: Path,
-    names: dict[str, str | None],
-    structures: list[str],
-    landmarks: list[str],
-    spacing: tuple[float, float] | None,
-    tol: float,
-) -> Case:
-    """Read, check and write one case into the dataset folder ``root``; returns its ``cases.csv`` row."""
-    data, suffix, origin = _read_source_image(sc)
-    img = decode_image(data, origin, grayscale=True)
-    h, w = img.shape[:2]
-    if sc.declared_size and tuple(sc.declared_size) != (w, h):
-        dw, dh = sc.declared_size
-        raise AntsegInputError(sc.source, f"annotation says {dw}x{dh} but the image is {w}x{h}")
-    rel_img = f"images/{sc.case_id}{suffix}"
-    (root / rel_img).write_bytes(data)
-
-    masks = np.zeros((len(structures), h, w), np.uint8)
-    index = {n: i for i, n in enumerate(structures)}
-    pts: dict[str, tuple[float, float] | None] = {n: None for n in landmarks}
-    for sh in sc.shapes:
-        name = names.get(sh.label)
-        if name is None:
-            continue
-        _check_inside(sh, w, h, tol, sc.source)
-        if sh.kind == "point":
-            pts[name] = (float(sh.points[0, 0]), float(sh.points[0, 1]))
-            continue
-        if sh.rule == "cv2":
-            m = rasterize_polygon_cv2(sh.points, sh.holes, w, h)
-        else:
-            m = rasterize_polygon_pil(sh.points, w, h)
-        masks[index[name]] |= m
-    for label, path in sc.mask_files.items():
-        name = names.get(label)
-        if name is None:
-            continue
-        m = read_mask_png(path)
-        if m.shape != (h, w):
-            raise AntsegInputError(path, f"mask is {m.shape[1]}x{m.shape[0]} but the image is {w}x{h}")
-        masks[index[name]] |= (m >= max(1, (int(m.max()) + 1) // 2)).astype(np.uint8)
-    for label, pt in sc.points.items():
-        name = names.get(label)
-        if name is None or pt is None:
-            continue
-        x, y = pt
-        if not (-tol <= x <= w - 1 + tol and -tol <= y <= h - 1 + tol):
-            raise AntsegInputError(sc.source, f"landmark {label!r} ({x:g}, {y:g}) lies outside the {w}x{h} image")
-        pts[name] = (float(x), float(y))
-    rel_mask = write_mask(root, sc.case_id, masks) if structures else ""
-    return Case(
-        case_id=sc.case_id,
-        patient_id=sc.patient_id,
-        image=rel_img,
-        mask=rel_mask,
-        width=w,
-        height=h,
-        eye=sc.eye,
-        group=normalize_group(sc.group) if sc.group else "",
-        spacing=spacing,
-        landmarks=pts,
-        extra=sc.extra,
-    )
-
-
 def check_duplicates(cases: list[SourceCase]) -> None:
     seen: dict[str, Path] = {}
     for c in cases:
         if c.case_id in seen:
             raise AntsegInputError(c.source, f"duplicate case id {c.case_id!r} (also from {seen[c.case_id]})")
         seen[c.case_id] = c.source
+
+
+def label_kinds(cases: list[SourceCase]) -> tuple[dict[str, str], dict[str, str]]:
+    """Each source label's first file and its kind (polygon or point); one label with both kinds is an error."""
+    where: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    for c in cases:
+        found = [(sh.label, sh.kind) for sh in c.shapes]
+        found += [(lab, "polygon") for lab in c.mask_files] + [(lab, "point") for lab in c.points]
+        for lab, kind in found:
+            if lab in kinds and kinds[lab] != kind:
+                raise AntsegInputError(c.source, f"label {lab!r} is a {kind} here but a {kinds[lab]} in {where[lab]}")
+            where.setdefault(lab, str(c.source))
+            kinds[lab] = kind
+    return where, kinds
 
 
 def run_import(
@@ -288,18 +226,7 @@ def run_import(
         apply_meta(cases, opts.meta)
     apply_patient_regex(cases, patient_regex if opts.patient_regex is None else opts.patient_regex)
     check_duplicates(cases)
-    where: dict[str, str] = {}
-    kinds: dict[str, str] = {}
-    for c in cases:
-        for sh in c.shapes:
-            where.setdefault(sh.label, str(c.source))
-            kinds[sh.label] = sh.kind
-        for lab in c.mask_files:
-            where.setdefault(lab, str(c.source))
-            kinds[lab] = "polygon"
-        for lab in c.points:
-            where.setdefault(lab, str(c.source))
-            kinds[lab] = "point"
+    where, kinds = label_kinds(cases)
     names = opts.policy.resolve_all(where, vocabulary)
     structures = structure_order({n for lab, n in names.items() if n and kinds[lab] != "point"})
     landmarks = sorted(
@@ -320,7 +247,7 @@ def run_import(
             spacing=opts.spacing,
             tol=opts.outside_tolerance_px,
         )
-        rows = _map(job, cases, opts.workers, progress)
+        rows = map_cases(job, cases, opts.workers, progress)
         groups = sorted({r.group for r in rows if r.group})
         manifest = Manifest(
             name=opts.name or out.name,
@@ -339,26 +266,3 @@ def run_import(
         )
         write_dataset_files(tmp, manifest, rows)
     return ImportResult(out, len(rows), structures, landmarks, warnings)
-
-
-def _map(job: Callable[[SourceCase], Case], cases: list[SourceCase], workers: int, progress) -> list[Case]:
-    workers = workers or (os.cpu_count() or 1)
-    workers = max(1, min(workers, len(cases)))
-    rows: list[Case] = []
-    if workers == 1:
-        for i, c in enumerate(cases):
-            rows.append(job(c))
-            if progress:
-                progress(i + 1, len(cases))
-        return rows
-    ex = ProcessPoolExecutor(max_workers=workers)
-    try:
-        for i, row in enumerate(ex.map(job, cases, chunksize=2)):
-            rows.append(row)
-            if progress:
-                progress(i + 1, len(cases))
-    except BaseException:
-        ex.shutdown(wait=True, cancel_futures=True)
-        raise
-    ex.shutdown()
-    return rows

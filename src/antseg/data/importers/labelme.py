@@ -19,6 +19,7 @@ from antseg.data.importers.base import (
     safe_case_id,
 )
 from antseg.data.importers.registry import IMPORTERS
+from antseg.data.importers.schemas import LabelMeFile, parse
 from antseg.errors import AntsegInputError
 
 
@@ -36,7 +37,10 @@ def resolve_image(jpath: Path, image_path: str | None, src: Path, index: dict[st
         stem = Path(norm).stem
         is_abs = norm.startswith("/") or re.match(r"^[A-Za-z]:/", norm)
         if not is_abs:
-            cand = (jpath.parent / norm).resolve()
+            try:
+                cand = (jpath.parent / norm).resolve()
+            except (OSError, ValueError):
+                raise AntsegInputError(jpath, f"imagePath {image_path!r} is not a usable path") from None
             if not cand.is_relative_to(root):
                 raise AntsegInputError(jpath, f"imagePath {image_path!r} escapes the source folder")
             if cand.is_file():
@@ -50,16 +54,14 @@ def resolve_image(jpath: Path, image_path: str | None, src: Path, index: dict[st
     return hits[0] if len(hits) == 1 else None
 
 
-def parse_shapes(jpath: Path, d: dict) -> tuple[list[Shape], dict[str, tuple[float, float] | None]]:
+def parse_shapes(jpath: Path, doc: LabelMeFile) -> tuple[list[Shape], dict[str, tuple[float, float] | None]]:
+    """Polygons (and rectangles, as polygons) and points of a checked LabelMe file."""
     shapes: list[Shape] = []
     points: dict[str, tuple[float, float] | None] = {}
-    for i, s in enumerate(d.get("shapes") or []):
-        try:
-            label = str(s["label"])
-            pts = np.asarray(s["points"], np.float64).reshape(-1, 2)
-        except (KeyError, TypeError, ValueError):
-            raise AntsegInputError(jpath, f"shape {i} is malformed (needs label and points)") from None
-        kind = s.get("shape_type") or "polygon"
+    for s in doc.shapes or []:
+        label = s.label
+        pts = np.asarray(s.points, np.float64).reshape(-1, 2)
+        kind = s.shape_type or "polygon"
         if kind == "point":
             if label in points:
                 raise AntsegInputError(jpath, f"two points labelled {label!r}")
@@ -85,16 +87,15 @@ def scan_labelme(src: Path) -> list[SourceCase]:
         d = load_json(jpath)
         if "shapes" not in d:
             raise AntsegInputError(jpath, "not a LabelMe file (no 'shapes')")
-        img = resolve_image(jpath, d.get("imagePath"), src, index)
-        embedded = (jpath, "imageData") if img is None and d.get("imageData") else None
+        doc = parse(LabelMeFile, d, jpath, "LabelMe")
+        img = resolve_image(jpath, doc.imagePath, src, index)
+        embedded = (jpath, "imageData") if img is None and doc.imageData else None
         if img is None and embedded is None:
-            raise AntsegInputError(jpath, f"image not found (imagePath {d.get('imagePath')!r}, no imageData)")
-        shapes, points = parse_shapes(jpath, d)
+            raise AntsegInputError(jpath, f"image not found (imagePath {doc.imagePath!r}, no imageData)")
+        shapes, points = parse_shapes(jpath, doc)
         rel = jpath.relative_to(src)
         group = rel.parts[0] if len(rel.parts) > 1 else ""
-        size = None
-        if d.get("imageWidth") and d.get("imageHeight"):
-            size = (int(d["imageWidth"]), int(d["imageHeight"]))
+        size = (doc.imageWidth, doc.imageHeight) if doc.imageWidth and doc.imageHeight else None
         stem = img.stem if img is not None else jpath.stem
         cases.append(
             SourceCase(

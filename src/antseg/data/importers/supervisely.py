@@ -18,17 +18,15 @@ from antseg.data.importers.base import (
     safe_case_id,
 )
 from antseg.data.importers.registry import IMPORTERS
+from antseg.data.importers.schemas import SuperviselyFile, parse
 from antseg.errors import AntsegInputError
 
 #: Cataract-1K frame names ``case5013_01.png``: the video (``case5013``) is the patient.
 VIDEO_REGEX = r"^(?P<patient>case_?\d+)"
 
 
-def _ring(jpath: Path, label: str, pts) -> np.ndarray:
-    try:
-        arr = np.asarray(pts, np.float64).reshape(-1, 2)
-    except (TypeError, ValueError):
-        raise AntsegInputError(jpath, f"polygon {label!r} has malformed points") from None
+def _ring(jpath: Path, label: str, pts: list) -> np.ndarray:
+    arr = np.asarray(pts, np.float64).reshape(-1, 2)
     if len(arr) < 3:
         raise AntsegInputError(jpath, f"polygon {label!r} has fewer than 3 points")
     return arr
@@ -36,19 +34,17 @@ def _ring(jpath: Path, label: str, pts) -> np.ndarray:
 
 def parse_supervisely(jpath: Path, d: dict) -> tuple[list[Shape], tuple[int, int] | None]:
     """Polygons (exterior + interior holes) of one Supervisely annotation, and its declared (w, h)."""
-    size = d.get("size") or {}
-    declared = (int(size["width"]), int(size["height"])) if "width" in size and "height" in size else None
+    doc = parse(SuperviselyFile, d, jpath, "Supervisely")
+    declared = (doc.size.width, doc.size.height) if doc.size else None
     shapes = []
-    for i, obj in enumerate(d.get("objects") or []):
-        label = obj.get("classTitle")
-        if not label:
-            raise AntsegInputError(jpath, f"object {i} has no classTitle")
-        gt = obj.get("geometryType", "polygon")
-        if gt != "polygon":
-            raise AntsegInputError(jpath, f"object {label!r} has unsupported geometryType {gt!r}")
-        p = obj.get("points") or {}
-        ext = _ring(jpath, label, p.get("exterior"))
-        holes = [_ring(jpath, label, h) for h in p.get("interior") or []]
+    for i, obj in enumerate(doc.objects):
+        label = obj.classTitle
+        if obj.geometryType != "polygon":
+            raise AntsegInputError(jpath, f"object {label!r} has unsupported geometryType {obj.geometryType!r}")
+        if obj.points is None:
+            raise AntsegInputError(jpath, f"malformed Supervisely file: objects[{i}].points: Field required")
+        ext = _ring(jpath, label, obj.points.exterior)
+        holes = [_ring(jpath, label, h) for h in obj.points.interior]
         shapes.append(Shape(label, "polygon", ext, holes, rule="cv2"))
     return shapes, declared
 

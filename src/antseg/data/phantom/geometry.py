@@ -4,6 +4,9 @@ Coordinates: x to the right, y down (depth), origin at the top-left corner of th
 (row i, column j) centred at (j * sx, i * sy). Every structure is an interval in y per column, so
 masks sampled at pixel centres are exact, and every biometric value is computed from the curves
 themselves (dense sampling and bisection, accurate to ~1e-5 mm), independently of the pixel grid.
+
+A tilted eye is sheared: every depth gets ``tilt * (x - cx)`` added. The curves stay one interval per
+column (so masks stay exact), and the biometry is computed on the sheared curves themselves.
 """
 
 from __future__ import annotations
@@ -39,6 +42,14 @@ class EyeParams:
     cortex: float  # anterior cortex thickness above the nucleus
     nucleus_density: float  # 0 clear .. 1 dense (rendering only)
     iris_waves: tuple[float, ...] = (0.0, 3.0, 0.0, 7.0, 0.0)  # amplitude (mm), f1, phase1, f2, phase2
+    flatten: float = 0.15  # how fast the scleral surface flattens beyond the limbus (1/mm)
+    thickening: float = 0.012  # the cornea thickens toward the limbus by this times dx^2 (mm)
+    tilt: float = 0.0  # shear dy/dx of the whole eye (a head or device tilt of atan(tilt))
+    bump_at: float = 0.5  # where along the iris (0 root .. 1 pupil) the collarette thickening peaks
+    #: crypts of the anterior iris surface: (position 0..1 from root to pupil, depth mm, width in u) each;
+    #: they dent the anterior surface only (the posterior surface does not move).
+    crypts: tuple[tuple[float, float, float], ...] = ()
+    smooth_root: float = 0.0  # the waves fade in over this first fraction of the iris (0: no fade)
 
 
 class EyeGeometry:
@@ -64,23 +75,56 @@ class EyeGeometry:
             self.tip[s] = np.array([tx, self.lens_ant(np.array([tx]))[0] - p.iris_tip_th])
             self.iris_curve[s] = self._iris_bezier(s, i)
 
+    def shear(self, x: np.ndarray) -> np.ndarray:
+        """Depth added at ``x`` by the tilt (zero at the optical axis)."""
+        return self.p.tilt * (x - self.p.cx)
+
     # -- wall (corneal endothelium / inner corneoscleral wall) ---------------------------------------
     def endo(self, x: np.ndarray) -> np.ndarray:
-        return self.endo_apex + self.k * (x - self.p.cx) ** 2
+        return self.endo_apex + self.k * (x - self.p.cx) ** 2 + self.shear(x)
 
     def endo_slope(self, x: np.ndarray | float) -> np.ndarray | float:
-        return 2 * self.k * (x - self.p.cx)
+        return 2 * self.k * (x - self.p.cx) + self.p.tilt
 
     def epi(self, x: np.ndarray) -> np.ndarray:
         """Anterior corneoscleral surface: the cornea thickens toward the limbus, the sclera flattens outward."""
         d = np.abs(x - self.p.cx)
         lim = 0.5 * (self.p.half_acw[0] + self.p.half_acw[1]) + 0.3
-        inner = self.endo_apex + self.k * d**2 - (self.p.cct + 0.012 * d**2)
-        at_lim = self.endo_apex + self.k * lim**2 - (self.p.cct + 0.012 * lim**2)
-        slope = 2 * self.k * lim - 0.024 * lim
-        e = np.minimum(d - lim, slope / 0.3)
-        outer = at_lim + slope * e - 0.15 * e**2
-        return np.where(d <= lim, inner, outer)
+        c = self.p.thickening
+        inner = self.endo_apex + self.k * d**2 - (self.p.cct + c * d**2)
+        at_lim = self.endo_apex + self.k * lim**2 - (self.p.cct + c * lim**2)
+        slope = 2 * self.k * lim - 2 * c * lim
+        f = self.p.flatten
+        e = np.minimum(d - lim, slope / (2 * f)) if f > 0 else d - lim
+        outer = at_lim + slope * e - f * e**2
+        return np.where(d <= lim, inner, outer) + self.shear(x)
+
+    def past_spur(self, x: np.ndarray) -> np.ndarray:
+        """How far (mm, in x) each column lies beyond its side's scleral spur (negative: inside the spurs)."""
+        cx = self.p.cx
+        return np.abs(x - cx) - np.where(x < cx, self.p.half_acw[0], self.p.half_acw[1])
+
+    def scleral_lift(self, x: np.ndarray) -> np.ndarray:
+        """Thickness of the dim ciliary-body wedge under the sclera: 0 inside the spurs, a notch at the spur,
+        then widening along the angle wall. The sclera ends (and the wedge begins) at ``endo - lift``."""
+        past = self.past_spur(x)
+        return np.where(past >= 0, np.minimum(0.035 + np.clip(past, 0, None) * 0.45, 0.3), 0.0)
+
+    def sclera_inner(self, x: np.ndarray) -> np.ndarray:
+        """Posterior surface of the corneoscleral shell: the endothelium inside the spurs; past them the inner
+        scleral surface, which leaves the angle wall at the spur (the notch of :meth:`scleral_lift`) and then
+        runs about parallel to the outer surface, with the ciliary body beneath."""
+        past = self.past_spur(x)
+        sx = np.array([self.spur["left"][0], self.spur["right"][0]])
+        at_spur = self.endo(sx) - self.epi(sx) - 0.035  # shell thickness at each spur, below the notch
+        th = np.where(x < self.p.cx, at_spur[0], at_spur[1]) + 0.2 * np.clip(past, 0, None)
+        wall = self.endo(x) - self.scleral_lift(x)
+        return np.where(past >= 0, np.minimum(wall, self.epi(x) + th), wall)
+
+    def cornea_interval(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The corneoscleral shell (the ``cornea`` structure): from the epithelium down to the endothelium,
+        and past the spurs down to the inner scleral surface, across the whole scan."""
+        return self.epi(x), self.sclera_inner(x)
 
     def _wall_point(self, x: float) -> np.ndarray:
         return np.array([x, float(self.endo(np.array([x]))[0])])
@@ -92,14 +136,14 @@ class EyeGeometry:
 
     def _along_wall(self, start: np.ndarray, dist: float, outward: bool) -> np.ndarray:
         """Point on the wall at chord distance ``dist`` from ``start`` (away from or toward the axis)."""
-        cx, k, y0 = self.p.cx, self.k, self.endo_apex
+        cx, k, y0, t = self.p.cx, self.k, self.endo_apex, self.p.tilt
         sx, sy = float(start[0]), float(start[1])
         direction = np.sign(sx - cx) * (1.0 if outward else -1.0)
         lo, hi = 0.0, 3.0 * dist + 1e-9
         for _ in range(60):  # bisection on the x offset; plain floats keep it fast
             mid = 0.5 * (lo + hi)
             x = sx + direction * mid
-            if math.hypot(x - sx, y0 + k * (x - cx) ** 2 - sy) < dist:
+            if math.hypot(x - sx, y0 + k * (x - cx) ** 2 + t * (x - cx) - sy) < dist:
                 lo = mid
             else:
                 hi = mid
@@ -108,11 +152,12 @@ class EyeGeometry:
     # -- lens ---------------------------------------------------------------------------------------
     def lens_ant(self, x: np.ndarray) -> np.ndarray:
         r = self.p.lens_r_ant
-        return self.pole_y + r - np.sqrt(np.maximum(r**2 - (x - self.p.cx) ** 2, 0.0))
+        return self.pole_y + r - np.sqrt(np.maximum(r**2 - (x - self.p.cx) ** 2, 0.0)) + self.shear(x)
 
     def lens_post(self, x: np.ndarray) -> np.ndarray:
         r = self.p.lens_r_post
-        return self.pole_y + self.p.lens_th - r + np.sqrt(np.maximum(r**2 - (x - self.p.cx) ** 2, 0.0))
+        sag = np.sqrt(np.maximum(r**2 - (x - self.p.cx) ** 2, 0.0))
+        return self.pole_y + self.p.lens_th - r + sag + self.shear(x)
 
     def nucleus_interval(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = self.p
@@ -121,8 +166,8 @@ class EyeGeometry:
         a = 0.62 * self.lens_equator()
         u = 1 - ((x - p.cx) / a) ** 2
         half = b * np.sqrt(np.maximum(u, 0))
-        top = np.maximum(cy - half, self.lens_ant(x))
-        bot = np.minimum(cy + half, self.lens_post(x))
+        top = np.maximum(cy - half + self.shear(x), self.lens_ant(x))
+        bot = np.minimum(cy + half + self.shear(x), self.lens_post(x))
         return np.where(u > 0, top, np.inf), np.where(u > 0, bot, -np.inf)
 
     def lens_equator(self) -> float:
@@ -160,8 +205,19 @@ class EyeGeometry:
         uu = u[:, 0]
         # Crypts and folds of the anterior border layer; zero at the recess and at the pupil margin.
         wave = np.sin(2 * np.pi * f1 * uu + p1 + i) + 0.5 * np.sin(2 * np.pi * f2 * uu + p2 + i)
-        curve[:, 1] += amp * wave * np.sin(np.pi * uu) ** 0.5
+        envelope = np.sin(np.pi * uu) ** 0.5
+        if self.p.smooth_root > 0:  # a smooth iris root: the angle (AOD, IT750) stays clear of folds
+            ramp = np.clip(uu / self.p.smooth_root, 0.0, 1.0)
+            envelope = envelope * ramp * ramp * (3 - 2 * ramp)
+        curve[:, 1] += amp * wave * envelope + self.crypt_depth(uu)
         return curve
+
+    def crypt_depth(self, u: np.ndarray) -> np.ndarray:
+        """Depth (mm, down) of the crypts of the anterior iris surface at iris positions ``u``."""
+        out = np.zeros_like(u)
+        for at, depth, width in self.p.crypts:
+            out += depth * np.exp(-(((u - at) / width) ** 2))
+        return out
 
     def _iris_sorted(self, side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if side not in self._sorted:
@@ -176,7 +232,12 @@ class EyeGeometry:
         ant = np.interp(x, xs, ys)
         u = np.interp(x, xs, us)
         p = self.p
-        th = p.iris_tip_th + (p.iris_root_th - p.iris_tip_th) * (1 - u) + p.iris_bump * np.sin(np.pi * u) ** 2
+        # The collarette ridge: sin^2 peaking at bump_at (u is warped so that bump_at maps to 1/2).
+        warp = u if p.bump_at == 0.5 else u ** (np.log(0.5) / np.log(p.bump_at))
+        bump = np.sin(np.pi * warp) ** 2
+        th = p.iris_tip_th + (p.iris_root_th - p.iris_tip_th) * (1 - u) + p.iris_bump * bump
+        if p.crypts:
+            th = th - self.crypt_depth(u)  # crypts dent the anterior surface only
         post = np.minimum(ant + th, self.lens_ant(x))
         inside = (x >= xs[0]) & (x <= xs[-1])
         return np.where(inside, ant, np.inf), np.where(inside, post, -np.inf)

@@ -8,6 +8,7 @@ exactly what the Supervisely importer produces from the JSON written beside the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -136,12 +137,18 @@ class Scene:
         )[..., None]
         self.noise = rng.normal(0, 4, (h + 16, w + 16, 3)).astype(np.float32)
 
-    def frame(self, t: float, rng: np.random.Generator) -> Frame:
-        """The frame at time ``t`` seconds: the eye drifts, the instrument moves, highlights flicker."""
+    def frame(self, t: float, rng: np.random.Generator, drift: float = 1.0, jitter: float = 1.0) -> Frame:
+        """The frame at time ``t`` seconds: the eye drifts, the instrument moves, highlights flicker.
+
+        Args:
+            drift: scale of the eye's slow sinusoidal drift (0: it stays centred).
+            jitter: scale of the eye's random offset per frame (0: none). ``drift=0, jitter=0`` is a static
+                eye (only the instrument, highlights and noise change): the video for measuring jitter.
+        """
         v, w, h = self.view, self.w, self.h
         scale = w / 1024
-        ox = 60 * scale * np.sin(0.7 * t + v.seed % 7) + rng.normal(0, 20 * scale)
-        oy = 40 * scale * np.cos(0.5 * t + v.seed % 5) + rng.normal(0, 15 * scale)
+        ox = drift * 60 * scale * np.sin(0.7 * t + v.seed % 7) + jitter * rng.normal(0, 20 * scale)
+        oy = drift * 40 * scale * np.cos(0.5 * t + v.seed % 5) + jitter * rng.normal(0, 15 * scale)
         cx, cy = w / 2 + ox, h / 2 + oy
         shift = np.float32([[1, 0, ox], [0, 1, oy]])
         img = cv2.warpAffine(self.image, shift, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
@@ -195,8 +202,23 @@ def supervisely_json(frame: Frame, w: int, h: int) -> dict:
     return {"description": "", "tags": [], "size": {"height": h, "width": w}, "objects": objects}
 
 
-def write_video(path, scene: Scene, seconds: float, fps: int, seed: int) -> None:
-    """Write a short mp4 (H.264 when available) of ``scene``; frame k is shown at k / fps seconds."""
+def write_video(
+    path,
+    scene: Scene,
+    seconds: float,
+    fps: int,
+    seed: int,
+    on_frame: Callable[[int, Frame], None] | None = None,
+    drift: float = 1.0,
+    jitter: float = 1.0,
+    speed: float = 1.0,
+) -> None:
+    """Write a short mp4 (H.264 when available) of ``scene``; frame k is shown at k / fps seconds.
+
+    Args:
+        on_frame: called with (k, frame) for every frame written: its exact polygons and masks.
+        drift, jitter: the eye's motion (see :meth:`Scene.frame`); ``speed`` scales the drift's pace.
+    """
     import av
 
     rng = np.random.default_rng([seed, 99])
@@ -206,7 +228,9 @@ def write_video(path, scene: Scene, seconds: float, fps: int, seed: int) -> None
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         for k in range(int(round(seconds * fps))):
-            fr = scene.frame(k / fps, rng)
+            fr = scene.frame(speed * k / fps, rng, drift=drift, jitter=jitter)
+            if on_frame is not None:
+                on_frame(k, fr)
             for packet in stream.encode(av.VideoFrame.from_ndarray(fr.image, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():

@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 
 import antseg
-from antseg.anatomy import ASOCT_STRUCTURES, DIAGNOSIS_GROUPS, MEASURES, SPURS, default_colour
+from antseg.anatomy import CORNEA, DIAGNOSIS_GROUPS, MEASURES, SPURS, default_colour
 from antseg.config import config_to_dict
 from antseg.data.canonical import write_dataset_files, write_mask
-from antseg.data.phantom.asoct import NoiseBank, generate_scan
+from antseg.data.phantom.asoct import PHANTOM_STRUCTURES, STYLES, NoiseBank, generate_scan
+from antseg.data.phantom.realism import DEVICES
 from antseg.data.phantom.surgical import Scene, sample_view, supervisely_json, write_video
 from antseg.data.schema import Case, Manifest, Structure
 from antseg.errors import AntsegInputError
@@ -38,6 +39,11 @@ class AsoctPhantomConfig:
         groups: diagnosis groups, assigned in turn.
         eyes_per_patient: 1 (one image per patient, like the reference set) or 2 (right and left eye).
         hidden_spurs: fraction of scans with one angle in shadow, its spur not visible (labelled absent).
+        style: ``classic`` (fixed framing, one clean look) or ``realistic`` (framing, anatomy and image
+            formation randomised like real CASIA scans; a spur cropped by the image side is labelled absent).
+        devices: device geometries (``ss1000``, ``casia2``, ``narrow``), used in turn, one per scan; each sets
+            that scan's size and spacing (then ``size`` and ``spacing`` are not used). Empty: every scan at ``size``.
+        cornea: include the ``cornea`` structure (the corneoscleral shell) after the reference five.
     """
 
     n: int = 40
@@ -47,8 +53,22 @@ class AsoctPhantomConfig:
     groups: tuple[str, ...] = DIAGNOSIS_GROUPS
     eyes_per_patient: int = 1
     hidden_spurs: float = 0.0
+    style: str = "classic"
+    devices: tuple[str, ...] = ()
+    cornea: bool = True
     workers: int = 1
     name: str = "asoct-phantom"
+
+    def structures(self) -> tuple[str, ...]:
+        """The dataset's structures, in mask order."""
+        return PHANTOM_STRUCTURES if self.cornea else tuple(n for n in PHANTOM_STRUCTURES if n != CORNEA)
+
+    def geometry(self, i: int) -> tuple[tuple[int, int], tuple[float, float]]:
+        """((width, height), (sx, sy)) of scan ``i``."""
+        if self.devices:
+            d = DEVICES[self.devices[i % len(self.devices)]]
+            return d.size, d.spacing
+        return (int(self.size[0]), int(self.size[1])), (float(self.spacing[0]), float(self.spacing[1]))
 
 
 @dataclass
@@ -84,23 +104,28 @@ def _check(cfg: AsoctPhantomConfig) -> None:
         raise AntsegInputError(None, "eyes_per_patient must be 1 or 2")
     if not 0.0 <= cfg.hidden_spurs <= 1.0:
         raise AntsegInputError(None, f"hidden_spurs must be a fraction in [0, 1], got {cfg.hidden_spurs}")
+    if cfg.style not in STYLES:
+        raise AntsegInputError(None, f"unknown style {cfg.style!r}; valid: {', '.join(STYLES)}")
+    bad = [d for d in cfg.devices if d not in DEVICES]
+    if bad:
+        raise AntsegInputError(None, f"unknown device(s) {', '.join(bad)}; valid: {', '.join(DEVICES)}")
 
 
 _BANKS: dict[tuple[int, int, int], NoiseBank] = {}
 
 
 def _asoct_case(i: int, cfg: AsoctPhantomConfig, root: Path) -> tuple[Case, dict[str, float]]:
-    w, h = cfg.size
+    (w, h), spacing = cfg.geometry(i)
     key = (h, w, cfg.seed)
     if key not in _BANKS:
         _BANKS[key] = NoiseBank(h, w, cfg.seed)
     patient_idx = i // cfg.eyes_per_patient
     group = cfg.groups[patient_idx % len(cfg.groups)]
     eye = "RL"[i % 2] if cfg.eyes_per_patient == 2 else "RL"[patient_idx % 2]
-    scan = generate_scan(group, cfg.seed, i, (w, h), tuple(cfg.spacing), _BANKS[key], cfg.hidden_spurs)
+    scan = generate_scan(group, cfg.seed, i, (w, h), spacing, _BANKS[key], cfg.hidden_spurs, cfg.style)
     case_id = f"P{patient_idx:04d}_20260101_{120000 + i:06d}_{eye}_CASIA2_001_000"
     write_png(root / "images" / f"{case_id}.png", scan.image)
-    mask_rel = write_mask(root, case_id, scan.masks)
+    mask_rel = write_mask(root, case_id, scan.masks[: len(cfg.structures())])
     case = Case(
         case_id=case_id,
         patient_id=f"P{patient_idx:04d}",
@@ -110,7 +135,7 @@ def _asoct_case(i: int, cfg: AsoctPhantomConfig, root: Path) -> tuple[Case, dict
         height=h,
         eye=eye,
         group=group,
-        spacing=(float(cfg.spacing[0]), float(cfg.spacing[1])),
+        spacing=spacing,
         landmarks=dict(scan.spurs),
     )
     return case, scan.biometry
@@ -141,12 +166,13 @@ def generate_asoct_dataset(out: str | Path, cfg: AsoctPhantomConfig, overwrite: 
                     if progress:
                         progress(i + 1, cfg.n)
         cases = [c for c, _ in results]
+        spacings = {c.spacing for c in cases}
         manifest = Manifest(
             name=cfg.name,
             modality="asoct",
-            structures=[Structure(n, i + 1, default_colour(n, i)) for i, n in enumerate(ASOCT_STRUCTURES)],
+            structures=[Structure(n, i + 1, default_colour(n, i)) for i, n in enumerate(cfg.structures())],
             landmarks=list(SPURS),
-            spacing_mm=(float(cfg.spacing[0]), float(cfg.spacing[1])),
+            spacing_mm=spacings.pop() if len(spacings) == 1 else None,  # one value only when all cases share it
             groups=sorted({c.group for c in cases}),
             reference_biometry=REFERENCE_BIOMETRY,
             provenance=_provenance("phantom asoct", config_to_dict(cfg)),

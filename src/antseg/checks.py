@@ -1,0 +1,145 @@
+"""The one place that checks numbers where they enter antseg: finite, positive, in range, sizes, timestamps.
+
+Every check returns the value in its checked type or raises :class:`~antseg.errors.AntsegInputError` naming
+the value (``what``: a flag such as ``--spacing`` or a field such as ``epochs``) and, where one is at fault,
+the file (``path``). The CLI and the Python API call the same checks, so a value refused on the command line
+is refused from a script or a YAML config too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Integral, Real
+from pathlib import Path
+
+from antseg.errors import AntsegInputError
+
+#: The largest image side antseg accepts for a network input or a phantom (pixels).
+MAX_SIDE = 16384
+
+
+def _fail(path: str | Path | None, what: str, need: str, value: object) -> AntsegInputError:
+    return AntsegInputError(path, f"{what} must be {need}, got {value!r}")
+
+
+def number(
+    value: object,
+    what: str,
+    *,
+    path: str | Path | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    positive: bool = False,
+) -> float:
+    """A finite real number, optionally ``> 0`` (``positive``) and within ``[minimum, maximum]``.
+
+    Args:
+        value: a number (a bool is refused) or its text.
+        what: the flag or field name, for the message.
+        path: the file the value came from, if any.
+    """
+    if isinstance(value, bool):
+        raise _fail(path, what, "a number", value)
+    try:
+        v = float(value.strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise _fail(path, what, "a number", value) from None
+    if not math.isfinite(v):
+        raise _fail(path, what, "a finite number", value)
+    if positive and v <= 0:
+        raise _fail(path, what, "positive", value)
+    if minimum is not None and v < minimum:
+        raise _fail(path, what, f">= {minimum:g}", value)
+    if maximum is not None and v > maximum:
+        raise _fail(path, what, f"<= {maximum:g}", value)
+    return v
+
+
+def positive(value: object, what: str, path: str | Path | None = None) -> float:
+    """A finite number ``> 0``."""
+    return number(value, what, path=path, positive=True)
+
+
+def fraction(value: object, what: str, path: str | Path | None = None) -> float:
+    """A finite number in ``[0, 1]``."""
+    return number(value, what, path=path, minimum=0.0, maximum=1.0)
+
+
+def integer(
+    value: object,
+    what: str,
+    *,
+    path: str | Path | None = None,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int:
+    """A whole number (``3``, ``3.0`` or ``"3"``; never a bool or ``3.5``) within ``[minimum, maximum]``."""
+    if isinstance(value, bool):
+        raise _fail(path, what, "a whole number", value)
+    if isinstance(value, Integral):
+        v = int(value)
+    elif isinstance(value, Real) and math.isfinite(float(value)) and float(value).is_integer():
+        v = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        v = int(value.strip())
+    else:
+        raise _fail(path, what, "a whole number", value)
+    if minimum is not None and v < minimum:
+        raise _fail(path, what, f"a whole number >= {minimum}", value)
+    if maximum is not None and v > maximum:
+        raise _fail(path, what, f"a whole number <= {maximum}", value)
+    return v
+
+
+def count(value: object, what: str, path: str | Path | None = None, minimum: int = 1) -> int:
+    """A whole number ``>= minimum`` (default 1): epochs, batch sizes, steps."""
+    return integer(value, what, path=path, minimum=minimum)
+
+
+def spacing(value: object, what: str = "--spacing", path: str | Path | None = None) -> tuple[float, float] | None:
+    """Pixel spacing (x, y) in mm: two finite positive numbers (one number is used for both); None stays None."""
+    if value is None:
+        return None
+    vals = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value]
+    if len(vals) == 1:
+        vals = vals * 2
+    if len(vals) != 2:
+        raise _fail(path, what, "one or two numbers (x, y)", value)
+    sx, sy = (number(v, what, path=path, positive=True) for v in vals)
+    return sx, sy
+
+
+def size(value: object, what: str, path: str | Path | None = None, minimum: int = 1) -> tuple[int, int]:
+    """Two whole numbers in ``[minimum, MAX_SIDE]`` (a width and a height, in either order)."""
+    vals = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value]
+    if len(vals) != 2:
+        raise _fail(path, what, "two numbers", value)
+    a, b = (integer(v, what, path=path, minimum=minimum, maximum=MAX_SIDE) for v in vals)
+    return a, b
+
+
+def timestamp(value: object, what: str = "--timestamp", path: str | Path | None = None) -> float:
+    """Seconds into a video: a finite number ``>= 0``."""
+    t = number(value, what, path=path)
+    if t < 0:
+        raise AntsegInputError(path, f"{what} {t:g} s is negative")
+    return t
+
+
+def ratios(value: object, what: str, n: int = 3, path: str | Path | None = None) -> tuple[float, ...]:
+    """``n`` fractions (each finite and >= 0) with a positive sum."""
+    vals = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value]
+    if len(vals) != n:
+        raise _fail(path, what, f"{n} numbers", value)
+    out = tuple(number(v, what, path=path, minimum=0.0) for v in vals)
+    if sum(out) <= 0:
+        raise _fail(path, what, "numbers with a positive sum", value)
+    return out
+
+
+def choice(value: object, what: str, valid: Sequence[object], path: str | Path | None = None) -> object:
+    """One of ``valid``."""
+    if value not in valid:
+        raise AntsegInputError(path, f"{what} must be one of {', '.join(map(str, valid))}, got {value!r}")
+    return value

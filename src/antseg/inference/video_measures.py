@@ -1,0 +1,155 @@
+"""Per-frame measures of a segmented structure: presence, confidence, area, centroid, equivalent diameter and
+the fitted ellipse (for the cornea: the limbus), and the ``frames.csv`` row that holds them.
+
+Measures are taken on the largest connected region of a structure's mask at the frame's own size, so a stray
+false-positive blob moves neither the centroid nor the ellipse. Coordinates are pixels of the displayed frame,
+origin top left, pixel centres at integers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+#: A structure is present when its largest region covers at least this fraction of the frame.
+MIN_AREA_FRACTION = 1e-3
+
+
+@dataclass(frozen=True)
+class Ellipse:
+    """A fitted ellipse: centre (px), full axis lengths (px, major >= minor), and the major axis' angle in
+    degrees from the image x axis, in [0, 180), clockwise on screen (y points down)."""
+
+    cx: float
+    cy: float
+    major: float
+    minor: float
+    angle: float
+
+
+@dataclass(frozen=True)
+class StructureMeasures:
+    """One structure in one frame.
+
+    Attributes:
+        present: the largest region covers at least :data:`MIN_AREA_FRACTION` of the frame.
+        confidence: mean probability over the predicted pixels (network resolution), 0 when there are none.
+        area_px: pixels of the largest region (after smoothing: the smoothed value).
+        centroid: (x, y) of the largest region, None when absent.
+        ellipse: the ellipse fitted to the largest region's outline, None when absent.
+    """
+
+    present: bool
+    confidence: float
+    area_px: float
+    centroid: tuple[float, float] | None
+    ellipse: Ellipse | None
+
+    @property
+    def diameter_px(self) -> float:
+        """Equivalent diameter: that of the circle with the same area."""
+        return 2.0 * math.sqrt(max(self.area_px, 0.0) / math.pi)
+
+
+ABSENT = StructureMeasures(False, 0.0, 0.0, None, None)
+
+
+def fit_ellipse(contour: np.ndarray) -> Ellipse | None:
+    """Least-squares ellipse of an outline ((K, 1, 2) int points, K >= 5), normalised to major/minor/angle."""
+    if len(contour) < 5:
+        return None
+    (cx, cy), (w, h), angle = cv2.fitEllipse(contour)
+    if not (math.isfinite(w) and math.isfinite(h)) or w <= 0 or h <= 0:
+        return None
+    if w < h:
+        w, h, angle = h, w, angle + 90.0
+    return Ellipse(float(cx), float(cy), float(w), float(h), float(angle % 180.0))
+
+
+def measure_mask(mask: np.ndarray, confidence: float) -> StructureMeasures:
+    """Measures of the largest region of one (H, W) uint8 {0, 1} mask (its holes excluded from the area)."""
+    h, w = mask.shape
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return StructureMeasures(False, float(confidence), 0.0, None, None)
+    if len(contours) == 1:
+        outline, mo = contours[0], cv2.moments(mask, binaryImage=True)
+    else:  # keep the largest region: its outline filled, and-ed with the mask (holes stay out)
+        outline = max(contours, key=cv2.contourArea)
+        x0, y0, bw, bh = cv2.boundingRect(outline)
+        region = np.zeros((bh, bw), np.uint8)
+        cv2.drawContours(region, [outline], -1, 1, cv2.FILLED, offset=(-x0, -y0))
+        region &= mask[y0 : y0 + bh, x0 : x0 + bw]
+        mo = cv2.moments(region, binaryImage=True)
+        mo["m10"], mo["m01"] = mo["m10"] + x0 * mo["m00"], mo["m01"] + y0 * mo["m00"]
+    area = float(mo["m00"])
+    if area <= 0:
+        return StructureMeasures(False, float(confidence), 0.0, None, None)
+    centroid = (mo["m10"] / area, mo["m01"] / area)
+    present = area >= MIN_AREA_FRACTION * h * w
+    return StructureMeasures(present, float(confidence), area, centroid, fit_ellipse(outline))
+
+
+MEASURE_COLUMNS = (
+    "present",
+    "confidence",
+    "area_px",
+    "area_mm2",
+    "centroid_x",
+    "centroid_y",
+    "diameter_px",
+    "diameter_mm",
+    "ellipse_cx",
+    "ellipse_cy",
+    "ellipse_major_px",
+    "ellipse_minor_px",
+    "ellipse_angle_deg",
+)
+
+
+def frame_columns(structures: list[str]) -> list[str]:
+    """``frames.csv`` columns: frame index, pts, time, then :data:`MEASURE_COLUMNS` per structure."""
+    return ["frame", "pts", "time_s"] + [f"{s}_{c}" for s in structures for c in MEASURE_COLUMNS]
+
+
+def _f(v: float | None, digits: int = 2) -> str:
+    return "" if v is None else f"{v:.{digits}f}"
+
+
+def frame_row(
+    index: int,
+    pts: int | None,
+    time_s: float,
+    measures: dict[str, StructureMeasures],
+    spacing: tuple[float, float] | None = None,
+) -> dict[str, object]:
+    """One ``frames.csv`` row; mm columns are empty without a spacing ((x, y) mm per pixel), measures of an
+    absent structure are empty (its presence and confidence are always written)."""
+    row: dict[str, object] = {"frame": index, "pts": "" if pts is None else pts, "time_s": f"{time_s:.6f}"}
+    for s, m in measures.items():
+        row[f"{s}_present"] = int(m.present)
+        row[f"{s}_confidence"] = f"{m.confidence:.4f}"
+        if not m.present:
+            continue
+        mm2 = None if spacing is None else m.area_px * spacing[0] * spacing[1]
+        row[f"{s}_area_px"] = _f(m.area_px, 1)
+        row[f"{s}_area_mm2"] = _f(mm2, 4)
+        row[f"{s}_diameter_px"] = _f(m.diameter_px)
+        row[f"{s}_diameter_mm"] = "" if mm2 is None else f"{2 * math.sqrt(mm2 / math.pi):.4f}"
+        if m.centroid is not None:
+            row[f"{s}_centroid_x"], row[f"{s}_centroid_y"] = _f(m.centroid[0]), _f(m.centroid[1])
+        if m.ellipse is not None:
+            e = m.ellipse
+            row.update(
+                {
+                    f"{s}_ellipse_cx": _f(e.cx),
+                    f"{s}_ellipse_cy": _f(e.cy),
+                    f"{s}_ellipse_major_px": _f(e.major),
+                    f"{s}_ellipse_minor_px": _f(e.minor),
+                    f"{s}_ellipse_angle_deg": _f(e.angle, 1),
+                }
+            )
+    return row

@@ -1,0 +1,279 @@
+"""Whole-video prediction: decode (background thread) -> batched inference -> measures -> write (background
+thread), streaming, so memory stays flat whatever the video's length.
+
+``predict_video(weights, video, out)`` writes into ``out`` (atomically: a temporary folder renamed at the end):
+``overlay.mp4``, the masks (``--masks video|png|none``), ``frames.csv`` (one row per processed frame: index,
+pts, time, and per structure presence, confidence, area, centroid, equivalent diameter, fitted ellipse) and
+``summary.json``. ``weights`` is a run folder, a checkpoint, or an exported ``.onnx`` file (ONNX Runtime).
+
+Bad input (not a video, no video stream, no frames, ``--start`` past the end) is a one-line error and writes
+nothing. A video that breaks part-way keeps the frames done: the outputs are finished and kept, and the error
+says where decoding stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from antseg import checks
+from antseg.errors import AntsegInputError
+from antseg.inference.backends import Backend, logits_to_masks, open_backend, prepare_frame, video_threads
+from antseg.inference.temporal import MeasureSmoother, SmoothConfig
+from antseg.inference.video_measures import frame_columns, frame_row, measure_mask
+from antseg.inference.video_reader import DecodedFrame, StopInfo, VideoReader
+from antseg.inference.video_writer import MASK_MODES, VideoOutputs
+from antseg.io.atomic import atomic_dir
+
+
+@dataclass
+class VideoOptions:
+    """Whole-video settings.
+
+    Attributes:
+        start, end: seconds from the video's start; frames with ``start <= t < end`` are processed.
+        every: process every N-th frame of that range.
+        smooth: smooth the measures (centroid, area, ellipse) over time (:mod:`antseg.inference.temporal`).
+        masks: ``video`` (lossless ``<structure>.mkv``), ``png`` (one PNG per frame) or ``none``.
+        overlay: write ``overlay.mp4``.
+        batch: frames per network call (0: 1 on a CPU, where larger batches measured slower, 8 on a GPU).
+        threads: CPU threads for the network (0: all cores but one, :func:`~antseg.inference.backends.video_threads`).
+        spacing: (x, y) mm per pixel for the mm columns; None: the model's spacing, if it has one.
+    """
+
+    start: float = 0.0
+    end: float | None = None
+    every: int = 1
+    smooth: bool = False
+    masks: str = "video"
+    overlay: bool = True
+    batch: int = 0
+    threads: int = 0
+    spacing: tuple[float, float] | None = None
+    smooth_config: SmoothConfig = field(default_factory=SmoothConfig)
+
+    def checked(self) -> VideoOptions:
+        self.start = checks.timestamp(self.start, "--start")
+        if self.end is not None:
+            self.end = checks.timestamp(self.end, "--end")
+            if self.end <= self.start:
+                raise AntsegInputError(None, f"--end {self.end:g} s must be after --start {self.start:g} s")
+        self.every = checks.integer(self.every, "--every", minimum=1)
+        self.batch = checks.integer(self.batch, "batch", minimum=0)
+        self.threads = checks.integer(self.threads, "threads", minimum=0)
+        checks.choice(self.masks, "--masks", MASK_MODES)
+        self.spacing = checks.spacing(self.spacing)
+        return self
+
+
+@dataclass
+class VideoResult:
+    """What a run did: frames written, wall time and frames/s, time per stage (ms per frame), and where a
+    broken video stopped (None when it was read to the end of the range)."""
+
+    out: Path
+    frames: int
+    seconds: float
+    fps: float
+    stage_ms: dict[str, float]
+    backend: str
+    stopped: StopInfo | None = None
+
+
+def _process_batch(
+    backend: Backend,
+    frames: list[DecodedFrame],
+    canvas: np.ndarray,
+    outputs: VideoOutputs,
+    smoothers: dict[str, MeasureSmoother] | None,
+    spacing,
+    timing: dict[str, float],
+) -> None:
+    meta = backend.meta
+    names = list(meta.structures)
+    t0 = time.perf_counter()
+    boxes = [prepare_frame(f.image, meta, canvas[i]) for i, f in enumerate(frames)]
+    t1 = time.perf_counter()
+    logits = backend(canvas[: len(frames)])
+    t2 = time.perf_counter()
+    timing["preprocess"] += t1 - t0
+    timing["inference"] += t2 - t1
+    for f, lg, lb in zip(frames, logits, boxes, strict=True):
+        t3 = time.perf_counter()
+        fm = logits_to_masks(lg, lb, meta)
+        measures = {s: measure_mask(fm.masks[k], fm.confidence[k]) for k, s in enumerate(names)}
+        if smoothers is not None:
+            measures = {s: smoothers[s](f.time_s, m) for s, m in measures.items()}
+        row = frame_row(f.index, f.pts, f.time_s, measures, spacing)
+        ellipses = {s: m.ellipse for s, m in measures.items() if m.present}
+        timing["postprocess"] += time.perf_counter() - t3
+        outputs.put(f.index, f.pts, f.image, fm.masks, row, ellipses)  # waits while the writer is behind
+
+
+def predict_video(
+    weights: str | Path,
+    video: str | Path,
+    out: str | Path,
+    options: VideoOptions | None = None,
+    device: str = "auto",
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    backend: Backend | None = None,
+) -> VideoResult:
+    """Segment every frame of ``video`` in [start, end) (every N-th) into the folder ``out``.
+
+    Args:
+        weights: run folder, checkpoint, or ``.onnx`` file (ignored when ``backend`` is given).
+        backend: an already loaded backend (benchmarks reuse one).
+        progress: called with (frames done, frames expected or 0 when unknown).
+
+    Raises:
+        AntsegInputError: bad input (nothing written), or a video that broke part-way (outputs kept; the
+            message says where it stopped).
+    """
+    opt = (options or VideoOptions()).checked()
+    out = Path(out)
+    backend = backend or open_backend(weights, device, opt.threads or video_threads())
+    names = list(backend.meta.structures)
+    spacing = opt.spacing or backend.meta.spacing
+    reader = VideoReader(video, opt.start, opt.end, opt.every)
+    info = reader.info
+    path = info.path
+    if info.duration_s is not None and opt.start >= info.duration_s:
+        reader.close()
+        raise AntsegInputError(path, f"--start {opt.start:g} s is past the end of the video ({info.duration_s:.3f} s)")
+    expected = info.estimated_frames(opt.start, opt.end, opt.every) or 0
+    timing = {"preprocess": 0.0, "inference": 0.0, "postprocess": 0.0}
+    smoothers = {s: MeasureSmoother(opt.smooth_config) for s in names} if opt.smooth else None
+    batch_size = opt.batch or (8 if str(getattr(backend, "device", "cpu")).startswith("cuda") else 1)
+    h, w = backend.meta.input_hw
+    canvas = np.zeros((batch_size, int(backend.meta.in_channels), h, w), np.float32)
+    t_start = time.perf_counter()
+    done = 0
+    torch_threads = _torch_threads()
+    with reader, _restore_torch_threads(torch_threads), atomic_dir(out, overwrite=overwrite) as tmp:
+        outputs = VideoOutputs(tmp, names, info.time_base, info.rate, opt.masks, frame_columns(names), opt.overlay)
+        try:
+            batch: list[DecodedFrame] = []
+            for frame in reader:
+                batch.append(frame)
+                if len(batch) == batch_size:
+                    _process_batch(backend, batch, canvas, outputs, smoothers, spacing, timing)
+                    done += len(batch)
+                    batch = []
+                    if progress:
+                        progress(done, max(expected, done))
+            if batch:
+                _process_batch(backend, batch, canvas, outputs, smoothers, spacing, timing)
+                done += len(batch)
+        finally:
+            outputs.close()
+        if progress:
+            progress(done, done)
+        if done == 0:
+            raise _nothing_read(path, reader, opt)
+        wall = time.perf_counter() - t_start
+        stage_ms = {"decode": reader.decode_s, **timing, "write": outputs.write_s}
+        result = VideoResult(
+            out,
+            done,
+            wall,
+            done / wall,
+            {k: 1000 * v / done for k, v in stage_ms.items()},
+            backend.name,
+            reader.stopped,
+        )
+        _write_summary(tmp / "summary.json", result, backend, info, opt)
+    if reader.stopped is not None:
+        raise AntsegInputError(path, f"{reader.stopped.describe()}; the {done} frames before it are in {out}")
+    return result
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+@contextlib.contextmanager
+def _restore_torch_threads(n: int) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        import torch
+
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
+
+
+def _nothing_read(path: Path, reader: VideoReader, opt: VideoOptions) -> AntsegInputError:
+    if reader.stopped is not None:
+        return AntsegInputError(path, reader.stopped.describe())
+    if reader.decoded == 0:
+        return AntsegInputError(path, "has no video frames (a zero-length video)")
+    span = f"[{opt.start:g}, {opt.end:g}) s" if opt.end is not None else f"from {opt.start:g} s"
+    return AntsegInputError(path, f"no frame in {span}: --start is past the end of the video")
+
+
+def _write_summary(path: Path, r: VideoResult, backend: Backend, info, opt: VideoOptions) -> None:
+    doc = {
+        "video": str(info.path),
+        "model": str(backend.source),
+        "backend": backend.name,
+        "structures": list(backend.meta.structures),
+        "frames": r.frames,
+        "complete": r.stopped is None,
+        "stopped": None if r.stopped is None else {**asdict(r.stopped), "message": r.stopped.describe()},
+        "seconds": round(r.seconds, 3),
+        "frames_per_s": round(r.fps, 2),
+        "stage_ms_per_frame": {k: round(v, 2) for k, v in r.stage_ms.items()},
+        "source": {
+            "codec": info.codec,
+            "width": info.width,
+            "height": info.height,
+            "time_base": str(info.time_base),
+            "rate": None if info.rate is None else str(info.rate),
+            "duration_s": info.duration_s,
+            "frames": info.frames,
+        },
+        "options": {
+            "start": opt.start,
+            "end": opt.end,
+            "every": opt.every,
+            "smooth": opt.smooth,
+            "smooth_config": asdict(opt.smooth_config) if opt.smooth else None,
+            "masks": opt.masks,
+            "batch": opt.batch,
+            "spacing_mm": opt.spacing,
+        },
+    }
+    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+
+
+def predict_video_input(
+    weights: str | Path | None,
+    inputs: list[Path],
+    out: Path,
+    timestamp: float | None,
+    options: VideoOptions | None,
+    device: str = "auto",
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    resume: bool = False,
+) -> Path:
+    """``antseg predict`` on one whole video: the checks of the command line, then :func:`predict_video`."""
+    if timestamp is not None:
+        raise AntsegInputError(None, "--start/--end/--every/--smooth/--masks are for a whole video, not --timestamp")
+    if len(inputs) != 1:
+        raise AntsegInputError(None, "give one video at a time (or images and folders without --start/--end/...)")
+    if resume:
+        raise AntsegInputError(None, "--resume is for images; a video is written whole (use --start to skip ahead)")
+    if weights is None:
+        raise AntsegInputError(None, "a video needs segmentation weights")
+    return predict_video(weights, inputs[0], out, options, device, overwrite, progress).out

@@ -1,0 +1,44 @@
+"""antseg's shipped default models, trained on the realistic phantom only (synthetic data, no real scan).
+
+- ``segmentation.pt``: ``unet-lite`` for the anterior chamber, lens, nucleus, left and right iris and cornea;
+- ``spurs.pt``: the two-stage scleral-spur model.
+
+Wherever antseg accepts a run folder or checkpoint, the word ``default`` names these (a file or folder that is
+really called ``default`` in the working directory is used instead). They are rebuilt, seeded, by
+``python -m antseg.pretrained.train`` (see the README, "Default model", for what they measure on real scans).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from antseg.errors import AntsegInputError
+
+#: The word that names the shipped models.
+DEFAULT = "default"
+#: Checkpoint file per task (the tasks of :mod:`antseg.models.checkpoint`).
+FILES: dict[str, str] = {"segmentation": "segmentation.pt", "landmarks": "spurs.pt"}
+
+
+def is_default(path: str | Path | None) -> bool:
+    """True when ``path`` is the word ``default`` (and no file or folder of that name exists)."""
+    return path is not None and str(path).strip().lower() == DEFAULT and not Path(str(path)).exists()
+
+
+def checkpoint(task: str) -> Path:
+    """The shipped checkpoint file of ``task`` (``segmentation`` or ``landmarks``).
+
+    Raises:
+        AntsegInputError: the file is not installed (a source checkout without the weights).
+    """
+    if task not in FILES:
+        raise AntsegInputError(None, f"no default model for task {task!r}; tasks: {', '.join(FILES)}")
+    res = resources.files(__name__) / FILES[task]
+    if not res.is_file():
+        raise AntsegInputError(
+            None,
+            f"the default {task} model ({FILES[task]}) is not installed; "
+            "rebuild it with: python -m antseg.pretrained.train --out runs/pretrained --install",
+        )
+    return Path(str(res))  # package data is installed as plain files (wheel or editable install)

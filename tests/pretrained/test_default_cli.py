@@ -1,0 +1,39 @@
+"""The shipped default models from the command line: no training needed, and fine-tuning starts from them."""
+
+from __future__ import annotations
+
+import shutil
+
+from antseg.data.canonical import load_dataset
+from antseg.models import read_checkpoint
+
+
+def test_predict_biometry_and_report_use_the_default_models(split_phantom, tmp_path, cli, monkeypatch):
+    ds = load_dataset(split_phantom)
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    shutil.copy(split_phantom / ds.cases[0].image, scans / "scan.png")
+    monkeypatch.chdir(tmp_path)
+    r = cli("predict", "default", scans / "scan.png", "--spurs", "default", "--device", "cpu")
+    assert r.code == 0, r.err
+    assert (tmp_path / "predictions" / "scan" / "cornea.png").is_file() and (
+        tmp_path / "predictions" / "spurs.csv"
+    ).is_file()
+    r = cli("biometry", scans, "--device", "cpu", "--spacing", "0.025")
+    assert r.code == 0, r.err
+    assert "acd_mm" in (tmp_path / "biometry" / "biometry.csv").read_text()
+    r = cli("report", scans, "--device", "cpu", "--spacing", "0.025")
+    assert r.code == 0, r.err
+    assert "trained on synthetic data only" in (tmp_path / "report" / "report.html").read_text()
+
+
+def test_train_seg_init_default(split_phantom, tmp_path, cli):
+    r = cli("train", "seg", split_phantom, "--out", tmp_path / "ft", "--init", "default", "--epochs", "1",
+            "--input-size", "128x64", "--device", "cpu")  # fmt: skip
+    assert r.code == 0, r.err
+    ck = read_checkpoint(tmp_path / "ft" / "best.pt")
+    assert ck.model["name"] == "unet-lite" and ck.model["kwargs"]["coord_channels"] is True
+    r = cli(
+        "train", "seg", split_phantom, "--out", tmp_path / "bad", "--init", tmp_path / "missing.pt", "--epochs", "1"
+    )
+    assert r.code == 2 and "missing.pt" in r.err
