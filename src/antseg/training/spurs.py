@@ -200,9 +200,12 @@ def train_refiner(ds: CanonicalDataset, cases, channels: list[str], spur: SpurCo
         raise AntsegInputError(ds.root, "no landmark to train the refiner on")
     model = make_refiner().to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=spur.refine_lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=spur.refine_lr, total_steps=spur.refine_steps, pct_start=0.1
-    )
+    if spur.refine_steps >= 10:
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=spur.refine_lr, total_steps=spur.refine_steps, pct_start=0.1
+        )
+    else:  # too few steps for a warm-up phase (OneCycleLR divides by its length): a constant rate
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _step: 1.0)
     ce = SpatialSoftmaxCE(null=False)
     rows, t0 = [], time.perf_counter()
     s = spur.crop
