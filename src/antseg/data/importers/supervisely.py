@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from antseg.anatomy import SURGICAL_VOCAB
+from antseg.anatomy import ASOCT_VOCAB, SURGICAL_VOCAB
 from antseg.data.importers.base import (
     ImportOptions,
     ImportResult,
@@ -92,7 +92,7 @@ def import_supervisely(src: Path, out: Path, opts: ImportOptions, progress=None)
         src,
         out,
         cases,
-        SURGICAL_VOCAB,
+        {**ASOCT_VOCAB, **SURGICAL_VOCAB},  # AS-OCT names too: `data export supervisely` writes them
         set(),
         "surgical",
         opts,
