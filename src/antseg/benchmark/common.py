@@ -45,6 +45,26 @@ def train_or_reuse(
     return train_s
 
 
+def trained_predictor(
+    method: str, ds: CanonicalDataset, out: Path, cfg: BenchmarkConfig, log: Callable[[str], None],
+    runs: dict[str, str] | None, kind: str,
+) -> tuple[EnginePredictor, float, list[str]]:  # fmt: skip
+    """Train (or reuse) ``method`` in ``out/run`` and load it; returns (predictor, training seconds, the names it
+    shares with the dataset, in the predictor's order). ``kind``: ``structures`` or ``landmarks``."""
+    from antseg.engines import get_engine
+    from antseg.errors import AntsegInputError
+
+    engine = get_engine(method)
+    engine.check_available()
+    train_s = train_or_reuse(engine, ds.root, out / "run", cfg, method, log, runs)
+    predictor = engine.load(out / "run", cfg.device)
+    theirs, ours = getattr(predictor, kind), getattr(ds, kind)
+    common = [n for n in theirs if n in ours]
+    if not common:
+        raise AntsegInputError(ds.root, f"{method} predicts {theirs}, none of the dataset's {kind}")
+    return predictor, train_s, common
+
+
 def _reference(predictor: EnginePredictor, ds: CanonicalDataset, case) -> None:
     """Give an oracle predictor the case's ground truth (outside the timed call)."""
     if predictor.oracle:

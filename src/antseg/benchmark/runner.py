@@ -12,13 +12,13 @@ from pathlib import Path
 
 import torch
 
-from antseg.benchmark.common import RESULT, device_name, predict_timed, train_or_reuse
+from antseg.benchmark.common import RESULT, device_name, predict_timed, trained_predictor
 from antseg.benchmark.config import BenchmarkConfig
 from antseg.benchmark.report import write_report
 from antseg.benchmark.spurs import evaluate_spur_method, spur_cases
 from antseg.config import dump_config
 from antseg.data.canonical import CanonicalDataset, load_dataset
-from antseg.engines import engine_tasks, get_engine, list_engines
+from antseg.engines import engine_tasks, list_engines
 from antseg.errors import AntsegInputError
 from antseg.io.tables import write_csv, write_json
 from antseg.metrics import SegmentationMetric
@@ -48,13 +48,7 @@ def evaluate_method(
 ) -> dict:  # fmt: skip
     """Train (or reuse) one segmentation method and score it on ``cases``; writes ``out/per_case.csv`` and
     ``out/result.json``."""
-    engine = get_engine(method)
-    engine.check_available()
-    train_s = train_or_reuse(engine, ds.root, out / "run", cfg, method, log, runs)
-    predictor = engine.load(out / "run", cfg.device)
-    common = [s for s in predictor.structures if s in ds.structures]
-    if not common:
-        raise AntsegInputError(ds.root, f"{method} predicts {predictor.structures}, none of the dataset's structures")
+    predictor, train_s, common = trained_predictor(method, ds, out, cfg, log, runs, "structures")
     pi = [predictor.structures.index(s) for s in common]
     di = [ds.structures.index(s) for s in common]
     metric, times = SegmentationMetric(common), []

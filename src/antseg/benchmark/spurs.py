@@ -7,10 +7,9 @@ import statistics
 from collections.abc import Callable
 from pathlib import Path
 
-from antseg.benchmark.common import RESULT, device_name, predict_timed, train_or_reuse
+from antseg.benchmark.common import RESULT, device_name, predict_timed, trained_predictor
 from antseg.benchmark.config import BenchmarkConfig
 from antseg.data.canonical import CanonicalDataset
-from antseg.engines import get_engine
 from antseg.errors import AntsegInputError
 from antseg.io.tables import write_csv, write_json
 from antseg.metrics.landmarks import landmark_rows, summarize_landmarks
@@ -32,13 +31,7 @@ def evaluate_spur_method(
 ) -> dict:  # fmt: skip
     """Train (or reuse) one landmark method and score it on ``cases``; writes ``out/per_case.csv`` and
     ``out/result.json``."""
-    engine = get_engine(method)
-    engine.check_available()
-    train_s = train_or_reuse(engine, ds.root, out / "run", cfg, method, log, runs)
-    predictor = engine.load(out / "run", cfg.device)
-    names = [n for n in predictor.landmarks if n in ds.landmarks]
-    if not names:
-        raise AntsegInputError(ds.root, f"{method} predicts {predictor.landmarks}, none of the dataset's landmarks")
+    predictor, train_s, names = trained_predictor(method, ds, out, cfg, log, runs, "landmarks")
     rows, times = [], []
     for c, res, ms in predict_timed(predictor, ds, cases, progress):
         times.append(ms)

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from antseg.errors import AntsegInputError
-from antseg.inference.predictor import Prediction
+from antseg.inference.predictor import MetaProperties, Prediction
 from antseg.models.checkpoint import TASK_SEGMENTATION, CheckpointMeta
 
 METADATA_KEY = "antseg"
@@ -86,7 +86,7 @@ class OnnxBackend:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, np.float32)})[0]
 
 
-class OnnxPredictor:
+class OnnxPredictor(MetaProperties):
     """The ONNX Runtime counterpart of :class:`~antseg.inference.predictor.Predictor` (same outputs)."""
 
     def __init__(self, path: str | Path, device: str = "auto") -> None:
@@ -95,14 +95,6 @@ class OnnxPredictor:
         self.checkpoint = SimpleNamespace(path=Path(path), meta=self.meta)
         self.structures: list[str] = list(self.meta.structures)
         self.threshold = float(self.meta.threshold)
-
-    @property
-    def spacing(self) -> tuple[float, float] | None:
-        return self.meta.spacing
-
-    @property
-    def grayscale(self) -> bool:
-        return int(self.meta.in_channels) == 1
 
     def predict(self, image: np.ndarray) -> Prediction:
         """Segment one image ((H, W) grey or (H, W, 3) RGB uint8) at its own size."""

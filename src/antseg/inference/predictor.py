@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from antseg.errors import AntsegInputError
-from antseg.models.checkpoint import TASK_SEGMENTATION, read_checkpoint
+from antseg.models.checkpoint import TASK_SEGMENTATION, CheckpointMeta, read_checkpoint
 from antseg.models.runs import segmentation_checkpoint
 from antseg.preprocessing import gate_sides, prepare_image, resolve_device, side_channels
 
@@ -20,7 +20,22 @@ class Prediction:
     probs: np.ndarray  # (N, H, W) float32 in [0, 1]
 
 
-class Predictor:
+class MetaProperties:
+    """What every segmentation predictor derives from its checkpoint description ``self.meta``."""
+
+    meta: CheckpointMeta
+
+    @property
+    def spacing(self) -> tuple[float, float] | None:
+        return self.meta.spacing
+
+    @property
+    def grayscale(self) -> bool:
+        """True when the model takes grey images."""
+        return int(self.meta.in_channels) == 1
+
+
+class Predictor(MetaProperties):
     """A trained segmentation model ready to use.
 
     Args:
@@ -38,15 +53,6 @@ class Predictor:
         self.model = ck.build(self.device)
         self.structures: list[str] = list(self.meta.structures)
         self.threshold = float(self.meta.threshold)
-
-    @property
-    def spacing(self) -> tuple[float, float] | None:
-        return self.meta.spacing
-
-    @property
-    def grayscale(self) -> bool:
-        """True when the model takes grey images."""
-        return int(self.meta.in_channels) == 1
 
     @torch.no_grad()
     def predict(self, image: np.ndarray) -> Prediction:
