@@ -31,27 +31,15 @@ def read_frame_at(path: str | Path, t: float) -> np.ndarray:
     """
     import av
 
+    from antseg.inference.video_reader import open_video  # the one opener and its checks (imports this module)
+
     path = Path(path)
     t = checks.timestamp(t, path=path)
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError) as exc:
-        raise AntsegInputError(path, f"not a readable video ({type(exc).__name__})") from None
+    container, stream, info = open_video(path)
     with container:
-        if _is_still_image(container):
-            raise AntsegInputError(path, "is a still image, not a video")
-        if not container.streams.video:
-            raise AntsegInputError(path, "has no video stream")
-        stream = container.streams.video[0]
         tb = stream.time_base
-        if not tb:
-            raise AntsegInputError(path, "video stream has no time base (cannot find a frame by time)")
         start = float(stream.start_time * tb) if stream.start_time is not None else 0.0
-        duration = None
-        if stream.duration is not None:
-            duration = float(stream.duration * tb)
-        elif container.duration is not None:
-            duration = container.duration / 1_000_000
+        duration = info.duration_s
         if duration is not None and t >= duration:
             raise AntsegInputError(path, f"timestamp {t:g} s is past the end of the video ({duration:.3f} s)")
         target = start + t
