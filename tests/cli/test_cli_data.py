@@ -44,3 +44,15 @@ def test_split_config_file_and_override(tmp_path, cli, asoct_copy):
     cfg.write_text("ratio: [1]\n")
     r = cli("data", "split", asoct_copy, "--config", cfg)
     assert r.code == 2 and "unknown option(s): ratio" in r.err
+
+
+def test_phantom_style_and_devices_flags(tmp_path, cli):
+    r = cli("data", "phantom", "asoct", tmp_path / "ds", "--n", "2", "--style", "realistic", "--devices", "narrow")
+    assert r.code == 0, r.err
+    ds = load_dataset(tmp_path / "ds")
+    assert [(c.width, c.height) for c in ds.cases] == [(1800, 998)] * 2
+    assert ds.manifest.provenance["config"]["style"] == "realistic"
+    r = cli("data", "phantom", "asoct", tmp_path / "x", "--style", "fancy")
+    assert r.code == 2 and "unknown style" in r.err and "valid: classic, realistic" in r.err
+    r = cli("data", "phantom", "asoct", tmp_path / "y", "--devices", "ss1000,oct9000")
+    assert r.code == 2 and "unknown device(s) oct9000" in r.err

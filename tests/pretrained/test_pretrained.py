@@ -12,7 +12,7 @@ from antseg.data.phantom.asoct import PHANTOM_STRUCTURES, NoiseBank, generate_sc
 from antseg.errors import AntsegInputError
 from antseg.models import create_model, read_checkpoint, runs
 from antseg.models.checkpoint import CheckpointMeta, save_checkpoint
-from antseg.pretrained import FILES, checkpoint, is_default
+from antseg.pretrained import FILES, checkpoint, is_default, is_shipped
 from antseg.training.init_weights import init_spec, load_initial_weights
 
 
@@ -26,6 +26,7 @@ def test_the_word_default_names_the_shipped_checkpoints(tmp_path, monkeypatch):
     assert not is_default("default")
     with pytest.raises(AntsegInputError, match="no task"):
         checkpoint("no task")
+    assert is_shipped(checkpoint("landmarks")) and not is_shipped(tmp_path / "spurs.pt") and not is_shipped(None)
 
 
 def test_shipped_checkpoints_are_small_safe_and_synthetic():

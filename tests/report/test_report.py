@@ -121,6 +121,7 @@ def test_report_files_tables_and_model_statement(report_run):
     assert summary["model"]["synthetic"] is True and summary["agreement"][0]["measure"] == "acd_mm"
     page = (out / "report.html").read_text()
     assert "Model trained on synthetic data only" in page and page.count('class="scan"') == 4
+    assert "Measured zero-shot" not in page  # real-data figures belong to the shipped models only
     assert page.count("data:image/jpeg;base64,") == 4 and "Bland-Altman" in page and "typical adult range" in page
 
 

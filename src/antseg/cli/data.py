@@ -13,7 +13,9 @@ from antseg.data.canonical import load_dataset
 from antseg.data.exporters import EXPORTERS, run_exporter
 from antseg.data.importers import IMPORTERS, ImportOptions, run_importer
 from antseg.data.labels import LabelPolicy
+from antseg.data.phantom.asoct import STYLES
 from antseg.data.phantom.layouts import write_phantom
+from antseg.data.phantom.realism import DEVICES
 from antseg.data.phantom.writer import AsoctPhantomConfig, SurgicalPhantomConfig
 from antseg.data.split import SplitConfig, split_dataset
 from antseg.data.validate import validate_dataset
@@ -125,6 +127,12 @@ def phantom_asoct(
     hidden_spurs: float = typer.Option(
         None, help="Fraction of scans with one angle in shadow, its spur not visible (default 0)."
     ),
+    style: str = typer.Option(
+        None, help=f"{' or '.join(STYLES)} (default classic): realistic randomises framing, anatomy and look."
+    ),
+    devices: str = typer.Option(
+        None, help=f"Comma-separated device geometries used in turn ({', '.join(DEVICES)}); overrides --size."
+    ),
     workers: int = typer.Option(None, help="Worker processes (default 1)."),
     fmt: str = typer.Option(
         "canonical", "--format", help=f"canonical, or a source layout: {', '.join(EXPORTERS.names())}."
@@ -144,6 +152,8 @@ def phantom_asoct(
         groups=groups.split(",") if groups else None,
         eyes_per_patient=eyes_per_patient,
         hidden_spurs=hidden_spurs,
+        style=style,
+        devices=tuple(devices.split(",")) if devices else None,
         workers=workers,
     )
     with progress_bar("phantom") as update:

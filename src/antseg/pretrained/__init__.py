@@ -42,3 +42,19 @@ def checkpoint(task: str) -> Path:
             "rebuild it with: python -m antseg.pretrained.train --out runs/pretrained --install",
         )
     return Path(str(res))  # package data is installed as plain files (wheel or editable install)
+
+
+#: What the shipped models measure on real scans (the README's "Default model" table); reports repeat it.
+REAL_DATA_FIGURES = (
+    "Measured zero-shot on 8 real CASIA SS-1000 scans of one eye (AGE challenge): Dice 0.95 anterior chamber, "
+    "0.85 iris, 0.91 cornea; scleral spurs 31 px (0.23 mm) mean error, 78 px at worst. Other eyes and devices "
+    "may do worse."
+)
+
+
+def is_shipped(path: str | Path | None) -> bool:
+    """True when ``path`` is one of the shipped checkpoint files (however it was named)."""
+    if path is None:
+        return False
+    p = Path(path).resolve()
+    return any(p == (Path(str(resources.files(__name__))) / f).resolve() for f in FILES.values())

@@ -22,10 +22,13 @@ import torch
 
 from antseg.models import read_checkpoint, runs, save_checkpoint
 from antseg.models.checkpoint import build_model
+from antseg.pretrained import FILES
 
 #: What the shipped checkpoints say about their training data.
 DATASET_NAME = "antseg realistic phantom (synthetic only)"
 CASIA_SPACING = [0.0075, 0.0075]  # mm per pixel of CASIA2 / SS-1000 scans, the scale the phantom mimics
+#: The packed file each model is written to (the files ``default`` loads).
+FILES_BY_MODEL = {"seg": FILES["segmentation"], "spurs": FILES["landmarks"]}
 
 
 @dataclass
@@ -36,9 +39,9 @@ class PretrainConfig:
     seed: int = 0
     devices: tuple[str, ...] = ("ss1000", "ss1000", "casia2", "narrow")
     hidden_spurs: float = 0.1
-    seg_epochs: int = 7
-    spur_epochs: int = 4
-    refine_steps: int = 800
+    seg_epochs: int = 10
+    spur_epochs: int = 7
+    refine_steps: int = 1500
     spur_channels: tuple[int, ...] = (16, 32, 64, 128, 128)  # stage 1 of the spur model (0.93 M parameters)
     lr: float = 2e-3
     threads: int = 1  # CPU threads (the weights depend on it; 1 is fastest on a busy 2-core machine)
@@ -53,15 +56,27 @@ def pack(src: Path, dst: Path, meta_changes: dict) -> Path:
     return save_checkpoint(dst, model, replace(ck.meta, **meta_changes), refiner=refiner)
 
 
-def train_default(out: str | Path, cfg: PretrainConfig, log=print) -> dict:
-    """Make the phantom, train both models and pack them into ``out``; returns timings and scores."""
+#: What ``--models`` can name: the two shipped models.
+MODELS: tuple[str, ...] = ("seg", "spurs")
+
+
+def train_default(out: str | Path, cfg: PretrainConfig, models=MODELS, log=print) -> dict:
+    """Make the phantom (once), train ``models`` on it and pack them into ``out``; returns timings and scores.
+
+    Each model depends only on the phantom, its own seed and the thread count, so ``seg`` and ``spurs`` may
+    be trained by two processes at once (after one has made the phantom) and give the same files.
+    """
     from antseg.data.phantom.writer import AsoctPhantomConfig, generate_asoct_dataset
     from antseg.training import TrainConfig, train_segmentation
     from antseg.training.spurs import SpurConfig, train_spurs
 
+    unknown = set(models) - set(MODELS)
+    if unknown:
+        raise ValueError(f"unknown model(s) {', '.join(sorted(unknown))}; valid: {', '.join(MODELS)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t: dict[str, float] = {}
+    summary: dict = {"config": asdict(cfg), "torch": torch.__version__}
     t0 = time.perf_counter()
     data = out / "phantom"
     if not (data / "dataset.json").is_file():
@@ -70,40 +85,36 @@ def train_default(out: str | Path, cfg: PretrainConfig, log=print) -> dict:
             workers=cfg.workers, name="realistic-phantom",
         )  # fmt: skip
         generate_asoct_dataset(data, pcfg)
-    t["phantom_s"] = time.perf_counter() - t0
-    log(f"phantom: {cfg.n} realistic scans in {t['phantom_s']:.0f} s")
+        t["phantom_s"] = time.perf_counter() - t0
+        log(f"phantom: {cfg.n} realistic scans in {t['phantom_s']:.0f} s")
     common = dict(seed=cfg.seed, threads=cfg.threads, lr=cfg.lr, split_ratios=(0.9, 0.1, 0.0), input_size=(256, 512))
-    t0 = time.perf_counter()
-    seg_cfg = TrainConfig(model="unet-lite", epochs=cfg.seg_epochs, **common)
-    seg = train_segmentation(data, out / "seg", seg_cfg, log=log)
-    t["segmentation_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    scfg = TrainConfig(
-        model="unet-lite", model_args={"channels": tuple(cfg.spur_channels)}, epochs=cfg.spur_epochs, **common
-    )
-    spur = train_spurs(data, out / "spur", scfg, SpurConfig(refine_steps=cfg.refine_steps), log=log)
-    t["spurs_s"] = time.perf_counter() - t0
     meta = {"dataset": DATASET_NAME, "synthetic": True, "spacing_mm": CASIA_SPACING, "recipe": "pretrained-default"}
-    pack(out / "seg" / runs.BEST, out / "segmentation.pt", meta)
-    pack(out / "spur" / runs.SPUR, out / "spurs.pt", meta)
-    summary = {
-        "config": asdict(cfg),
-        "seconds": t,
-        "segmentation_val_dice": seg.best_score,
-        "segmentation_best_epoch": seg.best_epoch,
-        "spur_stage1_val_score": spur["stage1"].best_score,
-        "torch": torch.__version__,
-        "files": {f: (out / f).stat().st_size for f in ("segmentation.pt", "spurs.pt")},
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    log(f"done in {sum(t.values()):.0f} s: {json.dumps(summary['seconds'])}")
+    if "seg" in models:
+        t0 = time.perf_counter()
+        seg_cfg = TrainConfig(model="unet-lite", epochs=cfg.seg_epochs, **common)
+        seg = train_segmentation(data, out / "seg", seg_cfg, log=log)
+        t["segmentation_s"] = time.perf_counter() - t0
+        pack(out / "seg" / runs.BEST, out / FILES_BY_MODEL["seg"], meta)
+        summary.update(segmentation_val_dice=seg.best_score, segmentation_best_epoch=seg.best_epoch)
+    if "spurs" in models:
+        t0 = time.perf_counter()
+        scfg = TrainConfig(
+            model="unet-lite", model_args={"channels": tuple(cfg.spur_channels)}, epochs=cfg.spur_epochs, **common
+        )
+        spur = train_spurs(data, out / "spur", scfg, SpurConfig(refine_steps=cfg.refine_steps), log=log)
+        t["spurs_s"] = time.perf_counter() - t0
+        pack(out / "spur" / runs.SPUR, out / FILES_BY_MODEL["spurs"], meta)
+        summary["spur_stage1_val_score"] = spur["stage1"].best_score
+    summary["seconds"] = t
+    summary["files"] = {f: (out / f).stat().st_size for f in FILES_BY_MODEL.values() if (out / f).is_file()}
+    name = "summary.json" if set(models) == set(MODELS) else f"summary-{'-'.join(models) or 'phantom'}.json"
+    (out / name).write_text(json.dumps(summary, indent=2))
+    log(f"done in {sum(t.values()):.0f} s: {json.dumps(t)}")
     return summary
 
 
 def install(out: str | Path) -> list[Path]:
     """Copy the packed checkpoints of ``out`` into the installed package (what ``default`` loads)."""
-    from antseg.pretrained import FILES
-
     pkg = Path(__file__).resolve().parent
     done = []
     for name in FILES.values():
@@ -116,6 +127,11 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="Work folder: phantom, run folders, packed checkpoints.")
     ap.add_argument("--install", action="store_true", help="Copy the packed checkpoints into the package.")
+    ap.add_argument(
+        "--models", default=",".join(MODELS),
+        help="Comma-separated models to train (seg, spurs; '' makes only the phantom). Two processes may train "
+        "one each at once once the phantom exists.",
+    )  # fmt: skip
     d = PretrainConfig()
     for name in ("n", "seed", "seg_epochs", "spur_epochs", "refine_steps", "threads", "workers"):
         ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(d, name))
@@ -123,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = PretrainConfig(**{k: getattr(args, k) for k in ("n", "seed", "seg_epochs", "spur_epochs", "refine_steps",
                                                          "threads", "workers")})  # fmt: skip
     torch.set_num_threads(cfg.threads)
-    train_default(args.out, cfg)
+    train_default(args.out, cfg, [m for m in args.models.split(",") if m])
     if args.install:
         for p in install(args.out):
             print(f"installed {p}")

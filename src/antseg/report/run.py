@@ -18,6 +18,7 @@ from antseg.inference.inputs import collect_inputs
 from antseg.io.atomic import atomic_dir, atomic_write_text
 from antseg.io.images import read_image
 from antseg.io.tables import read_csv, write_csv, write_json
+from antseg.pretrained import REAL_DATA_FIGURES, is_shipped
 from antseg.report.analyse import ScanAnalyser, ScanResult, patient_and_eye
 from antseg.report.eyes import is_narrow, summarise_eyes
 from antseg.report.figures import agreement_section
@@ -57,12 +58,15 @@ def _meta_table(path: Path | None) -> dict[str, dict[str, str]]:
 def _model_description(an: ScanAnalyser) -> dict:
     m, s = an.seg.meta, an.spur.meta
     synthetic = bool(m.synthetic or s.synthetic)
+    note = "It has not been trained on real scans: check every number against the images."
+    if is_shipped(an.seg.checkpoint.path) or is_shipped(an.spur.checkpoint_path):
+        note = f"{note} {REAL_DATA_FIGURES}"
     return {
         "segmentation": f"{an.seg.checkpoint.model['name']} ({an.seg.checkpoint.path})",
         "spurs": f"two-stage spur model ({an.spur.checkpoint_path})",
         "training": f"Trained on '{m.dataset or 'unknown'}' (segmentation) and '{s.dataset or 'unknown'}' (spurs).",
         "synthetic": synthetic,
-        "synthetic_note": "It has not been trained on real scans: check every number against the images.",
+        "synthetic_note": note,
     }
 
 

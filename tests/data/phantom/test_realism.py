@@ -3,6 +3,8 @@ biometry as exact as the classic phantom's (checked against ``antseg.biometry`` 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -128,3 +130,33 @@ def test_writer_devices_cornea_and_style(tmp_path):
         generate_asoct_dataset(tmp_path / "bad", AsoctPhantomConfig(n=1, devices=("oct9000",)))
     with pytest.raises(AntsegInputError, match="unknown style"):
         generate_asoct_dataset(tmp_path / "bad", AsoctPhantomConfig(n=1, style="fancy"))
+
+
+def test_posterior_iris_layer_is_drawn_below_the_mask_and_never_into_the_lens():
+    """Real labels stop above the back of the visible iris: the realistic phantom draws that layer unlabelled."""
+    size, sp = (1065, 499), (0.015, 0.015)
+    bank = NoiseBank(size[1], size[0], 0)
+    g = make_realistic_eye("normal", size[0] * sp[0], size[1] * sp[1], np.random.default_rng([4, 0]))
+    from antseg.data.phantom.render import render
+
+    quiet = Imaging(floor=0.0, line=0.0, line_halo=0.0)  # no noise floor or reflection line: tissue signal only
+    plain = render(g, size[1], size[0], sp, bank, np.random.default_rng(0), None, quiet)
+    look = replace(quiet, back_band=0.5, back_level=0.6)
+    banded = render(g, size[1], size[0], sp, bank, np.random.default_rng(0), None, look)
+    np.testing.assert_array_equal(plain.masks, banded.masks)
+    changed = plain.image != banded.image
+    assert changed.sum() > 200
+    iris = banded.masks[3:5].any(0).astype(bool)
+    has = iris.any(0) & changed.any(0)
+    back = iris.shape[0] - 1 - np.argmax(iris[::-1], axis=0)  # the last iris row per column
+    assert (np.argmax(changed, axis=0)[has] > back[has]).all()  # only below the iris in every column
+    lens = banded.masks[1].astype(bool)
+    assert (banded.image[lens] <= plain.image[lens]).all()  # the lens only lies in its shadow
+    assert int(banded.image[changed & ~lens].mean()) > int(plain.image[changed & ~lens].mean())  # it adds signal
+
+
+def test_realistic_imaging_always_draws_the_posterior_layer():
+    g = make_realistic_eye("pacg", 16.0, 7.5, np.random.default_rng([5, 0]))
+    looks = [sample_imaging(np.random.default_rng(i), g, (2130, 998), (0.0075, 0.0075)) for i in range(20)]
+    assert all(0.2 <= lk.back_band <= 0.5 and 0.4 * lk.iris <= lk.back_level <= 1.3 * lk.iris for lk in looks)
+    assert Imaging().back_band == 0.0  # the classic look is unchanged

@@ -33,6 +33,8 @@ class Imaging:
     pigment_at: float = 0.78  # the pigment epithelium starts at this fraction of the iris thickness
     pigment: float = 0.8
     pigment_att: float = 14.0  # the shadow under the iris
+    back_band: float = 0.0  # unlabelled posterior layer below the iris mask, fraction of the iris thickness
+    back_level: float = 0.3  # its reflectivity
     lens: float = 0.015  # lens cortex
     nucleus: float = 0.3  # nucleus brightness at density 1
     capsule: float = 0.28  # anterior capsule line in the pupil

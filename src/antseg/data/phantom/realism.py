@@ -5,6 +5,9 @@ What varies, and why (real CASIA2 / SS-1000 scans differ from the classic phanto
   eye size (scale 0.9-1.1), tilt (a shear of up to about 6 degrees), decentration, and sometimes one angle
   cropped by the image side (its spur is then labelled absent);
 - anatomy: thick irregular irises (crypts, collarette, pigment line), flat, convex and plateau profiles;
+  below each iris mask an unlabelled posterior layer (a fifth to a half of the iris thickness, as bright as
+  the stroma or dimmer), because labelled real scans (the AGE-derived development eye) draw the iris as the
+  stroma and stop about 16 px above the back of the visible tissue;
 - image formation: coarse speckle grain, noise floor and vertical streaks, display black level, gain and
   contrast, JPEG compression, the reflection line at the device axis with its dashes, eyelid shadows, motion
   double images, the lens visible or hidden.
@@ -156,8 +159,9 @@ def sample_imaging(
         border_frac=_u(rng, 0.05, 0.2),
         iris_border=_u(rng, 0.6, 1.6),
         pigment_at=_u(rng, 0.72, 0.88),
-        pigment=_u(rng, 1.0, 4.0),
+        pigment=_u(rng, 0.4, 2.5),
         pigment_att=_u(rng, 3.0, 14.0),
+        back_band=_u(rng, 0.2, 0.5),
         lens=_u(rng, 0.0, 0.03) * (rng.random() < 0.6),
         nucleus=_u(rng, 0.02, 0.25),
         capsule=_u(rng, 0.04, 0.45),
@@ -180,6 +184,7 @@ def sample_imaging(
         line_falloff_mm=_u(rng, 6.0, 40.0),
         seed=int(rng.integers(2**31)),
     )
+    look = replace(look, back_level=look.iris * _u(rng, 0.4, 1.3))
     if rng.random() < 0.7:  # the saturated band of real devices, often with bright dashes
         look = replace(
             look, line_band=_u(rng, 0.3, 1.0), line_band_px=_u(rng, 6.0, 20.0), line_level=_u(rng, 0.05, 1.0)

@@ -115,6 +115,14 @@ def render(
         border = (start + look.border_frac * th).astype(np.int32)
         cv.paint(cv.region(start, border), refl, lambda sl: look.iris_border * texture[sl])
         cv.paint(cv.region(pig, end), refl, look.pigment, att, look.pigment_att)
+        if look.back_band > 0:
+            # Real labels stop above the posterior layer of the iris (see realism.py): it is drawn below the
+            # mask, never into the lens, and belongs to no structure.
+            has = end >= start
+            floor = np.where(in_lens, np.floor(np.nan_to_num(lens_top / sy, nan=h - 1.0)), h - 1).astype(np.int32)
+            back_end = np.minimum(end + (look.back_band * th).astype(np.int32), floor)
+            back = cv.region(np.where(has, end + 1, h + 2), np.where(has, back_end, -3))
+            cv.paint(back, refl, lambda sl: look.back_level * texture[sl], att, look.pigment_att)
 
     dens = g.p.nucleus_density
     cv.paint(lens, refl, look.lens)
