@@ -11,6 +11,8 @@ from torch.nn import functional as F
 
 @dataclass
 class AugmentConfig:
+    """Ranges of the random changes (``TrainConfig.augment_args`` overrides them by name)."""
+
     flip: float = 0.5  # probability of a horizontal flip (left/right structures swapped)
     rotate_deg: float = 7.0
     scale: tuple[float, float] = (0.9, 1.1)
@@ -18,6 +20,7 @@ class AugmentConfig:
     gamma: tuple[float, float] = (0.8, 1.25)
     contrast: tuple[float, float] = (0.8, 1.2)
     noise: float = 0.08
+    blur: tuple[float, float] = (0.0, 0.0)  # Gaussian blur sigma range, input pixels (0: none)
 
 
 def augment(
@@ -52,4 +55,24 @@ def augment(
     rng = images.amax(dim=(1, 2, 3), keepdim=True) - lo + 1e-6
     images = ((images - lo) / rng).clamp(0, 1) ** g * rng + lo
     images = images * c + cfg.noise * torch.randn(images.shape, generator=gen).to(dev)
+    if cfg.blur[1] > 0:
+        images = _blur(images, u(*cfg.blur))
     return images, masks
+
+
+def _blur(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Separable Gaussian blur of each sample with its own sigma (pixels; below 0.1: left as is)."""
+    out = images.clone()
+    for i, s in enumerate(sigma.tolist()):
+        if s < 0.1:
+            continue
+        r = max(1, math.ceil(3 * s))
+        k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=images.dtype, device=images.device) / s) ** 2)
+        k = (k / k.sum()).repeat(images.shape[1], 1, 1)  # (C, 1, K): one kernel per channel
+        x = images[i : i + 1]
+        x = F.conv1d(x.permute(0, 2, 1, 3).reshape(-1, x.shape[1], x.shape[3]), k, padding=r, groups=x.shape[1])
+        x = x.reshape(1, images.shape[2], images.shape[1], -1).permute(0, 2, 1, 3)  # rows blurred
+        y = x.permute(0, 3, 1, 2).reshape(-1, x.shape[1], x.shape[2])
+        y = F.conv1d(y, k, padding=r, groups=x.shape[1])
+        out[i] = y.reshape(1, images.shape[3], images.shape[1], -1).permute(0, 2, 3, 1)[0]  # columns blurred
+    return out

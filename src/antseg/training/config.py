@@ -9,6 +9,7 @@ from typing import Any
 from antseg import checks
 from antseg.config import load_config, read_yaml
 from antseg.errors import AntsegInputError
+from antseg.training.augment import AugmentConfig
 
 #: The smallest network input side: the default U-Net needs more than one pixel at its deepest level.
 MIN_INPUT_SIDE = 32
@@ -26,6 +27,8 @@ class TrainConfig:
         normalization: ``image_zscore`` or ``imagenet``.
         split_ratios: used only when the dataset has no split column (train, val, test), by patient.
         time_budget_s: stop after this many seconds of training (0: no limit); best/last stay valid.
+        augment_args: changes to the augmentation ranges by name (see ``AugmentConfig``: flip, rotate_deg, scale,
+            translate, gamma, contrast, noise, blur), e.g. ``{blur: [0, 1.5], gamma: [0.6, 1.6]}``.
         init: start from another model's weights: a checkpoint file, a run folder, or ``default`` (antseg's
             shipped model, trained on synthetic phantoms only). Tensors are matched by name and shape; output
             channels by structure (or landmark) name, so a dataset with fewer, more or reordered structures keeps
@@ -47,6 +50,7 @@ class TrainConfig:
     lambda_dice: float = 1.0
     lambda_focal: float = 1.0
     augment: bool = True
+    augment_args: dict[str, Any] = field(default_factory=dict)
     side_gate: bool = True  # left_*/right_* channels only fire on their half of the scan
     amp: bool = True  # mixed precision on CUDA only (fp32 on CPU)
     seed: int = 0
@@ -72,6 +76,15 @@ class TrainConfig:
         for name in ("min_lr", "weight_decay", "lambda_dice", "lambda_focal", "time_budget_s"):
             setattr(self, name, checks.number(getattr(self, name), name, minimum=0.0))
         self.split_ratios = checks.ratios(self.split_ratios, "split_ratios")
+        self.augment_args = dict(self.augment_args or {})
+        valid = [f.name for f in fields(AugmentConfig)]
+        unknown = sorted(set(self.augment_args) - set(valid))
+        if unknown:
+            raise AntsegInputError(None, f"unknown augment_args {', '.join(unknown)}; valid: {', '.join(valid)}")
+
+    def augmentation(self) -> AugmentConfig:
+        """The augmentation ranges: the defaults with ``augment_args`` applied."""
+        return AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in self.augment_args.items()})
 
 
 #: Named recipes: the reference projects' settings and antseg's defaults.

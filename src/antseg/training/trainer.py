@@ -20,7 +20,7 @@ from antseg.errors import AntsegInputError
 from antseg.io.tables import read_csv, write_csv
 from antseg.models import CheckpointMeta, create_model, read_checkpoint, runs, save_checkpoint
 from antseg.preprocessing import flip_pairs, gate_sides, resolve_device, side_channels
-from antseg.training.augment import AugmentConfig, augment
+from antseg.training.augment import augment
 from antseg.training.config import TrainConfig
 from antseg.training.plots import plot_curves
 from antseg.training.samples import SegSamples, load_samples
@@ -191,7 +191,7 @@ class Trainer:
         n = len(self.train.cases)
         order = torch.randperm(n, generator=self.gen)
         losses = []
-        aug = AugmentConfig()
+        aug = self.cfg.augmentation()
         for b in range(self.steps_per_epoch):
             idx = order[b * self.cfg.batch_size : (b + 1) * self.cfg.batch_size]
             x, y = self.train.images[idx].to(self.device), self.train.masks[idx].to(self.device)
