@@ -96,3 +96,26 @@ def test_initial_weights_from_default_for_a_five_structure_dataset():
     assert spec["name"] == "unet-lite" and "classes" not in spec["kwargs"]
     spur = create_model(spec["name"], **spec["kwargs"], classes=2)
     load_initial_weights(spur, "default", list(SPURS))
+
+
+def test_rebuild_command_makes_packed_synthetic_checkpoints(tmp_path, monkeypatch):
+    """The command that made the shipped files, on a tiny budget: phantom, then each model on its own."""
+    from antseg.pretrained.train import PretrainConfig, main, train_default
+
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # main() pins 1 thread: not for the test process
+
+    with pytest.raises(ValueError, match="unknown model.*valid: seg, spurs"):
+        train_default(tmp_path / "x", PretrainConfig(), models=["yolo"])
+    args = ["--out", str(tmp_path / "pre"), "--n", "4", "--seg-epochs", "1", "--spur-epochs", "1",
+            "--refine-steps", "2", "--workers", "1"]  # fmt: skip
+    main([*args, "--models", ""])
+    assert (tmp_path / "pre" / "phantom" / "dataset.json").is_file() and not (tmp_path / "pre" / "seg").exists()
+    main([*args, "--models", "seg"])
+    main([*args, "--models", "spurs"])
+    seg, spur = (
+        read_checkpoint(tmp_path / "pre" / FILES["segmentation"]),
+        read_checkpoint(tmp_path / "pre" / FILES["landmarks"]),
+    )
+    assert seg.meta.synthetic and spur.meta.synthetic and seg.meta.structures == list(PHANTOM_STRUCTURES)
+    assert {v.dtype for v in seg.state_dict.values() if v.is_floating_point()} == {torch.float16}
+    assert (tmp_path / "pre" / "summary-seg.json").is_file() and (tmp_path / "pre" / "summary-spurs.json").is_file()
