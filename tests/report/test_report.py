@@ -73,6 +73,20 @@ def test_quality_warnings():
     off = np.zeros_like(ac)
     off[30:60, 0:40] = 1
     assert any("off-centre" in m for m in quality_warnings(grey, {"anterior_chamber": off}, {}))
+    # A spur off the chamber: 0.6 mm from it warns, 0.4 mm does not; no spacing, no check.
+    sp = (0.01, 0.01)
+    far = {"left_scleral_spur": {"visible": True, "confidence": 0.9, "x": 20.0, "y": 45.0}}  # 60 px left of it
+    assert quality_warnings(grey, {"anterior_chamber": ac}, far, sp) == [
+        "left scleral spur lies 0.60 mm from the chamber, off the angle wall: check it"
+    ]
+    near = {"left_scleral_spur": {"visible": True, "confidence": 0.9, "x": 40.0, "y": 45.0}}  # 40 px left
+    assert quality_warnings(grey, {"anterior_chamber": ac}, near, sp) == []
+    assert quality_warnings(grey, {"anterior_chamber": ac}, far) == []
+    below = {"left_scleral_spur": {"visible": True, "confidence": 0.9, "x": 80.0, "y": 99.0}}  # 40 rows under it
+    assert "lies 0.40 mm" not in " ".join(quality_warnings(grey, {"anterior_chamber": ac}, below, sp))
+    assert quality_warnings(grey, {"anterior_chamber": ac}, below, (0.02, 0.02))[0].startswith(
+        "left scleral spur lies 0.80 mm"
+    )  # the distance is in mm of each axis
     colour = np.zeros((h, w, 3), np.uint8)
     colour[..., 0] = 200
     warn = quality_warnings(colour, {}, {})
