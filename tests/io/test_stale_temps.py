@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -43,6 +44,22 @@ def test_only_stale_marked_temp_folders_are_removed(tmp_path):
     assert sorted(p.name for p in clean_stale_temps(tmp_path)) == [".ds.tmp-killed", ".other.tmp-killed"]
     assert not dead.exists() and not other_name.exists()
     assert alive.is_dir() and users.is_dir() and (tmp_path / ".ds.tmp-file").is_file()
+
+
+def test_an_empty_temp_folder_killed_before_its_marker_is_removed(tmp_path):
+    """Killed between making the folder and writing the marker: the process id in the name says whose it was."""
+    dead, gone = _dead_pid(), tmp_path / f".ds.tmp-{_dead_pid()}-abc"
+    killed = tmp_path / f".ds.tmp-{dead}-x1y2"
+    killed.mkdir()
+    gone.mkdir()
+    (gone / MARKER).write_text("")  # cut off mid-write
+    running = tmp_path / f".ds.tmp-{os.getpid()}-q9"  # this process, still running
+    running.mkdir()
+    users = tmp_path / f".ds.tmp-{dead}-notes"  # the same pattern, but holding files: never the marker-less kind
+    (users / "a.txt").parent.mkdir()
+    (users / "a.txt").write_text("keep")
+    assert sorted(p.name for p in clean_stale_temps(tmp_path)) == sorted([killed.name, gone.name])
+    assert running.is_dir() and (users / "a.txt").is_file()
 
 
 def test_import_after_a_killed_import_cleans_its_temp_folder(tmp_path):

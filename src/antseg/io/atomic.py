@@ -1,10 +1,11 @@
 """Write outputs to a temporary path and rename at the end, so a failure leaves nothing half-written.
 
-A temporary folder is named ``.<name>.tmp-<random>`` and holds a marker file (:data:`MARKER`) that records the
-process that made it. A process killed outright (``kill -9``, a power cut) cannot remove its temporary folder;
-the next :func:`atomic_dir` in the same parent folder does, but only folders that match the name pattern *and*
-hold a marker whose process is gone (or that is older than :data:`STALE_AFTER_S`). A folder of the user's is
-never touched, whatever its name.
+A temporary folder is named ``.<name>.tmp-<pid>-<random>`` and holds a marker file (:data:`MARKER`) that records
+the process that made it. A process killed outright (``kill -9``, a power cut) cannot remove its temporary
+folder; the next :func:`atomic_dir` in the same parent folder does, but only folders that match the name pattern
+*and* hold a marker whose process is gone (or that is older than :data:`STALE_AFTER_S`). A process killed in the
+instant between making the folder and writing its marker leaves an empty folder: that one is recognised by the
+process id in its name. A folder of the user's with files in it is never touched, whatever its name.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -51,11 +53,19 @@ def read_marker(folder: Path, marker: str = MARKER) -> dict | None:
     return info if isinstance(info, dict) and info.get("antseg") == marker else None
 
 
+#: The process id in a temporary folder's name (``.<name>.tmp-<pid>-<random>``).
+_TEMP_PID = re.compile(r"\.tmp-(\d+)-[^/]*$")
+
+
 def is_stale(folder: Path, marker: str = MARKER) -> bool:
-    """True when ``folder`` holds antseg's marker and the process that made it is gone (or it is very old)."""
+    """True when ``folder`` holds antseg's marker and the process that made it is gone (or it is very old), or
+    when it is empty (or holds only an unreadable marker), is named ``.<name>.tmp-<pid>-...``, and that process
+    is gone (killed before its marker was written)."""
     info = read_marker(folder, marker)
     if info is None:
-        return False
+        m = _TEMP_PID.search(folder.name)
+        empty = all(e.name == marker for e in folder.iterdir())  # nothing, or a marker cut off mid-write
+        return bool(m) and empty and not _pid_alive(int(m[1]))
     try:
         pid, created = int(info["pid"]), float(info["created"])
     except (KeyError, TypeError, ValueError):
@@ -97,7 +107,7 @@ def check_output_folder(out: Path, overwrite: bool) -> None:
 def make_temp_dir(out: Path) -> Path:
     """A new marked temporary folder beside ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     write_marker(tmp)
     return tmp
 
