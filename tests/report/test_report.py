@@ -87,6 +87,14 @@ def test_quality_warnings():
     assert quality_warnings(grey, {"anterior_chamber": ac}, below, (0.02, 0.02))[0].startswith(
         "left scleral spur lies 0.80 mm"
     )  # the distance is in mm of each axis
+    # A spur moved onto the angle wall says so (0.0: checked and not moved; NaN: not checked).
+    moved = {"left_scleral_spur": {**near["left_scleral_spur"], "moved_mm": 0.42}}
+    assert quality_warnings(grey, {"anterior_chamber": ac}, moved, sp) == [
+        "left scleral spur was 0.42 mm off the angle wall: moved onto the wall, check it"
+    ]
+    for value in (0.0, float("nan")):
+        kept = {"left_scleral_spur": {**near["left_scleral_spur"], "moved_mm": value}}
+        assert quality_warnings(grey, {"anterior_chamber": ac}, kept, sp) == []
     colour = np.zeros((h, w, 3), np.uint8)
     colour[..., 0] = 200
     warn = quality_warnings(colour, {}, {})

@@ -17,6 +17,7 @@ from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
 from antseg.inference.inputs import collect_inputs
 from antseg.inference.predictor import Predictor
+from antseg.inference.spur_wall import constrain_spurs
 from antseg.inference.spurs import SpurPredictor
 from antseg.io.atomic import atomic_dir
 from antseg.io.images import read_image, write_png
@@ -26,20 +27,25 @@ KEY = ["acd_mm", "acw_mm", "lv_mm", "aod500_mm_left", "aod500_mm_right", "tisa50
 
 
 def _predict_and_measure(
-    seg: Predictor, spurs: SpurPredictor, image: np.ndarray, spacing
-) -> tuple[dict, dict, dict, dict]:
+    seg: Predictor, spurs: SpurPredictor, image: np.ndarray, spacing, spur_wall_mm: float | None
+) -> tuple[dict, dict, dict, dict, dict]:
+    """Segment, find the spurs (kept on the angle wall, :mod:`antseg.inference.spur_wall`), measure.
+
+    Returns (values, reasons, masks, spur (x, y) or None, ``{side}_spur_moved_mm`` columns)."""
     grey = image if image.ndim == 2 else image.mean(axis=2).astype(np.uint8)
     masks = dict(zip(seg.structures, seg.predict(grey).masks, strict=True))
-    pts = spurs.predict(grey)
+    pts = constrain_spurs(spurs.predict(grey), masks, spacing, spur_wall_mm)
     spur_xy = {n: (p["x"], p["y"]) if p["visible"] else None for n, p in pts.items()}
     v, why = measure(masks, spur_xy, spacing)
-    return v, why, masks, spur_xy
+    moved = {f"{n.removesuffix('_scleral_spur')}_spur_moved_mm": p["moved_mm"] for n, p in pts.items()}
+    return v, why, masks, spur_xy, moved
 
 
 def predicted_biometry(
     weights: str | Path, spur_weights: str | Path, dataset: str | Path, out: str | Path, split: str = "test",
     device: str = "auto", thresholds: AngleThresholds | None = None, overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None, spacing: tuple[float, float] | None = None,
+    spur_wall_mm: float | None = None,
 ) -> dict:  # fmt: skip
     """Measure a dataset split three ways: the reference values (if any), the ground-truth masks and spurs, and
     the models' predictions. Writes ``biometry_predicted.csv``, ``biometry_ground_truth.csv``,
@@ -47,6 +53,8 @@ def predicted_biometry(
 
     Args:
         spacing: (x, y) mm per pixel overriding the dataset's own.
+        spur_wall_mm: a predicted spur further than this (mm) from the angle wall is moved onto it (None: the
+            default, 0.3 mm; 0: off).
     """
     ds = load_dataset(dataset)
     override = spacing
@@ -64,8 +72,8 @@ def predicted_biometry(
             if spacing is None:
                 raise AntsegInputError(ds.root, f"case {c.case_id}: pixel spacing unknown")
             img = ds.load_image(c, grayscale=True)
-            v, why, masks, spur_xy = _predict_and_measure(seg, sp, img, spacing)
-            pred_rows.append(measurement_row(v, why, th, case_id=c.case_id, group=c.group))
+            v, why, masks, spur_xy, moved = _predict_and_measure(seg, sp, img, spacing, spur_wall_mm)
+            pred_rows.append({**measurement_row(v, why, th, case_id=c.case_id, group=c.group), **moved})
             gv, _ = measure(dict(zip(ds.structures, ds.load_masks(c), strict=True)), c.landmarks, spacing)
             gt_rows.append({"case_id": c.case_id, "group": c.group, **gv})
             write_png(tmp / "overlays" / f"{c.case_id}.png", draw_biometry(img, masks, spur_xy, v, spacing))
@@ -110,8 +118,13 @@ def agreement_markdown(table: list[dict], has_reference: bool) -> str:
 
 
 def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing: tuple[float, float] | None,
-                   device: str = "auto", overwrite: bool = False) -> Path:  # fmt: skip
-    """Predict then measure new images; spacing from ``spacing`` or the segmentation checkpoint."""
+                   device: str = "auto", overwrite: bool = False,
+                   spur_wall_mm: float | None = None) -> Path:  # fmt: skip
+    """Predict then measure new images; spacing from ``spacing`` or the segmentation checkpoint.
+
+    ``spur_wall_mm``: a predicted spur further than this (mm) from the angle wall is moved onto it (None: the
+    default, 0.3 mm; 0: off).
+    """
     seg, sp = Predictor(weights, device), SpurPredictor(spur_weights, device)
     spacing = spacing or seg.spacing
     if spacing is None:
@@ -121,8 +134,8 @@ def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing
         (tmp / "overlays").mkdir()
         for f in collect_inputs([Path(p) for p in images]):
             img = read_image(f, grayscale=True)
-            v, why, masks, spur_xy = _predict_and_measure(seg, sp, img, spacing)
-            rows.append(measurement_row(v, why, AngleThresholds(), image=f.name))
+            v, why, masks, spur_xy, moved = _predict_and_measure(seg, sp, img, spacing, spur_wall_mm)
+            rows.append({**measurement_row(v, why, AngleThresholds(), image=f.name), **moved})
             write_png(tmp / "overlays" / f"{f.stem}.png", draw_biometry(img, masks, spur_xy, v, spacing))
         write_csv(tmp / "biometry.csv", rows, blank_nan=True)
     return out

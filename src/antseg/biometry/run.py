@@ -23,6 +23,7 @@ def run_biometry(
     device: str = "auto",
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    spur_wall_mm: float | None = None,
 ) -> dict:
     """Measure biometry in mm, choosing the mode from what is given.
 
@@ -34,11 +35,15 @@ def run_biometry(
 
     Args:
         spacing: (x, y) mm per pixel; overrides the dataset's or the checkpoint's in every mode.
+        spur_wall_mm: with models: a predicted spur further than this (mm) from the angle wall the segmentation
+            sees is moved onto it (None: 0.3 mm, 0: off; :mod:`antseg.inference.spur_wall`).
 
     Returns:
         a summary: ``mode``, ``n_cases`` or ``n_images``, and the mode's tables (``markdown``, ``agreement``).
     """
     spacing = checks.spacing(spacing, "--spacing")
+    if spur_wall_mm is not None:
+        spur_wall_mm = checks.number(spur_wall_mm, "--spur-wall", minimum=0.0)
     if thresholds is not None:
         checks.number(thresholds.aod500_mm, "--narrow-aod500", minimum=0.0)
         checks.number(thresholds.tisa500_mm2, "--narrow-tisa500", minimum=0.0)
@@ -56,10 +61,12 @@ def run_biometry(
     from antseg.biometry.predicted import image_biometry, predicted_biometry
 
     if images:
-        image_biometry(weights, spurs, images, Path(out), spacing, device=device, overwrite=overwrite)
+        image_biometry(weights, spurs, images, Path(out), spacing, device=device, overwrite=overwrite,
+                       spur_wall_mm=spur_wall_mm)  # fmt: skip
         return {"mode": "images", "n_images": len(images)}
     if dataset is None:
         raise AntsegInputError(None, "give images or --dataset")
     res = predicted_biometry(weights, spurs, dataset, out, split=split or "test", device=device, thresholds=th,
-                             overwrite=overwrite, progress=progress, spacing=spacing)  # fmt: skip
+                             overwrite=overwrite, progress=progress, spacing=spacing,
+                             spur_wall_mm=spur_wall_mm)  # fmt: skip
     return {"mode": "predicted", **res}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from antseg.cli.common import console, parse_floats, progress_bar
+from antseg.cli.common import SPUR_WALL_HELP, console, parse_floats, progress_bar
 
 
 def biometry(
@@ -16,6 +16,7 @@ def biometry(
     dataset: Path = typer.Option(None, "--dataset", help="Canonical dataset: measure its ground truth."),
     weights: Path = typer.Option(None, help="Segmentation model: measure predictions instead of ground truth."),
     spurs: Path = typer.Option(None, help="Spur model (with --weights)."),
+    spur_wall: float = typer.Option(None, "--spur-wall", help=SPUR_WALL_HELP),
     device: str = typer.Option("auto"),
     out: Path = typer.Option(
         Path("biometry"), "--out", help="Folder for biometry.csv, by_group.csv, agreement.csv, overlays/."
@@ -44,7 +45,7 @@ def biometry(
             out, images=images or None, dataset=dataset, weights=weights, spurs=spurs,
             spacing=parse_floats(spacing, 2, "--spacing"), split=split,
             thresholds=AngleThresholds(narrow_aod500, narrow_tisa500), overlays=not no_overlays, device=device,
-            overwrite=overwrite, progress=update,
+            overwrite=overwrite, progress=update, spur_wall_mm=spur_wall,
         )  # fmt: skip
     if res["mode"] == "images":
         console.print(f"[green]measured[/] {res['n_images']} input(s) into {out}/biometry.csv")

@@ -20,6 +20,12 @@ from rich.text import Text
 from antseg import checks
 from antseg.errors import AntsegInputError
 
+#: ``--spur-wall`` (predict, biometry, report): see :mod:`antseg.inference.spur_wall`.
+SPUR_WALL_HELP = (
+    "Move a predicted spur further than this (mm) from the angle wall the segmentation sees onto it "
+    "(default 0.3; 0: off)."
+)
+
 console = Console()
 console_err = Console(stderr=True)
 

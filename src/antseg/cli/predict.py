@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from antseg.cli.common import console, parse_floats, progress_bar
+from antseg.cli.common import SPUR_WALL_HELP, console, parse_floats, progress_bar
 from antseg.inference import predict_paths
 from antseg.inference.video import VIDEO_SUFFIXES
 from antseg.inference.video_stream import VideoOptions
@@ -20,6 +20,7 @@ def predict(
     out: Path = typer.Option(Path("predictions"), "--out", help="Output folder (default ./predictions)."),
     timestamp: float = typer.Option(None, help="Seconds into the video: segment the frame shown then."),
     spurs: Path = typer.Option(None, help="Spur model (run folder or spur.pt): adds spurs.csv/json and markers."),
+    spur_wall: float = typer.Option(None, "--spur-wall", help=SPUR_WALL_HELP),
     device: str = typer.Option("auto"),
     overwrite: bool = typer.Option(False, help="Start over: replace --out and drop an unfinished run into it."),
     resume: bool = typer.Option(
@@ -42,6 +43,6 @@ def predict(
         w = None if str(weights).lower() == "none" else weights
         predict_paths(
             w, inputs, out, timestamp=timestamp, device=device, overwrite=overwrite, progress=update, spurs=spurs,
-            resume=resume, log=lambda s: console.print(s, markup=False), video=video,
+            resume=resume, log=lambda s: console.print(s, markup=False), video=video, spur_wall_mm=spur_wall,
         )  # fmt: skip
     console.print(f"[green]wrote[/] predictions to {out}")

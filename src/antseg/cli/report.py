@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from antseg.cli.common import console, parse_floats, progress_bar
+from antseg.cli.common import SPUR_WALL_HELP, console, parse_floats, progress_bar
 
 
 def report(
@@ -23,6 +23,7 @@ def report(
     reference: Path = typer.Option(None, help="CSV with image (or case_id) and reference measures: agreement plots."),
     narrow_aod500: float = typer.Option(0.15, help="Flag an angle narrow when AOD500 (mm) is below this..."),
     narrow_tisa500: float = typer.Option(0.05, help="...or TISA500 (mm2) is below this."),
+    spur_wall: float = typer.Option(None, "--spur-wall", help=SPUR_WALL_HELP),
     device: str = typer.Option("auto"),
     overwrite: bool = typer.Option(False),
 ) -> None:
@@ -35,7 +36,7 @@ def report(
         res = make_report(
             scans, out, weights, spurs, spacing=parse_floats(spacing, 2, "--spacing"), meta=meta,
             reference=reference, thresholds=AngleThresholds(narrow_aod500, narrow_tisa500), device=device,
-            overwrite=overwrite, progress=update,
+            overwrite=overwrite, progress=update, spur_wall_mm=spur_wall,
         )  # fmt: skip
     console.print(
         f"[green]report[/] of {res['n_scans']} scans ({res['n_eyes']} eyes): {res['html']} "

@@ -17,6 +17,7 @@ from antseg.inference.inputs import check_video_input, collect_inputs
 from antseg.inference.onnx_predictor import load_predictor
 from antseg.inference.outputs import area_rows, write_prediction
 from antseg.inference.predictor import Predictor
+from antseg.inference.spur_wall import constrain_spurs
 from antseg.inference.spurs import SpurPredictor
 from antseg.inference.video import VIDEO_SUFFIXES, read_frame_at
 from antseg.inference.video_stream import VideoOptions, predict_video_input
@@ -25,7 +26,7 @@ from antseg.io.images import read_image
 from antseg.io.resumable import ResumableDir
 from antseg.io.tables import stream_csv, stream_json_list, write_csv
 
-SPUR_COLUMNS = ["image", "landmark", "x", "y", "confidence", "visible"]
+SPUR_COLUMNS = ["image", "landmark", "x", "y", "confidence", "visible", "moved_mm"]
 AREA_COLUMNS = ["image", "structure", "area_px", "area_mm2"]
 
 
@@ -41,6 +42,7 @@ def predict_paths(
     resume: bool = False,
     log: Callable[[str], None] | None = None,
     video: VideoOptions | None = None,
+    spur_wall_mm: float | None = None,
 ) -> Path:
     """Segment images/folders, or one video frame at ``timestamp`` seconds, into ``out``.
 
@@ -54,6 +56,9 @@ def predict_paths(
             the images already done.
         log: receives one-line notes (how many images a resumed run skips).
         video: whole-video settings; one video without ``timestamp`` is segmented whole (``video_stream``).
+        spur_wall_mm: with both models: a spur further than this (mm, at the segmentation checkpoint's spacing)
+            from the angle wall is moved onto it (None: 0.3 mm, 0: off; :mod:`antseg.inference.spur_wall`);
+            ``spurs.csv`` says how far in ``moved_mm`` (empty when not checked).
     """
     inputs = [Path(p) for p in inputs]
     out = Path(out)
@@ -70,12 +75,15 @@ def predict_paths(
     _check_unique_stems(files)
     if weights is None and spurs is None:
         raise AntsegInputError(None, "give segmentation weights, --spurs, or both")
+    if spur_wall_mm is not None:
+        spur_wall_mm = checks.number(spur_wall_mm, "--spur-wall", minimum=0.0)
     pred = load_predictor(weights, device) if weights is not None else None
     sp = SpurPredictor(spurs, device) if spurs is not None else None
     header = {
         "kind": "antseg-predict",
         "weights": None if pred is None else str(pred.checkpoint.path.resolve()),
         "spurs": None if sp is None else str(Path(spurs).resolve()),
+        "spur_wall_mm": spur_wall_mm,
     }
     job = ResumableDir(out, header, resume=resume, overwrite=overwrite)
     try:
@@ -83,7 +91,7 @@ def predict_paths(
             log(f"resuming: {sum(f.stem in job.done for f in files)} of {len(files)} images are already done")
         for i, f in enumerate(files):
             if f.stem not in job.done:
-                _predict_one(job, f, pred, sp)
+                _predict_one(job, f, pred, sp, spur_wall_mm)
             if progress:
                 progress(i + 1, len(files))
         _write_tables(job, pred is not None, sp is not None)
@@ -107,12 +115,16 @@ def _check_unique_stems(files: list[Path]) -> None:
         seen[f.stem] = f
 
 
-def _predict_one(job: ResumableDir, f: Path, pred: Predictor | None, sp: SpurPredictor | None) -> None:
+def _predict_one(
+    job: ResumableDir, f: Path, pred: Predictor | None, sp: SpurPredictor | None, spur_wall_mm: float | None
+) -> None:
     """Predict one image into its own folder, then record it (with its table rows) in the journal."""
     img = read_image(f, grayscale=pred is None or pred.grayscale)
     names = pred.structures if pred else []
     masks = pred.predict(img).masks if pred else np.zeros((0, *img.shape[:2]), np.uint8)
     points = sp.predict(img) if sp else {}
+    if points and pred is not None:
+        points = constrain_spurs(points, dict(zip(names, masks, strict=True)), pred.spacing, spur_wall_mm)
     with job.item(f.stem) as tmp:
         write_prediction(tmp, img, masks, names, spurs=points)
     areas = area_rows(f.name, masks, names, pred.spacing if pred else None)
@@ -130,7 +142,7 @@ def _write_tables(job: ResumableDir, areas: bool, spurs: bool) -> None:
     if areas:
         stream_csv(job.partial / "areas.csv", _rows(job, "areas"), AREA_COLUMNS)
     if spurs:
-        stream_csv(job.partial / "spurs.csv", _rows(job, "spurs"), SPUR_COLUMNS)
+        stream_csv(job.partial / "spurs.csv", _rows(job, "spurs"), SPUR_COLUMNS, blank_nan=True)
         stream_json_list(job.partial / "spurs.json", _rows(job, "spurs"))
 
 

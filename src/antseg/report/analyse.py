@@ -16,6 +16,7 @@ from antseg.biometry.measure import measure
 from antseg.biometry.overlay import draw_biometry
 from antseg.inference.outputs import overlay
 from antseg.inference.predictor import Predictor
+from antseg.inference.spur_wall import constrain_spurs
 from antseg.inference.spurs import SpurPredictor
 
 #: CASIA export names: ``722_20230329_123031_R_CASIA2_001_000.jpg`` -> patient 722, eye R.
@@ -26,8 +27,9 @@ LOW_SPUR_CONFIDENCE = 0.8
 OFF_CENTRE_FRACTION = 0.12
 #: A spur further than this (mm) from the predicted chamber is off the angle wall it sits on: a warning. Correct
 #: spurs can be up to about 0.48 mm away (the predicted chamber stops short of narrow angle tips): with the
-#: default models it flagged none of 92 spurs on 48 realistic phantom scans, and 3 of 16 on the real
-#: development eye, all 42-65 px off.
+#: default models and the wall constraint off it flagged none of 92 spurs on 48 realistic phantom scans, and
+#: 3 of 16 on the real development eye, all 42-65 px off (with the constraint on, which moves such spurs onto
+#: the wall and warns about that instead, none).
 SPUR_OFF_CHAMBER_MM = 0.5
 
 
@@ -101,6 +103,9 @@ def quality_warnings(
             out.append(f"{side} scleral spur not found (presence {p['confidence']:.2f}): its angle is not measured")
         elif p["confidence"] < LOW_SPUR_CONFIDENCE:
             out.append(f"{side} scleral spur found with low confidence ({p['confidence']:.2f})")
+        moved = p.get("moved_mm")
+        if moved is not None and moved > 0:
+            out.append(f"{side} scleral spur was {moved:.2f} mm off the angle wall: moved onto the wall, check it")
         if p["visible"] and p.get("x") is not None and spacing and ac is not None and ac.any():
             d = _distance_mm(ac, p["x"], p["y"], spacing)
             if d > SPUR_OFF_CHAMBER_MM:
@@ -121,13 +126,16 @@ class ScanAnalyser:
         weights: segmentation run folder or checkpoint.
         spurs: spur run folder or ``spur.pt``.
         spacing: (x, y) mm per pixel; None: the segmentation checkpoint's.
+        spur_wall_mm: a spur further than this (mm) from the angle wall is moved onto it (None: 0.3 mm; 0: off;
+            :mod:`antseg.inference.spur_wall`); the scan then carries a warning.
     """
 
     def __init__(self, weights: str | Path, spurs: str | Path, spacing: tuple[float, float] | None = None,
-                 device: str = "auto") -> None:  # fmt: skip
+                 device: str = "auto", spur_wall_mm: float | None = None) -> None:  # fmt: skip
         self.seg = Predictor(weights, device)
         self.spur = SpurPredictor(spurs, device)
         self.spacing = spacing or self.seg.spacing
+        self.spur_wall_mm = spur_wall_mm
 
     def analyse(self, image: np.ndarray, path: Path, patient: str, eye: str) -> ScanResult:
         """One scan, (H, W) grey or (H, W, 3) RGB uint8 (colour is only looked at by the quality checks)."""
@@ -137,7 +145,7 @@ class ScanAnalyser:
         t0 = time.perf_counter()
         masks = dict(zip(self.seg.structures, self.seg.predict(image).masks, strict=True))
         t1 = time.perf_counter()
-        pts = self.spur.predict(image)
+        pts = constrain_spurs(self.spur.predict(image), masks, self.spacing, self.spur_wall_mm)
         t2 = time.perf_counter()
         xy = {n: (p["x"], p["y"]) if p["visible"] else None for n, p in pts.items()}
         values, reasons = measure(masks, xy, self.spacing)

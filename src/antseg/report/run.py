@@ -10,11 +10,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from antseg import checks
 from antseg.anatomy import MEASURES
 from antseg.biometry.agreement import agreement
 from antseg.biometry.dataset import AngleThresholds
 from antseg.errors import AntsegInputError
 from antseg.inference.inputs import collect_inputs
+from antseg.inference.spur_wall import MAX_OFF_WALL_MM
 from antseg.io.atomic import atomic_dir, atomic_write_text
 from antseg.io.images import read_image
 from antseg.io.tables import read_csv, write_csv, write_json
@@ -63,11 +65,19 @@ def _model_description(an: ScanAnalyser) -> dict:
         note = f"{note} {REAL_DATA_FIGURES}"
     return {
         "segmentation": f"{an.seg.checkpoint.model['name']} ({an.seg.checkpoint.path})",
-        "spurs": f"two-stage spur model ({an.spur.checkpoint_path})",
+        "spurs": f"two-stage spur model ({an.spur.checkpoint_path}), {_wall_text(an.spur_wall_mm)}",
+        "spur_wall_mm": MAX_OFF_WALL_MM if an.spur_wall_mm is None else an.spur_wall_mm,
         "training": f"Trained on '{m.dataset or 'unknown'}' (segmentation) and '{s.dataset or 'unknown'}' (spurs).",
         "synthetic": synthetic,
         "synthetic_note": note,
     }
+
+
+def _wall_text(mm: float | None) -> str:
+    mm = MAX_OFF_WALL_MM if mm is None else mm
+    if mm <= 0:
+        return "used as predicted"
+    return f"moved onto the angle wall the segmentation sees when more than {mm:g} mm off it"
 
 
 def scan_row(s: ScanResult, th: AngleThresholds) -> dict:
@@ -76,6 +86,7 @@ def scan_row(s: ScanResult, th: AngleThresholds) -> dict:
     row.update({m: s.values.get(m, math.nan) for m in MEASURES})
     for n, p in s.spurs.items():
         row.update({f"{n}_x": p["x"], f"{n}_y": p["y"], f"{n}_confidence": round(float(p["confidence"]), 4)})
+        row[f"{n}_moved_mm"] = p.get("moved_mm", math.nan)
     for side in ("left", "right"):
         nar = is_narrow(s.values, side, th)
         row[f"narrow_angle_{side}"] = "" if nar is None else ("yes" if nar else "no")
@@ -96,6 +107,7 @@ def make_report(
     device: str = "auto",
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    spur_wall_mm: float | None = None,
 ) -> dict:
     """Analyse every scan and write ``report.html``, ``scans.csv``, ``eyes.csv``, ``report.json`` and
     ``overlays/<stem>.jpg`` into ``out``.
@@ -105,6 +117,8 @@ def make_report(
         meta: CSV with ``image`` (or ``case_id`` = file stem), ``patient_id`` and ``eye``: groups scans by eye
             when the file names are not CASIA exports.
         reference: CSV with ``image`` (or ``case_id``) and measure columns: adds agreement plots and a table.
+        spur_wall_mm: a spur further than this (mm) from the angle wall is moved onto it, with a warning
+            (None: 0.3 mm; 0: off; :mod:`antseg.inference.spur_wall`).
 
     Returns:
         {"n_scans", "n_eyes", "seconds_per_scan", "steps_ms" (per step, median), "html": path}.
@@ -113,7 +127,9 @@ def make_report(
     th = thresholds or AngleThresholds()
     meta_rows = _meta_table(meta)
     ref_rows = _meta_table(reference) if reference else {}
-    an = ScanAnalyser(weights, spurs, spacing, device)
+    if spur_wall_mm is not None:
+        spur_wall_mm = checks.number(spur_wall_mm, "--spur-wall", minimum=0.0)
+    an = ScanAnalyser(weights, spurs, spacing, device, spur_wall_mm)
     if an.spacing is None:
         raise AntsegInputError(None, "pixel spacing unknown: give --spacing (mm per pixel)")
     results, previews, steps = [], {}, []
