@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from antseg.inference.outputs import MOVED_GREY, overlay
 from antseg.inference.spur_wall import MAX_OFF_WALL_MM, angle_wall, constrain_spurs
 
 H, W = 200, 300
@@ -54,6 +55,7 @@ def test_a_spur_off_the_wall_moves_to_its_nearest_wall_point():
     assert out["right_scleral_spur"]["y"] == 39.0 and out["right_scleral_spur"]["x"] in (180.0, 181.0)
     assert out["right_scleral_spur"]["moved_mm"] == pytest.approx(math.hypot(0.005, 0.51))
     assert spurs["left_scleral_spur"]["y"] == 80  # the input is not changed
+    assert (out["left_scleral_spur"]["model_x"], out["left_scleral_spur"]["model_y"]) == (120, 80)
 
 
 def test_each_spur_moves_only_to_its_own_half_of_the_wall():
@@ -88,3 +90,19 @@ def test_an_absent_spur_is_left_alone():
     spurs = {"left_scleral_spur": {"x": None, "y": None, "confidence": 0.1, "visible": False}}
     out = constrain_spurs(spurs, _masks(), SPACING)["left_scleral_spur"]
     assert out["x"] is None and not out["visible"] and math.isnan(out["moved_mm"])
+
+
+def test_the_overlay_shows_where_a_moved_spur_was():
+    masks = _masks()
+    names = list(masks)
+    image = np.zeros((H, W), np.uint8)
+    moved = constrain_spurs({"left_scleral_spur": _spur(120, 80)}, masks, SPACING)
+    kept = constrain_spurs({"left_scleral_spur": _spur(120, 41)}, masks, SPACING)
+    stack = np.stack([masks[n] for n in names])
+
+    def grey_near(img, x, y):  # the model's point, 5 px ring around it
+        patch = img[y - 6 : y + 7, x - 6 : x + 7].reshape(-1, 3)
+        return bool((np.abs(patch.astype(int) - MOVED_GREY).sum(axis=1) < 40).any())
+
+    assert grey_near(overlay(image, stack, names, spurs=moved), 120, 80)
+    assert not grey_near(overlay(image, stack, names, spurs=kept), 120, 80)

@@ -10,11 +10,17 @@ import numpy as np
 from antseg.anatomy import default_colour
 from antseg.io.images import write_png
 
+#: Where the spur model put a spur that was then moved onto the angle wall.
+MOVED_GREY = (170, 170, 170)
+
 
 def overlay(
     image: np.ndarray, masks: np.ndarray, names: list[str], alpha: float = 0.4, spurs: dict | None = None
 ) -> np.ndarray:
-    """RGB image with translucent fills and solid outlines per structure, and spur markers, (H, W, 3) uint8."""
+    """RGB image with translucent fills and solid outlines per structure, and spur markers, (H, W, 3) uint8.
+
+    A spur moved onto the angle wall (``moved_mm`` > 0, :mod:`antseg.inference.spur_wall`) also shows where the
+    spur model put it: a small grey ring joined to the marker by a thin grey line."""
     rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB) if image.ndim == 2 else image.copy()
     out = rgb.astype(np.float32)
     for k, name in enumerate(names):
@@ -32,6 +38,10 @@ def overlay(
         if p.get("visible"):
             col = tuple(int(c) for c in default_colour(name, 0))
             centre = (int(round(p["x"])), int(round(p["y"])))
+            if (p.get("moved_mm") or 0) > 0 and p.get("model_x") is not None:
+                was = (int(round(p["model_x"])), int(round(p["model_y"])))
+                cv2.line(out, was, centre, MOVED_GREY, thick, cv2.LINE_AA)
+                cv2.circle(out, was, 5 * thick, MOVED_GREY, thick, cv2.LINE_AA)
             cv2.drawMarker(out, centre, col, cv2.MARKER_CROSS, 12 * thick, thick + 1, cv2.LINE_AA)
             cv2.circle(out, centre, 8 * thick, col, thick, cv2.LINE_AA)
     return out

@@ -26,7 +26,7 @@ from antseg.io.images import read_image
 from antseg.io.resumable import ResumableDir
 from antseg.io.tables import stream_csv, stream_json_list, write_csv
 
-SPUR_COLUMNS = ["image", "landmark", "x", "y", "confidence", "visible", "moved_mm"]
+SPUR_COLUMNS = ["image", "landmark", "x", "y", "confidence", "visible", "moved_mm", "model_x", "model_y"]
 AREA_COLUMNS = ["image", "structure", "area_px", "area_mm2"]
 
 
@@ -58,7 +58,8 @@ def predict_paths(
         video: whole-video settings; one video without ``timestamp`` is segmented whole (``video_stream``).
         spur_wall_mm: with both models: a spur further than this (mm, at the segmentation checkpoint's spacing)
             from the angle wall is moved onto it (None: 0.3 mm, 0: off; :mod:`antseg.inference.spur_wall`);
-            ``spurs.csv`` says how far in ``moved_mm`` (empty when not checked).
+            ``spurs.csv`` says how far in ``moved_mm`` (empty when not checked) and where the spur model put it
+            (``model_x``, ``model_y``).
     """
     inputs = [Path(p) for p in inputs]
     out = Path(out)

@@ -69,10 +69,10 @@ def constrain_spurs(
         max_off_mm: the distance (mm) beyond which a spur is moved; None: :data:`MAX_OFF_WALL_MM`; 0: off.
     Returns:
         A new dict: each spur as given plus ``moved_mm`` (0.0 when it stayed; NaN when it could not be checked:
-        no spacing, no cornea or chamber, or not visible). A left spur only moves to the left half of the
-        chamber's wall, a right spur to the right half.
+        no spacing, no cornea or chamber, or not visible) and ``model_x`` / ``model_y``, where the spur model
+        put it. A left spur only moves to the left half of the chamber's wall, a right spur to the right half.
     """
-    out = {n: {**p, "moved_mm": math.nan} for n, p in spurs.items()}
+    out = {n: {**p, "moved_mm": math.nan, "model_x": p.get("x"), "model_y": p.get("y")} for n, p in spurs.items()}
     max_off_mm = MAX_OFF_WALL_MM if max_off_mm is None else max_off_mm
     if spacing is None or max_off_mm <= 0:
         return out
