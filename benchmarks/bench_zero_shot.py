@@ -5,16 +5,18 @@ Usage:
     python benchmarks/bench_zero_shot.py REAL_DATASET [--seg default] [--spurs default] [--split test]
         [--out results.json] [--threads 2]
     python benchmarks/bench_zero_shot.py REAL_DATASET --few-shot T0004-01,T0004-05 [--steps 80] [--lr 0.002]
+        [--spur-epochs 15 --refine-steps 400 --seed 0]
 
 Prints Dice per structure the model and the dataset share (and ``iris``: both irises together), the spur
 error in px (missed spurs counted apart) of the spur model alone and, with both models, of the spurs as the
 pipeline reports them (kept on the segmented angle wall, ``antseg.inference.spur_wall``), and CPU ms per scan
-of each model. Only structures and spurs the
-dataset labels are scored; nothing is written except ``--out``.
+of each model. Only structures and spurs the dataset labels are scored; nothing is written except ``--out``.
 
 ``--few-shot``: does pre-training on the phantom help a few real scans? Trains ``unet-lite`` on the named
 cases twice, from scratch and from ``default`` (same steps and settings), and scores both on the other
-cases. The dataset is copied to a temporary folder for its split (outside the repository, deleted after).
+cases. With ``--spur-epochs N`` (> 0) it does the same for the spur model (stage 1 for N epochs,
+``--refine-steps`` refiner steps, ``--seed``), scored alone and kept on the default segmentation's angle wall.
+The dataset is copied to a temporary folder for its split (outside the repository, deleted after).
 """
 
 from __future__ import annotations
@@ -97,7 +99,10 @@ def evaluate(real: Path, seg: str | None, spurs: str | None, split: str | None =
     return {"summary": summary, "rows": rows}
 
 
-def few_shot(real: Path, train_ids: list[str], steps: int, lr: float, threads: int) -> dict:
+def few_shot(
+    real: Path, train_ids: list[str], steps: int, lr: float, threads: int,
+    spur_epochs: int = 0, refine_steps: int = 400, seed: int = 0,
+) -> dict:  # fmt: skip
     """Fine-tune from scratch and from ``default`` on ``train_ids``; score both on the other cases."""
     import shutil
     import tempfile
@@ -128,6 +133,17 @@ def few_shot(real: Path, train_ids: list[str], steps: int, lr: float, threads: i
             res = evaluate(data, str(Path(tmp) / init), None, split="test")
             res["summary"]["train_s"] = time.perf_counter() - t0
             out[init] = res
+        for init in ("scratch", "default") if spur_epochs > 0 else ():
+            from antseg.training.spurs import SpurConfig, train_spurs
+
+            scfg = TrainConfig(epochs=spur_epochs, seed=seed, threads=threads, lr=lr,
+                               init="" if init == "scratch" else init)  # fmt: skip
+            t0 = time.perf_counter()
+            run = train_spurs(data, Path(tmp) / f"spur-{init}", scfg, SpurConfig(refine_steps=refine_steps),
+                              log=lambda s: None)  # fmt: skip
+            res = evaluate(data, "default", str(run["checkpoint"]), split="test")
+            res["summary"]["train_s"] = time.perf_counter() - t0
+            out[f"spurs from {init}"] = res
     return out
 
 
@@ -150,10 +166,14 @@ def main() -> None:
     ap.add_argument("--few-shot", default="", help="Comma-separated case ids to fine-tune on (see above).")
     ap.add_argument("--steps", type=int, default=80, help="Few-shot training steps (batch 4).")
     ap.add_argument("--lr", type=float, default=2e-3, help="Few-shot learning rate (the trainer's default).")
+    ap.add_argument("--spur-epochs", type=int, default=0, help="Few-shot: also fine-tune spurs (stage-1 epochs).")
+    ap.add_argument("--refine-steps", type=int, default=400, help="Few-shot spurs: refiner steps.")
+    ap.add_argument("--seed", type=int, default=0, help="Few-shot spurs: training seed.")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.few_shot:
-        res = few_shot(args.real, args.few_shot.split(","), args.steps, args.lr, args.threads)
+        res = few_shot(args.real, args.few_shot.split(","), args.steps, args.lr, args.threads, args.spur_epochs,
+                       args.refine_steps, args.seed)  # fmt: skip
         for init, r in res.items():
             print(f"## {init}")
             _print(r)
