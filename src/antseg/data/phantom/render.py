@@ -149,9 +149,12 @@ def render(
         shade = np.clip((1.0 - np.abs(col - centre) / (0.9 / sx)) * 4.0, 0.0, 1.0)
         signal *= (1.0 - 0.95 * shade)[None, :].astype(np.float32)
     img = finish(signal, look, bank, rng, sy)
-    spurs = {}
+    spurs, out_of_view = {}, []
     for s in SIDES:
         px, py = float(g.spur[s][0] / sx), float(g.spur[s][1] / sy)
         inside = 0.0 <= px <= w - 1 and 0.0 <= py <= h - 1
         spurs[spur_name(s)] = (px, py) if s != hidden and inside else None
-    return Scan(img, masks, spurs, exact_biometry(g), g, (sx, sy))
+        if not inside:
+            out_of_view.append(s)
+    truth = exact_biometry(g, (-0.5 * sx, (w - 0.5) * sx), tuple(out_of_view))  # what the image shows
+    return Scan(img, masks, spurs, truth, g, (sx, sy))

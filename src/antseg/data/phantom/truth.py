@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from antseg.anatomy import MEASURES, SIDES
+from antseg.anatomy import MEASURES, PER_SIDE_MEASURES, SIDES
 from antseg.data.phantom.geometry import EyeGeometry
 
 
@@ -59,14 +61,17 @@ def angle_measures(g: EyeGeometry, side: str) -> dict[str, float]:
     return out
 
 
-def iris_shape(g: EyeGeometry, side: str) -> tuple[float, float]:
+def iris_shape(g: EyeGeometry, side: str, x_range: tuple[float, float] | None = None) -> tuple[float, float]:
     """(IT750, iris curvature) in mm.
 
-    IT750: from the anterior iris surface point 750 um from the spur, along that surface's inward normal, to
-    the posterior surface. Curvature: largest distance of the posterior surface in front of the chord joining
-    its most peripheral and most central points (positive = bowing forward).
+    IT750: from the anterior iris surface point 750 um from the spur, along that surface's inward normal (the
+    normal of its chord over +-0.1 mm in x), to the posterior surface. Curvature: largest distance of the
+    posterior surface in front of the chord joining its most peripheral and most central points (positive =
+    bowing forward); with ``x_range`` (mm, the image), of the part inside it.
     """
     lo, hi = sorted([g.recess[side][0], g.tip[side][0]])
+    if x_range is not None:
+        lo, hi = max(lo, x_range[0]), min(hi, x_range[1])
     xs = np.linspace(lo, hi, 16001)
     ant, post = g.iris_interval(side, xs)
     if side == "right":
@@ -76,7 +81,11 @@ def iris_shape(g: EyeGeometry, side: str) -> tuple[float, float]:
     d = np.hypot(*(front - g.spur[side]).T)
     i = int(np.argmax(d >= 0.75))
     a = front[i - 1] + (0.75 - d[i - 1]) / (d[i] - d[i - 1]) * (front[i] - front[i - 1])
-    t = front[min(i + 20, len(front) - 1)] - front[max(i - 20, 0)]
+    # The normal is that of the chord over +-0.1 mm in x, as the mask measurement takes it
+    # (antseg.biometry.geometry.iris_thickness): on a curved iris (a plateau root) a local tangent tilts the
+    # ray and IT750 differed by up to 0.09 mm between the two, with both exact to their own definition.
+    span = max(1, round(0.1 / abs(xs[1] - xs[0])))
+    t = front[min(i + span, len(front) - 1)] - front[max(i - span, 0)]
     n = np.array([-t[1], t[0]]) / np.linalg.norm(t)
     n = n if n[1] > 0 else -n
     it750, _ = ray_hit(a - 1e-6 * n, n, back)
@@ -92,8 +101,23 @@ def _integrate(g: EyeGeometry, fn, x0: float, x1: float, n: int = 8001) -> float
     return float(np.trapezoid(np.clip(bot - top, 0, None), xs))
 
 
-def exact_biometry(g: EyeGeometry) -> dict[str, float]:
-    """All reference measurements of the phantom eye (mm / mm2), keyed as in :data:`MEASURES`."""
+#: Per-side measures that need that side's spur (all but the iris area and curvature).
+SPUR_BASED: tuple[str, ...] = tuple(m for m in PER_SIDE_MEASURES if m not in ("iris_area_mm2", "iris_curvature_mm"))
+
+
+def exact_biometry(
+    g: EyeGeometry, x_range: tuple[float, float] | None = None, out_of_view: tuple[str, ...] = ()
+) -> dict[str, float]:
+    """All reference measurements of the phantom eye (mm / mm2), keyed as in :data:`MEASURES`.
+
+    Args:
+        x_range: (x0, x1) mm of the image's outer pixel edges. A scan cropped at a side shows only part of the
+            chamber and of that iris: the areas and the iris curvature then count only what lies inside, as the
+            masks do (without it, a cropped iris's area differed from its mask's by up to 0.25 mm2).
+        out_of_view: sides whose spur lies outside the image: what needs that spur (its angle measures and
+            IT750; ACW, ACD and LV) is NaN, as no measurement of the image can have it.
+    """
+    lo_x, hi_x = x_range if x_range is not None else (-math.inf, math.inf)
     sl, sr = g.spur["left"], g.spur["right"]
     chord = sr - sl
     acw = float(np.linalg.norm(chord))
@@ -115,11 +139,17 @@ def exact_biometry(g: EyeGeometry) -> dict[str, float]:
         "acw_mm": acw,
         "lv_mm": lv,
         "pupil_diameter_mm": float(np.linalg.norm(g.tip["right"] - g.tip["left"])),
-        "ac_area_mm2": _integrate(g, g.chamber_interval, g.recess["left"][0], g.recess["right"][0]),
+        "ac_area_mm2": _integrate(
+            g, g.chamber_interval, max(g.recess["left"][0], lo_x), min(g.recess["right"][0], hi_x)
+        ),
     }
     for side in SIDES:
         out.update(angle_measures(g, side))
-        xs = sorted([g.recess[side][0], g.tip[side][0]])
-        out[f"iris_area_mm2_{side}"] = _integrate(g, lambda x, s=side: g.iris_interval(s, x), *xs)
-        out[f"it750_mm_{side}"], out[f"iris_curvature_mm_{side}"] = iris_shape(g, side)
+        x0, x1 = sorted([g.recess[side][0], g.tip[side][0]])
+        iris = lambda x, s=side: g.iris_interval(s, x)  # noqa: E731
+        out[f"iris_area_mm2_{side}"] = _integrate(g, iris, max(x0, lo_x), min(x1, hi_x))
+        out[f"it750_mm_{side}"], out[f"iris_curvature_mm_{side}"] = iris_shape(g, side, x_range)
+    for side in out_of_view:
+        for key in ("acw_mm", "acd_mm", "lv_mm", *(f"{m}_{side}" for m in SPUR_BASED)):
+            out[key] = math.nan
     return {k: out[k] for k in MEASURES}
