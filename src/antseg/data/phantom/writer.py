@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -141,6 +142,10 @@ def _asoct_case(i: int, cfg: AsoctPhantomConfig, root: Path) -> tuple[Case, dict
     return case, scan.biometry
 
 
+def _cell(v: float) -> str:
+    return "" if math.isnan(v) else f"{v:.6f}"
+
+
 def generate_asoct_dataset(out: str | Path, cfg: AsoctPhantomConfig, overwrite: bool = False, progress=None) -> Path:
     """Write a canonical AS-OCT phantom dataset with exact masks, spurs and reference biometry.
 
@@ -178,7 +183,8 @@ def generate_asoct_dataset(out: str | Path, cfg: AsoctPhantomConfig, overwrite: 
             provenance=_provenance("phantom asoct", config_to_dict(cfg)),
         )
         write_dataset_files(tmp, manifest, cases)
-        rows = [{"case_id": c.case_id, **{m: f"{bio[m]:.6f}" for m in MEASURES}} for c, bio in results]
+        # Empty where the image cannot show a value (a spur outside it), as every antseg biometry table does.
+        rows = [{"case_id": c.case_id, **{m: _cell(bio[m]) for m in MEASURES}} for c, bio in results]
         write_csv(tmp / REFERENCE_BIOMETRY, rows, ["case_id", *MEASURES])
     return out
 
