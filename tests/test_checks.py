@@ -43,6 +43,12 @@ def test_integer(value, ok):
         assert checks.integer(value, "n") == ok
 
 
+def test_spur_wall():
+    assert checks.spur_wall(None) is None and checks.spur_wall("0") == 0.0 and checks.spur_wall(0.3) == 0.3
+    with pytest.raises(AntsegInputError, match="--spur-wall"):
+        checks.spur_wall(-1)
+
+
 def test_count_spacing_size_timestamp_ratios():
     for bad in (0, -3):
         with pytest.raises(AntsegInputError, match="epochs must be a whole number >= 1"):

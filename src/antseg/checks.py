@@ -110,6 +110,11 @@ def spacing(value: object, what: str = "--spacing", path: str | Path | None = No
     return sx, sy
 
 
+def spur_wall(value: object, what: str = "--spur-wall") -> float | None:
+    """Distance (mm) beyond which a spur is moved onto the angle wall: a number >= 0 (0: off); None stays None."""
+    return None if value is None else number(value, what, minimum=0.0)
+
+
 def size(value: object, what: str, path: str | Path | None = None, minimum: int = 1) -> tuple[int, int]:
     """Two whole numbers in ``[minimum, MAX_SIDE]`` (a width and a height, in either order)."""
     vals = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from antseg.anatomy import MEASURES
+from antseg.anatomy import MEASURES, side_of
 from antseg.biometry.agreement import agreement
 from antseg.biometry.dataset import AngleThresholds, measurement_row, read_reference
 from antseg.biometry.measure import measure
@@ -37,7 +37,7 @@ def _predict_and_measure(
     pts = constrain_spurs(spurs.predict(grey), masks, spacing, spur_wall_mm)
     spur_xy = {n: (p["x"], p["y"]) if p["visible"] else None for n, p in pts.items()}
     v, why = measure(masks, spur_xy, spacing)
-    moved = {f"{n.removesuffix('_scleral_spur')}_spur_moved_mm": p["moved_mm"] for n, p in pts.items()}
+    moved = {f"{side_of(n)}_spur_moved_mm": p["moved_mm"] for n, p in pts.items()}
     return v, why, masks, spur_xy, moved
 
 

@@ -42,8 +42,7 @@ def run_biometry(
         a summary: ``mode``, ``n_cases`` or ``n_images``, and the mode's tables (``markdown``, ``agreement``).
     """
     spacing = checks.spacing(spacing, "--spacing")
-    if spur_wall_mm is not None:
-        spur_wall_mm = checks.number(spur_wall_mm, "--spur-wall", minimum=0.0)
+    spur_wall_mm = checks.spur_wall(spur_wall_mm)
     if thresholds is not None:
         checks.number(thresholds.aod500_mm, "--narrow-aod500", minimum=0.0)
         checks.number(thresholds.tisa500_mm2, "--narrow-tisa500", minimum=0.0)

@@ -76,8 +76,7 @@ def predict_paths(
     _check_unique_stems(files)
     if weights is None and spurs is None:
         raise AntsegInputError(None, "give segmentation weights, --spurs, or both")
-    if spur_wall_mm is not None:
-        spur_wall_mm = checks.number(spur_wall_mm, "--spur-wall", minimum=0.0)
+    spur_wall_mm = checks.spur_wall(spur_wall_mm)
     pred = load_predictor(weights, device) if weights is not None else None
     sp = SpurPredictor(spurs, device) if spurs is not None else None
     header = {

@@ -16,7 +16,7 @@ from antseg.biometry.measure import measure
 from antseg.biometry.overlay import draw_biometry
 from antseg.inference.outputs import overlay
 from antseg.inference.predictor import Predictor
-from antseg.inference.spur_wall import constrain_spurs
+from antseg.inference.spur_wall import MAX_OFF_WALL_MM, constrain_spurs
 from antseg.inference.spurs import SpurPredictor
 
 #: CASIA export names: ``722_20230329_123031_R_CASIA2_001_000.jpg`` -> patient 722, eye R.
@@ -135,7 +135,7 @@ class ScanAnalyser:
         self.seg = Predictor(weights, device)
         self.spur = SpurPredictor(spurs, device)
         self.spacing = spacing or self.seg.spacing
-        self.spur_wall_mm = spur_wall_mm
+        self.spur_wall_mm = MAX_OFF_WALL_MM if spur_wall_mm is None else spur_wall_mm
 
     def analyse(self, image: np.ndarray, path: Path, patient: str, eye: str) -> ScanResult:
         """One scan, (H, W) grey or (H, W, 3) RGB uint8 (colour is only looked at by the quality checks)."""

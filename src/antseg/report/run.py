@@ -16,7 +16,6 @@ from antseg.biometry.agreement import agreement
 from antseg.biometry.dataset import AngleThresholds
 from antseg.errors import AntsegInputError
 from antseg.inference.inputs import collect_inputs
-from antseg.inference.spur_wall import MAX_OFF_WALL_MM
 from antseg.io.atomic import atomic_dir, atomic_write_text
 from antseg.io.images import read_image
 from antseg.io.tables import read_csv, write_csv, write_json
@@ -66,15 +65,14 @@ def _model_description(an: ScanAnalyser) -> dict:
     return {
         "segmentation": f"{an.seg.checkpoint.model['name']} ({an.seg.checkpoint.path})",
         "spurs": f"two-stage spur model ({an.spur.checkpoint_path}), {_wall_text(an.spur_wall_mm)}",
-        "spur_wall_mm": MAX_OFF_WALL_MM if an.spur_wall_mm is None else an.spur_wall_mm,
+        "spur_wall_mm": an.spur_wall_mm,
         "training": f"Trained on '{m.dataset or 'unknown'}' (segmentation) and '{s.dataset or 'unknown'}' (spurs).",
         "synthetic": synthetic,
         "synthetic_note": note,
     }
 
 
-def _wall_text(mm: float | None) -> str:
-    mm = MAX_OFF_WALL_MM if mm is None else mm
+def _wall_text(mm: float) -> str:
     if mm <= 0:
         return "used as predicted"
     return f"moved onto the angle wall the segmentation sees when more than {mm:g} mm off it"
@@ -127,8 +125,7 @@ def make_report(
     th = thresholds or AngleThresholds()
     meta_rows = _meta_table(meta)
     ref_rows = _meta_table(reference) if reference else {}
-    if spur_wall_mm is not None:
-        spur_wall_mm = checks.number(spur_wall_mm, "--spur-wall", minimum=0.0)
+    spur_wall_mm = checks.spur_wall(spur_wall_mm)
     an = ScanAnalyser(weights, spurs, spacing, device, spur_wall_mm)
     if an.spacing is None:
         raise AntsegInputError(None, "pixel spacing unknown: give --spacing (mm per pixel)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
@@ -146,8 +147,7 @@ def exact_biometry(
     for side in SIDES:
         out.update(angle_measures(g, side))
         x0, x1 = sorted([g.recess[side][0], g.tip[side][0]])
-        iris = lambda x, s=side: g.iris_interval(s, x)  # noqa: E731
-        out[f"iris_area_mm2_{side}"] = _integrate(g, iris, max(x0, lo_x), min(x1, hi_x))
+        out[f"iris_area_mm2_{side}"] = _integrate(g, partial(g.iris_interval, side), max(x0, lo_x), min(x1, hi_x))
         out[f"it750_mm_{side}"], out[f"iris_curvature_mm_{side}"] = iris_shape(g, side, x_range)
     for side in out_of_view:
         for key in ("acw_mm", "acd_mm", "lv_mm", *(f"{m}_{side}" for m in SPUR_BASED)):
