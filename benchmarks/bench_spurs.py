@@ -75,7 +75,8 @@ def main() -> None:
     print(f"| stage | CPU ms per 2130x998 scan ({args.threads} threads, median of {len(images)}) |")
     print("|---|---|")
     print(f"| stage 1: letterbox {hw[1]}x{hw[0]}, heatmaps, decoding | {statistics.median(s1):.1f} |")
-    print(f"| stage 2: {passes} refinement passes x 2 spurs, {pred.meta.crop} px crops | {statistics.median(s2):.1f} |")
+    crops = f"{pred.starts + 1} starts x {passes} passes x 2 spurs, {pred.meta.crop} px crops"
+    print(f"| stage 2: {crops} | {statistics.median(s2):.1f} |")
     print(f"| both stages | {statistics.median(s1) + statistics.median(s2):.1f} |")
     print(f"\nShared encoder, network forward only at {hw[1]}x{hw[0]} (median of 9):")
     print(f"  segmentation (5 outputs) {seg:.1f} ms + spur stage 1 (2 outputs) {spur:.1f} ms = {seg + spur:.1f} ms")

@@ -3,7 +3,7 @@ canonical dataset it never saw, e.g. the real development eye.
 
 Usage:
     python benchmarks/bench_zero_shot.py REAL_DATASET [--seg default] [--spurs default] [--split test]
-        [--out results.json] [--threads 2]
+        [--out results.json] [--threads 2] [--refine-starts 8]
     python benchmarks/bench_zero_shot.py REAL_DATASET --few-shot T0004-01,T0004-05 [--steps 80] [--lr 0.002]
         [--spur-epochs 15 --refine-steps 400 --seed 0]
 
@@ -33,7 +33,7 @@ import torch
 from antseg.data.canonical import load_dataset
 from antseg.inference.predictor import Predictor
 from antseg.inference.spur_wall import constrain_spurs
-from antseg.inference.spurs import SpurPredictor
+from antseg.inference.spurs import REFINE_STARTS, SpurPredictor
 from antseg.metrics.segmentation import dice_iou
 
 
@@ -42,12 +42,15 @@ def _error(p: dict, ref: tuple[float, float]) -> float:
     return math.nan if p["x"] is None else math.hypot(p["x"] - ref[0], p["y"] - ref[1])
 
 
-def evaluate(real: Path, seg: str | None, spurs: str | None, split: str | None = None) -> dict:
-    """Per-case rows and a summary (mean Dice per structure, spur error, ms per scan)."""
+def evaluate(
+    real: Path, seg: str | None, spurs: str | None, split: str | None = None, starts: int = REFINE_STARTS
+) -> dict:
+    """Per-case rows and a summary (mean Dice per structure, spur error, ms per scan); ``starts``: the spur
+    refiner's extra starts (:class:`SpurPredictor`)."""
     ds = load_dataset(real)
     cases = [c for c in ds.cases if split is None or c.split == split]
     pred = Predictor(seg, device="cpu") if seg else None
-    spur = SpurPredictor(spurs, device="cpu") if spurs else None
+    spur = SpurPredictor(spurs, device="cpu", starts=starts) if spurs else None
     shared = [s for s in ds.structures if pred and s in pred.structures]
     rows, seg_ms, spur_ms = [], [], []
     for c in cases:
@@ -101,7 +104,7 @@ def evaluate(real: Path, seg: str | None, spurs: str | None, split: str | None =
 
 def few_shot(
     real: Path, train_ids: list[str], steps: int, lr: float, threads: int,
-    spur_epochs: int = 0, refine_steps: int = 400, seed: int = 0,
+    spur_epochs: int = 0, refine_steps: int = 400, seed: int = 0, starts: int = REFINE_STARTS,
 ) -> dict:  # fmt: skip
     """Fine-tune from scratch and from ``default`` on ``train_ids``; score both on the other cases."""
     import shutil
@@ -141,7 +144,7 @@ def few_shot(
             t0 = time.perf_counter()
             run = train_spurs(data, Path(tmp) / f"spur-{init}", scfg, SpurConfig(refine_steps=refine_steps),
                               log=lambda s: None)  # fmt: skip
-            res = evaluate(data, "default", str(run["checkpoint"]), split="test")
+            res = evaluate(data, "default", str(run["checkpoint"]), split="test", starts=starts)
             res["summary"]["train_s"] = time.perf_counter() - t0
             out[f"spurs from {init}"] = res
     return out
@@ -169,16 +172,17 @@ def main() -> None:
     ap.add_argument("--spur-epochs", type=int, default=0, help="Few-shot: also fine-tune spurs (stage-1 epochs).")
     ap.add_argument("--refine-steps", type=int, default=400, help="Few-shot spurs: refiner steps.")
     ap.add_argument("--seed", type=int, default=0, help="Few-shot spurs: training seed.")
+    ap.add_argument("--refine-starts", type=int, default=REFINE_STARTS, help="Spur refinement starts (0: one).")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.few_shot:
         res = few_shot(args.real, args.few_shot.split(","), args.steps, args.lr, args.threads, args.spur_epochs,
-                       args.refine_steps, args.seed)  # fmt: skip
+                       args.refine_steps, args.seed, args.refine_starts)  # fmt: skip
         for init, r in res.items():
             print(f"## {init}")
             _print(r)
     else:
-        res = evaluate(args.real, args.seg or None, args.spurs or None, args.split)
+        res = evaluate(args.real, args.seg or None, args.spurs or None, args.split, args.refine_starts)
         _print(res)
     if args.out:
         args.out.write_text(json.dumps(res, indent=2, default=float))

@@ -34,15 +34,16 @@ def _column(path, measure: str) -> dict[str, str]:
 def test_spacing_overrides_the_dataset_with_predictions(tiny_run, tiny_spur_run, tmp_path, cli):
     """``--spacing`` with --dataset, --weights and --spurs (once dropped): twice the spacing, twice the lengths
     and four times the areas, for the same predictions and the same ground truth. (Not ACD: its search line
-    is +-6 mm long, which a doubled 7 mm-wide phantom chamber overruns.)"""
+    is +-6 mm long, which a doubled 7 mm-wide phantom chamber overruns.) The spur wall check is off: its distances
+    are in mm, so at twice the spacing it moves other spurs, and the predictions would differ."""
     ds, spur_run = tiny_spur_run
     sx, sy = load_dataset(ds).manifest.spacing_mm
     base = tmp_path / "base"
-    res = run_biometry(base, dataset=ds, weights=tiny_run, spurs=spur_run, split="all", device="cpu")
+    res = run_biometry(base, dataset=ds, weights=tiny_run, spurs=spur_run, split="all", device="cpu", spur_wall_mm=0)
     assert res["mode"] == "predicted" and res["n_cases"] == 12
     r = cli(
         "biometry", "--dataset", ds, "--weights", tiny_run, "--spurs", spur_run, "--spacing", f"{2 * sx},{2 * sy}",
-        "--out", tmp_path / "double", "--split", "all", "--device", "cpu",
+        "--out", tmp_path / "double", "--split", "all", "--device", "cpu", "--spur-wall", "0",
     )  # fmt: skip
     assert r.code == 0, r.err
     for table, measure, factor in (

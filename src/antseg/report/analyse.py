@@ -26,10 +26,10 @@ LOW_SPUR_CONFIDENCE = 0.8
 #: The chamber's centre further than this fraction of the width from the scan's centre: anatomy off-centre.
 OFF_CENTRE_FRACTION = 0.12
 #: A spur further than this (mm) from the predicted chamber is off the angle wall it sits on: a warning. Correct
-#: spurs can be up to about 0.48 mm away (the predicted chamber stops short of narrow angle tips): with the
-#: default models and the wall constraint off it flagged none of 92 spurs on 48 realistic phantom scans, and
-#: 3 of 16 on the real development eye, all 42-65 px off (with the constraint on, which moves such spurs onto
-#: the wall and warns about that instead, none).
+#: spurs can lie about 0.5 mm away (the predicted chamber stops short of narrow angle tips): with the default
+#: models and the wall constraint off it flagged 1 of 16 spurs on the real development eye (65 px off) and
+#: 1 of 64 and 1 of 157 on two realistic phantom sets (both correct within 3 px); with the constraint on, which
+#: moves far spurs onto the wall and warns about that instead, only those two phantom spurs.
 SPUR_OFF_CHAMBER_MM = 0.5
 
 
