@@ -13,6 +13,8 @@ from antseg.data.canonical import load_dataset
 from antseg.data.exporters import EXPORTERS, run_exporter
 from antseg.data.importers import ImportOptions, run_importer
 from antseg.data.split import SplitConfig, split_dataset
+from antseg.errors import AntsegInputError
+from antseg.io.output_folder import OWNER_MARKER
 
 # -- the contract ---------------------------------------------------------------------------------------------
 
@@ -48,7 +50,7 @@ class _ExporterContract:
 
     def test_writes_the_layout(self, exported, reference):
         ds = load_dataset(reference)
-        assert {p.name for p in exported.iterdir()} == self.layout(ds)
+        assert {p.name for p in exported.iterdir()} == self.layout(ds) | {OWNER_MARKER}
 
     def test_refuses_existing_output_without_overwrite(self, reference, tmp_path, cli):
         out = tmp_path / "out"
@@ -59,8 +61,12 @@ class _ExporterContract:
         assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
         assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
         assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left beside it
-        run_exporter(self.name, reference, out, overwrite=True)
-        assert {p.name for p in out.iterdir()} == self.layout(load_dataset(reference))
+        with pytest.raises(AntsegInputError, match="not made by antseg"):  # the user's folder is never replaced
+            run_exporter(self.name, reference, out, overwrite=True)
+        assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+        run_exporter(self.name, reference, tmp_path / "mine")
+        run_exporter(self.name, reference, tmp_path / "mine", overwrite=True)  # antseg's own: replaced
+        assert {p.name for p in (tmp_path / "mine").iterdir()} == self.layout(load_dataset(reference)) | {OWNER_MARKER}
 
     def test_round_trip_is_exact(self, exported, reference, tmp_path):
         assert self.masks or self.landmarks  # the format carries something to compare

@@ -20,6 +20,7 @@ from antseg.data.labels import LabelPolicy
 from antseg.data.validate import validate_dataset
 from antseg.errors import AntsegInputError
 from antseg.io.images import write_png
+from antseg.io.output_folder import OWNER_MARKER
 
 # -- the contract ---------------------------------------------------------------------------------------------
 
@@ -104,8 +105,12 @@ class _ImporterContract:
         assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
         assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
         r = cli("data", "import", self.name, source, out, "--workers", "1", "--overwrite")
-        assert r.code == 0, r.err
-        assert not (out / "keep.txt").exists() and len(load_dataset(out)) > 0
+        assert r.code == 2 and "not made by antseg" in r.err and (out / "keep.txt").exists()  # the user's folder
+        mine = tmp_path / "mine"
+        assert cli("data", "import", self.name, source, mine, "--workers", "1").code == 0
+        r = cli("data", "import", self.name, source, mine, "--workers", "1", "--overwrite")
+        assert r.code == 0, r.err  # antseg's own output is replaced
+        assert len(load_dataset(mine)) > 0
 
 
 @pytest.fixture(scope="class")
@@ -279,13 +284,15 @@ def test_existing_output_needs_overwrite(tmp_path, cli):
     (tmp_path / "out" / "keep.txt").write_text("x")
     r = cli("data", "import", "labelme", src, tmp_path / "out")
     assert r.code == 2 and "--overwrite" in r.err and (tmp_path / "out" / "keep.txt").exists()
-    assert cli("data", "import", "labelme", src, tmp_path / "out", "--overwrite").code == 0
-    assert not (tmp_path / "out" / "keep.txt").exists()
+    assert cli("data", "import", "labelme", src, tmp_path / "out", "--overwrite").code == 2
+    assert (tmp_path / "out" / "keep.txt").exists()
+    assert cli("data", "import", "labelme", src, tmp_path / "ds").code == 0
+    assert cli("data", "import", "labelme", src, tmp_path / "ds", "--overwrite").code == 0
 
 
 def test_masks_round_trip_is_lossless(asoct_phantom, tmp_path):
     run_exporter("masks", asoct_phantom, tmp_path / "masks")
-    assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == sorted(
+    assert sorted(p.name for p in (tmp_path / "masks").iterdir() if p.name != OWNER_MARKER) == sorted(
         ["images", "anterior_chamber", "lens", "nucleus", "left_iris", "right_iris", "cornea"]
     )
     back = load_dataset(run_importer("masks", tmp_path / "masks", tmp_path / "back", ImportOptions(workers=2)).out)
@@ -316,7 +323,7 @@ def test_masks_bad_input(tmp_path):
 
 def test_labelme_round_trip_of_phantom(asoct_phantom, tmp_path):
     run_exporter("labelme", asoct_phantom, tmp_path / "lm", image_format="jpg")
-    groups = sorted(p.name for p in (tmp_path / "lm").iterdir())
+    groups = sorted(p.name for p in (tmp_path / "lm").iterdir() if p.name != OWNER_MARKER)
     assert groups == ["Cataract", "Normal", "PACG", "PACG_Cataract"]
     back = load_dataset(run_importer("labelme", tmp_path / "lm", tmp_path / "back", ImportOptions(workers=2)).out)
     ref = load_dataset(asoct_phantom)

@@ -37,7 +37,9 @@ def train_or_reuse(
         shutil.rmtree(run)  # an interrupted training starts again from scratch
     run.mkdir(parents=True)
     opts = dict(cfg.options.get(method, {}))
-    ecfg = EngineConfig(cfg.budget_s, cfg.epochs, cfg.seed, cfg.device, opts, dict(runs or {}))
+    ecfg = EngineConfig(
+        cfg.budget_s, cfg.epochs, cfg.seed, cfg.device, opts, dict(runs or {}), trust_weights=cfg.trust_weights
+    )
     t0 = time.perf_counter()
     engine.train(dataset, run, ecfg, log=lambda s: log(f"[{method}] {s}"))
     train_s = time.perf_counter() - t0

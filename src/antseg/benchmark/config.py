@@ -23,6 +23,9 @@ class BenchmarkConfig:
         options: per-method engine options, e.g. ``{"nnunet": {"configuration": "2d"}}``; a method's
             ``weights`` option is its initial weights file (``medsam_vit_b.pth``, ``yolo11n-pose.pt``).
         threads: CPU threads for torch (0: all cores).
+        trust_weights: load weights files that are full Python pickles (Ultralytics ``.pt``) without antseg's
+            safe mode. A pickle can run any code when it is loaded: set this only for files from a source you
+            trust. Without it such a file loads only if it holds nothing but known model classes and tensors.
     """
 
     models: tuple[str, ...] = ("unet-lite", "transresunet", "nnunet")
@@ -35,3 +38,4 @@ class BenchmarkConfig:
     force: bool = False
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     threads: int = 0
+    trust_weights: bool = False

@@ -18,7 +18,7 @@ from antseg.benchmark.report import write_report
 from antseg.benchmark.spurs import evaluate_spur_method, spur_cases
 from antseg.config import dump_config
 from antseg.data.canonical import CanonicalDataset, load_dataset
-from antseg.engines import engine_tasks, list_engines
+from antseg.engines import EngineConfig, engine_tasks, get_engine, list_engines
 from antseg.errors import AntsegInputError
 from antseg.io.tables import write_csv, write_json
 from antseg.metrics import SegmentationMetric
@@ -112,8 +112,8 @@ def run_benchmark(
         raise AntsegInputError(None, "no methods to benchmark")
     for method in models + spurs:  # fail before hours of training, not when the method's turn comes
         weights = cfg.options.get(method, {}).get("weights")
-        if weights and not Path(str(weights)).expanduser().is_file():
-            raise AntsegInputError(weights, f"weights for {method} not found (nothing is downloaded: fetch the file)")
+        if weights:
+            get_engine(method).check_weights(weights, EngineConfig(trust_weights=cfg.trust_weights))
     seg_cases = _test_cases(ds, cfg.split) if models else []
     lm_cases = spur_cases(ds, cfg.split) if spurs else []
     if not any(c.split == "train" for c in ds.cases):

@@ -17,6 +17,7 @@ from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir
 from antseg.io.images import write_png
+from antseg.io.output_folder import existing_paths
 from antseg.io.tables import read_csv, write_csv, write_json
 
 
@@ -85,7 +86,7 @@ def dataset_biometry(
     if not cases:
         raise AntsegInputError(ds.root, f"no cases{'' if split is None else f' in split {split!r}'}")
     rows = []
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=existing_paths(dataset)) as tmp:
         if overlays:
             (tmp / "overlays").mkdir()
         for i, c in enumerate(cases):

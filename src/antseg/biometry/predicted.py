@@ -21,6 +21,7 @@ from antseg.inference.spur_wall import constrain_spurs
 from antseg.inference.spurs import SpurPredictor
 from antseg.io.atomic import atomic_dir
 from antseg.io.images import read_image, write_png
+from antseg.io.output_folder import existing_paths
 from antseg.io.tables import write_csv, write_json
 
 KEY = ["acd_mm", "acw_mm", "lv_mm", "aod500_mm_left", "aod500_mm_right", "tisa500_mm2_left", "tisa500_mm2_right"]
@@ -65,7 +66,7 @@ def predicted_biometry(
     th = thresholds or AngleThresholds()
     ref = read_reference(ds.root / ds.manifest.reference_biometry) if ds.manifest.reference_biometry else {}
     pred_rows, gt_rows = [], []
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=existing_paths(dataset, weights, spur_weights)) as tmp:
         (tmp / "overlays").mkdir()
         for i, c in enumerate(cases):
             spacing = override or ds.spacing(c)
@@ -130,7 +131,7 @@ def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing
     if spacing is None:
         raise AntsegInputError(None, "pixel spacing unknown: give --spacing")
     rows = []
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=existing_paths(images, weights, spur_weights)) as tmp:
         (tmp / "overlays").mkdir()
         for f in collect_inputs([Path(p) for p in images]):
             img = read_image(f, grayscale=True)

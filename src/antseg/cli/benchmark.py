@@ -34,6 +34,12 @@ def benchmark(
         "--weights",
         help="Initial weights METHOD=FILE, e.g. medsam=medsam_vit_b.pth (repeatable; never downloaded).",
     ),
+    trust_weights: bool = typer.Option(
+        False,
+        "--trust-weights",
+        help="Load --weights files that are full Python pickles (Ultralytics .pt) outside the safe mode. RISK: "
+        "loading a pickle can run any code on this machine; use only for files from a source you trust.",
+    ),
     force: bool = typer.Option(False, "--force", help="Run again the methods that finished in an earlier call."),
     config: Path = typer.Option(None, help="YAML file with BenchmarkConfig fields."),
 ) -> None:
@@ -52,6 +58,7 @@ def benchmark(
     cfg = load_config(
         BenchmarkConfig, config, models=models, spurs=spurs, budget_s=budget, epochs=epochs, seed=seed,
         device=device, split=split, force=force or None, options=options or None,
+        trust_weights=trust_weights or None,
     )  # fmt: skip
     res = run_benchmark(dataset, out, cfg, log=lambda s: console.print(s, markup=False), progress=progress_bar)
     console.print(res.markdown, markup=False, soft_wrap=True)

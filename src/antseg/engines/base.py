@@ -39,6 +39,8 @@ class EngineConfig:
         options: engine-specific settings (e.g. nnU-Net's ``configuration``, ``fold``).
         runs: run folders of the methods already trained in the same benchmark, name -> folder, in order
             (an engine that builds on another method reads them, e.g. MedSAM's box model).
+        trust_weights: the user vouches for the weights files given in ``options``: an engine whose files are
+            Python pickles may then load them without its safe mode (they can run code). Default: safe only.
     """
 
     budget_s: float = 0.0
@@ -47,6 +49,7 @@ class EngineConfig:
     device: str = "auto"
     options: dict[str, Any] = field(default_factory=dict)
     runs: dict[str, str] = field(default_factory=dict)
+    trust_weights: bool = False
 
 
 @dataclass
@@ -118,6 +121,13 @@ class Engine(ABC):
     @abstractmethod
     def load(self, run: str | Path, device: str = "auto") -> EnginePredictor:
         """The trained system in ``run``, ready to predict."""
+
+    def check_weights(self, path: str | Path, cfg: EngineConfig) -> None:
+        """Refuse (with an :class:`AntsegInputError`) an initial weights file this engine would not load, before any
+        work starts. Every engine loads weights without running code from them unless ``cfg.trust_weights``;
+        the default check is that the file exists."""
+        if not Path(str(path)).expanduser().is_file():
+            raise AntsegInputError(path, f"weights for {self.name} not found (nothing is downloaded: fetch the file)")
 
     def is_trained(self, run: str | Path) -> bool:
         """True when ``run`` holds a finished training (the benchmark then skips training)."""

@@ -196,7 +196,7 @@ def export_raw(
     table = build_table(ds.structures, seen)
     folder_name = f"Dataset{dataset_id:03d}_{name}"
     out = Path(raw_root) / folder_name
-    with atomic_dir(out, overwrite=True) as tmp:
+    with atomic_dir(out, overwrite=True, internal=True) as tmp:
         (tmp / "imagesTr").mkdir()
         (tmp / "labelsTr").mkdir()
         for c in cases:  # pass 2: images and label maps

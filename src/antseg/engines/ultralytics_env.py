@@ -13,6 +13,10 @@ changes process-wide torch state (thread count, deterministic algorithms). :func
   model) by "AMP works";
 - copies matplotlib's bundled DejaVu Sans to ``<dir>/Ultralytics/Arial.ttf`` (and ``Arial.Unicode.ttf``), where
   Ultralytics looks before downloading its fonts;
+- loads weights files in Ultralytics' safe mode (``ULTRALYTICS_SAFE_LOAD``: ``torch.load(weights_only=True)``
+  with an allow-list of Ultralytics' and torch's model classes), so a ``.pt`` file that holds anything else,
+  such as code to run, is refused (:func:`refused_weights` turns the refusal into a one-line error); only
+  ``trust_weights=True`` loads a full pickle;
 - restores the environment, the patched attributes, torch's thread count and its deterministic flags on exit.
 
 Nothing here imports Ultralytics at module level.
@@ -30,6 +34,10 @@ from pathlib import Path
 import torch
 
 ENV = {"YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "false", "YOLO_VERBOSE": "false"}
+SAFE_ENV = "ULTRALYTICS_SAFE_LOAD"
+#: How a user vouches for a pickled weights file (the CLI flag), named in every refusal.
+TRUST_FLAG = "--trust-weights"
+
 HIDDEN_ENV = ("ULTRALYTICS_API_KEY",)
 FONTS = ("Arial.ttf", "Arial.Unicode.ttf")
 OFF_SETTINGS = {
@@ -69,9 +77,11 @@ class _Patches:
         self.saved.clear()
 
 
-def _patch_modules(p: _Patches, config_dir: Path, threads: int) -> None:
+def _patch_modules(p: _Patches, config_dir: Path, threads: int, safe: bool) -> None:
     """Module-level constants that an import outside this block may have fixed, in every loaded ultralytics module."""
-    values = {"ONLINE": False, "AUTOINSTALL": False, "USER_CONFIG_DIR": config_dir, "NUM_THREADS": threads}
+    values = {
+        "ONLINE": False, "AUTOINSTALL": False, "USER_CONFIG_DIR": config_dir, "NUM_THREADS": threads, "SAFE_LOAD": safe,
+    }  # fmt: skip
     for name, mod in list(sys.modules.items()):
         if mod is None or not (name == "ultralytics" or name.startswith("ultralytics.")):
             continue
@@ -81,19 +91,28 @@ def _patch_modules(p: _Patches, config_dir: Path, threads: int) -> None:
 
 
 @contextlib.contextmanager
-def ultralytics_env(config_dir: str | Path, threads: int | None = None) -> Iterator[Path]:
+def ultralytics_env(config_dir: str | Path, threads: int | None = None, trust_weights: bool = False) -> Iterator[Path]:
     """Offline, side-effect-free Ultralytics for the block; yields its config directory (``<dir>/Ultralytics``).
 
     Args:
         config_dir: folder for Ultralytics' settings and fonts (inside the run folder).
         threads: torch CPU threads while Ultralytics runs (None: the current count; Ultralytics would set
             ``cpu_count - 1``).
+        trust_weights: load ``.pt`` files as full pickles (they can run code); default: safe mode only.
     """
     config_dir = Path(config_dir).resolve()
     ul_dir = config_dir / "Ultralytics"
     place_fonts(ul_dir)
     threads = threads or torch.get_num_threads()
-    keys = (*ENV, "YOLO_CONFIG_DIR", "OMP_NUM_THREADS", "CUBLAS_WORKSPACE_CONFIG", "PYTHONHASHSEED", *HIDDEN_ENV)
+    keys = (
+        *ENV,
+        SAFE_ENV,
+        "YOLO_CONFIG_DIR",
+        "OMP_NUM_THREADS",
+        "CUBLAS_WORKSPACE_CONFIG",
+        "PYTHONHASHSEED",
+        *HIDDEN_ENV,
+    )
     old_env = {k: os.environ.get(k) for k in keys}
     torch_state = (
         torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
@@ -106,6 +125,7 @@ def ultralytics_env(config_dir: str | Path, threads: int | None = None) -> Itera
     try:
         os.environ.update(ENV)
         os.environ["YOLO_CONFIG_DIR"] = str(config_dir)
+        os.environ[SAFE_ENV] = "false" if trust_weights else "true"
         for k in HIDDEN_ENV:
             os.environ.pop(k, None)
         import ultralytics  # noqa: F401  (first import reads the variables above)
@@ -113,7 +133,7 @@ def ultralytics_env(config_dir: str | Path, threads: int | None = None) -> Itera
         import ultralytics.utils.events as events_mod
         from ultralytics.utils import SETTINGS
 
-        _patch_modules(patches, ul_dir, threads)
+        _patch_modules(patches, ul_dir, threads, safe=not trust_weights)
         settings = SETTINGS
         for k, v in OFF_SETTINGS.items():
             if k in settings:
@@ -139,3 +159,27 @@ def ultralytics_env(config_dir: str | Path, threads: int | None = None) -> Itera
         torch.use_deterministic_algorithms(det, warn_only=warn_only)
         torch.backends.cudnn.deterministic = cudnn_det
         torch.backends.cudnn.benchmark = cudnn_bench
+
+
+def unsafe_globals(path: str | Path) -> list[str]:
+    """The Python names a ``torch.save`` file would load beyond tensors and containers (empty when unreadable)."""
+    try:
+        return sorted(torch.serialization.get_unsafe_globals_in_checkpoint(str(path)))
+    except Exception:  # not a torch zip archive: the loader reports that itself
+        return []
+
+
+def refused_weights(path: str | Path, exc: BaseException) -> Exception | None:
+    """Ultralytics' safe-mode refusal of ``path`` (a ``TypeError`` naming types outside its allow-list) as a
+    one-line input error that says what the file holds and how to vouch for it; None for any other error."""
+    if not isinstance(exc, TypeError) or "outside the supported" not in str(exc):
+        return None
+    from antseg.errors import AntsegInputError
+
+    allowed = ("torch.nn.modules.", "ultralytics.nn.", "ultralytics.utils.", "pathlib.", "builtins.getattr")
+    foreign = [g for g in unsafe_globals(path) if not g.startswith(allowed)]
+    named = f" ({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''})" if foreign else ""
+    return AntsegInputError(
+        path, f"refused: this pickle holds more than model classes and tensors{named}, so loading it could run code; "
+        f"if you trust its source, pass {TRUST_FLAG}"
+    )  # fmt: skip

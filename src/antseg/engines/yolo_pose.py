@@ -4,7 +4,9 @@ project's scleral-spur baseline, trained and run in-process, offline.
 ``train``: export the dataset with antseg's ``yolo-pose`` exporter (two keypoints, ``flip_idx: [1, 0]``,
 visibility 0 for an absent spur) into ``<run>/data``, write ``<run>/data.yaml`` with the exporter's OKS sigmas
 as ``kpt_oks_sigmas`` (read by Ultralytics' pose loss, assigner and validator), build the model from a YAML
-(``yolo11n-pose.yaml``, shipped inside the package: no download) or from user-supplied weights, and train on
+(``yolo11n-pose.yaml``, shipped inside the package: no download) or from user-supplied weights (loaded in
+Ultralytics' safe mode: a file holding anything but model classes and tensors is refused unless
+``EngineConfig.trust_weights``, the CLI's ``--trust-weights``), and train on
 the train split (val: validation and best-epoch selection). Everything Ultralytics writes stays in the run
 folder; see :mod:`antseg.engines.ultralytics_env` for how it is kept offline.
 ``load``: the best weights in an in-process predictor; the top detection's keypoints, already in original
@@ -32,7 +34,7 @@ import yaml
 
 from antseg.engines.base import Engine, EngineConfig, EngineOutput, EnginePredictor
 from antseg.engines.registry import register_engine
-from antseg.engines.ultralytics_env import ultralytics_env
+from antseg.engines.ultralytics_env import refused_weights, ultralytics_env
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_write_text
 
@@ -101,16 +103,31 @@ def weights_file(value: str | Path | None) -> Path | None:
 
 
 def build_model(model: str, weights: Path | None):
-    """An Ultralytics pose model: from weights only (``*.pt``), or from a YAML, then loading ``weights``."""
+    """An Ultralytics pose model: from weights only (``*.pt``), or from a YAML, then loading ``weights``.
+
+    Call inside :func:`ultralytics_env`: weights files load in Ultralytics' safe mode unless the user trusts them.
+    """
     from ultralytics import YOLO
 
     if str(model).endswith(".pt"):
-        return YOLO(str(weights_file(model)), task="pose")
+        path = weights_file(model)
+        return load_weights(path, lambda: YOLO(str(path), task="pose"))
     try:
         net = YOLO(str(model), task="pose")
     except FileNotFoundError:
         raise AntsegInputError(model, "no such model YAML in Ultralytics or on disk (e.g. yolo11n-pose.yaml)") from None
-    return net.load(str(weights)) if weights is not None else net
+    return load_weights(weights, lambda: net.load(str(weights))) if weights is not None else net
+
+
+def load_weights(path: Path, load: Callable[[], Any]) -> Any:
+    """``load()`` (an Ultralytics call that reads ``path``), with a safe-mode refusal as a one-line input error."""
+    try:
+        return load()
+    except TypeError as exc:
+        refusal = refused_weights(path, exc)
+        if refusal is None:
+            raise
+        raise refusal from None
 
 
 def write_data_yaml(dataset: str | Path, folder: Path) -> Path:
@@ -197,7 +214,7 @@ class YoloPoseEngine(Engine):
         run.mkdir(parents=True, exist_ok=True)
         (run / "DONE").unlink(missing_ok=True)
         device = ultralytics_device(cfg.device)
-        with ultralytics_env(run / CONFIG_DIR):
+        with ultralytics_env(run / CONFIG_DIR, trust_weights=cfg.trust_weights):
             opts, extra = _options(cfg)
             weights = weights_file(opts["weights"])
             data = write_data_yaml(dataset, run)
@@ -240,6 +257,19 @@ class YoloPoseEngine(Engine):
         self.check_available()
         return YoloPosePredictor(Path(run), device)
 
+    def check_weights(self, path: str | Path, cfg: EngineConfig) -> None:
+        """The file exists and, unless ``cfg.trust_weights``, loads in Ultralytics' safe mode (nothing runs)."""
+        super().check_weights(path, cfg)
+        if cfg.trust_weights:
+            return
+        import tempfile
+
+        path = Path(str(path)).expanduser()
+        with tempfile.TemporaryDirectory(prefix="antseg-yolo-") as tmp, ultralytics_env(Path(tmp)):
+            from ultralytics.nn.tasks import torch_safe_load
+
+            load_weights(path, lambda: torch_safe_load(str(path), safe_only=True))
+
 
 def _version() -> str:
     from importlib.metadata import version
@@ -267,7 +297,7 @@ class YoloPosePredictor(EnginePredictor):
         with ultralytics_env(run / CONFIG_DIR):
             from ultralytics import YOLO
 
-            self.model = YOLO(str(weights), task="pose")
+            self.model = load_weights(weights, lambda: YOLO(str(weights), task="pose"))
         self.n_parameters = sum(p.numel() for p in self.model.model.parameters())
 
     def predict(self, image: np.ndarray) -> EngineOutput:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from antseg.evaluation.segmentation import evaluate_segmentation
 from antseg.evaluation.spurs import evaluate_spurs
+from antseg.io.output_folder import check_output_folder, existing_paths, write_owner_marker
 from antseg.models.checkpoint import TASK_LANDMARKS, TASK_SEGMENTATION
 from antseg.models.runs import checkpoints_in
 
@@ -43,6 +44,7 @@ def evaluate_run(
     out = Path(out)
     progress = progress or (lambda _desc: nullcontext(None))
     jobs = checkpoints_in(weights)
+    check_output_folder(out, overwrite, existing_paths(dataset, weights, spurs))  # before any work
     results: dict[str, dict] = {}
     for task, path in jobs:
         dest = out if len(jobs) == 1 else out / task
@@ -63,4 +65,6 @@ def evaluate_run(
             )
         if report:
             report(results["biometry"]["markdown"])
+    if len(jobs) > 1:
+        write_owner_marker(out)  # the folder holding the steps' folders
     return results

@@ -12,6 +12,7 @@ from antseg.errors import AntsegInputError
 from antseg.evaluation.tables import markdown_table
 from antseg.inference.predictor import Predictor
 from antseg.io.atomic import atomic_dir
+from antseg.io.output_folder import existing_paths
 from antseg.io.tables import write_csv, write_json
 from antseg.metrics import SegmentationMetric
 
@@ -70,7 +71,7 @@ def evaluate_segmentation(
         "overall": overall,
         "missing_from_model": [s for s in ds.structures if s not in pred.structures],
     }
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=existing_paths(dataset, weights)) as tmp:
         write_csv(tmp / "per_case.csv", metric.rows)
         write_csv(tmp / "summary.csv", summary)
         write_csv(tmp / "by_group.csv", by_group)

@@ -10,6 +10,7 @@ from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
 from antseg.inference.spurs import SpurPredictor
 from antseg.io.atomic import atomic_dir
+from antseg.io.output_folder import existing_paths
 from antseg.io.tables import write_csv, write_json
 from antseg.metrics.landmarks import landmark_markdown, landmark_rows, summarize_landmarks
 
@@ -46,7 +47,7 @@ def evaluate_spurs(
         "landmarks": summary, "by_group": by_group, "markdown": md,
         "ms_per_image": {"stage1": statistics.median(s1), "stage2": statistics.median(s2)},
     }  # fmt: skip
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=existing_paths(dataset, weights)) as tmp:
         write_csv(tmp / "landmarks_per_case.csv", rows)
         write_csv(tmp / "landmarks_summary.csv", summary)
         write_csv(tmp / "landmarks_by_group.csv", by_group)

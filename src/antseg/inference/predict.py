@@ -23,6 +23,7 @@ from antseg.inference.video import VIDEO_SUFFIXES, read_frame_at
 from antseg.inference.video_stream import VideoOptions, predict_video_input
 from antseg.io.atomic import atomic_dir
 from antseg.io.images import read_image
+from antseg.io.output_folder import existing_paths
 from antseg.io.resumable import ResumableDir
 from antseg.io.tables import stream_csv, stream_json_list, write_csv
 
@@ -85,7 +86,7 @@ def predict_paths(
         "spurs": None if sp is None else str(Path(spurs).resolve()),
         "spur_wall_mm": spur_wall_mm,
     }
-    job = ResumableDir(out, header, resume=resume, overwrite=overwrite)
+    job = ResumableDir(out, header, resume=resume, overwrite=overwrite, inputs=existing_paths(inputs, weights, spurs))
     try:
         if job.done and log:
             log(f"resuming: {sum(f.stem in job.done for f in files)} of {len(files)} images are already done")
@@ -158,7 +159,7 @@ def _predict_video(
     video = check_video_input(inputs[0])
     frame = read_frame_at(video, t)
     pred = load_predictor(weights, device)
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=existing_paths(video, weights)) as tmp:
         masks = pred.predict(frame).masks
         write_prediction(tmp, frame, masks, pred.structures, write_original=True)
         write_csv(tmp / "areas.csv", area_rows(f"{video.name}@{t:g}s", masks, pred.structures, None), AREA_COLUMNS)

@@ -30,6 +30,7 @@ from antseg.inference.video_measures import frame_columns, frame_row, measure_ma
 from antseg.inference.video_reader import DecodedFrame, StopInfo, VideoReader
 from antseg.inference.video_writer import MASK_MODES, VideoOutputs
 from antseg.io.atomic import atomic_dir
+from antseg.io.output_folder import existing_paths
 
 
 @dataclass
@@ -157,7 +158,11 @@ def predict_video(
     t_start = time.perf_counter()
     done = 0
     torch_threads = _torch_threads()
-    with reader, _restore_torch_threads(torch_threads), atomic_dir(out, overwrite=overwrite) as tmp:
+    with (
+        reader,
+        _restore_torch_threads(torch_threads),
+        atomic_dir(out, overwrite=overwrite, inputs=existing_paths(video, weights)) as tmp,
+    ):
         outputs = VideoOutputs(tmp, names, info.time_base, info.rate, opt.masks, frame_columns(names), opt.overlay)
         try:
             batch: list[DecodedFrame] = []

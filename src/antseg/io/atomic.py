@@ -18,10 +18,17 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from antseg.errors import AntsegInputError
+from antseg.io.output_folder import (
+    check_output_folder,
+    fix_mode,
+    make_parents,
+    output_lock,
+    remove_empty,
+    write_owner_marker,
+)
 
 MARKER = ".antseg-tmp"
 #: A marked temporary folder this old is stale even when its process id is in use again (7 days).
@@ -96,18 +103,10 @@ def clean_stale_temps(parent: str | Path) -> list[Path]:
     return removed
 
 
-def check_output_folder(out: Path, overwrite: bool) -> None:
-    """``out`` may be created: it does not exist, is an empty folder, or ``overwrite`` is set."""
-    if out.exists() and not out.is_dir():
-        raise AntsegInputError(out, "exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise AntsegInputError(out, "output folder exists and is not empty (use --overwrite)")
-
-
 def make_temp_dir(out: Path) -> Path:
-    """A new marked temporary folder beside ``out``."""
-    out.parent.mkdir(parents=True, exist_ok=True)
+    """A new marked temporary folder beside ``out`` (whose parent must exist), with the umask's permissions."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+    fix_mode(tmp, folder=True)
     write_marker(tmp)
     return tmp
 
@@ -124,26 +123,45 @@ def replace_dir(src: Path, out: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_dir(out: str | Path, overwrite: bool = False, clean: bool = True) -> Iterator[Path]:
+def atomic_dir(
+    out: str | Path, overwrite: bool = False, clean: bool = True, inputs: Iterable[str | Path] = (),
+    internal: bool = False,
+) -> Iterator[Path]:  # fmt: skip
     """Yield a temporary folder beside ``out``; on success it replaces ``out``, on error it is removed.
+
+    The checks of :func:`~antseg.io.output_folder.check_output_folder` run first (only antseg's own folders are
+    replaced, never an input), the folder is locked against a second run for the whole block, and a failure
+    removes the missing parents it created as well.
 
     Args:
         out: the final folder.
-        overwrite: replace an existing non-empty ``out``; otherwise that is an input error.
+        overwrite: replace an existing non-empty ``out`` that antseg made; otherwise that is an input error.
         clean: first remove stale temporary folders of earlier, killed antseg runs in ``out``'s parent.
+        inputs: the files and folders the run reads: ``out`` may not be, hold or (to replace it) lie inside one.
+        internal: ``out`` lies inside a work folder antseg owns and locks already (no checks, lock or marker).
     """
-    out = Path(out)
-    check_output_folder(out, overwrite)
-    if clean:
-        clean_stale_temps(out.parent)
-    tmp = make_temp_dir(out)
+    out = Path(os.path.abspath(Path(out).expanduser()))
+    made = make_parents(out)
     try:
-        yield tmp
-        (tmp / MARKER).unlink(missing_ok=True)
+        with contextlib.ExitStack() as stack:
+            if not internal:
+                stack.enter_context(output_lock(out))
+                check_output_folder(out, overwrite, inputs)
+            if clean:
+                clean_stale_temps(out.parent)
+            tmp = make_temp_dir(out)
+            try:
+                yield tmp
+                (tmp / MARKER).unlink(missing_ok=True)
+                if not internal:
+                    write_owner_marker(tmp)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            replace_dir(tmp, out)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_empty(made)
         raise
-    replace_dir(tmp, out)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -153,6 +171,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        fix_mode(tmp, folder=False)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -12,14 +12,23 @@ adds new items and skips the ones it has. Memory stays flat: only the finished i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from antseg.errors import AntsegInputError
-from antseg.io.atomic import atomic_dir, check_output_folder, clean_stale_temps, read_marker, replace_dir, write_marker
+from antseg.io.atomic import atomic_dir, clean_stale_temps, read_marker, replace_dir, write_marker
+from antseg.io.output_folder import (
+    check_output_folder,
+    check_output_target,
+    make_parents,
+    output_lock,
+    remove_empty,
+    write_owner_marker,
+)
 
 PARTIAL_MARKER = ".antseg-partial"
 JOURNAL = ".antseg-journal.jsonl"
@@ -36,11 +45,19 @@ class ResumableDir:
         out: the final folder.
         header: what the items depend on (e.g. the model files); a resumed run must have the same.
         resume: continue an unfinished (or add to a finished) folder; an error when there is none.
-        overwrite: start over, discarding an unfinished run and replacing a finished ``out``.
+        overwrite: start over, discarding an unfinished run and replacing a finished ``out`` (antseg's only).
+        inputs: the files and folders the run reads (``out`` may not be, hold or lie inside one; see
+            :func:`~antseg.io.output_folder.check_output_folder`).
+
+    The folder is locked against a second run from here until :meth:`finish` or :meth:`abandon`.
     """
 
-    def __init__(self, out: str | Path, header: dict, resume: bool = False, overwrite: bool = False) -> None:
-        self.out, self.header = Path(out), dict(header)
+    def __init__(
+        self, out: str | Path, header: dict, resume: bool = False, overwrite: bool = False,
+        inputs: Iterable[str | Path] = (),
+    ) -> None:  # fmt: skip
+        self.out, self.header = Path(os.path.abspath(Path(out).expanduser())), dict(header)
+        self.inputs = list(inputs)
         self.partial = partial_path(self.out)
         self.fresh = not resume
         self.reopened = False  # a finished folder moved back to work on
@@ -48,17 +65,28 @@ class ResumableDir:
         self.finished_now = 0
         if resume and overwrite:
             raise AntsegInputError(None, "--resume continues a run and --overwrite starts over: give one of them")
-        if self.out.exists() and not self.out.is_dir():
-            raise AntsegInputError(self.out, "exists and is not a folder")
-        if resume:
-            try:
-                self._open_for_resume()
-            except AntsegInputError:
-                if self.reopened:
-                    self.finish()  # a finished folder that cannot be added to goes back untouched
-                raise
-        else:
-            self._open_fresh(overwrite)
+        self._made = make_parents(self.out)
+        self._lock = contextlib.ExitStack()
+        try:
+            self._lock.enter_context(output_lock(self.out))
+            check_output_target(self.out, self.inputs)
+            if resume:
+                try:
+                    self._open_for_resume()
+                except AntsegInputError:
+                    if self.reopened:
+                        self.finish()  # a finished folder that cannot be added to goes back untouched
+                    raise
+            else:
+                self._open_fresh(overwrite)
+        except BaseException:
+            self._release()
+            if not self.partial.exists():
+                remove_empty(self._made)
+            raise
+
+    def _release(self) -> None:
+        self._lock.close()
 
     # -- opening ---------------------------------------------------------------------------------------
     def _open_fresh(self, overwrite: bool) -> None:
@@ -71,7 +99,7 @@ class ResumableDir:
                     "or --overwrite to start over"
                 )  # fmt: skip
             shutil.rmtree(self.partial)
-        check_output_folder(self.out, overwrite)
+        check_output_folder(self.out, overwrite, self.inputs)
         clean_stale_temps(self.out.parent)
         self.partial.mkdir(parents=True)
         write_marker(self.partial, PARTIAL_MARKER)
@@ -110,7 +138,7 @@ class ResumableDir:
     # -- items -----------------------------------------------------------------------------------------
     def item(self, key: str):
         """A context manager yielding a temporary folder that becomes the item's folder ``<partial>/<key>``."""
-        return atomic_dir(self.partial / key, overwrite=True, clean=False)
+        return atomic_dir(self.partial / key, overwrite=True, clean=False, internal=True)
 
     def record(self, key: str, data: dict) -> None:
         """Mark ``key`` finished (after its folder is in place), with the rows it adds to the run's tables."""
@@ -149,7 +177,9 @@ class ResumableDir:
     def finish(self) -> Path:
         """Move the finished work folder to ``out`` (replacing it); the journal stays, hidden, for ``--resume``."""
         (self.partial / PARTIAL_MARKER).unlink(missing_ok=True)
+        write_owner_marker(self.partial)
         replace_dir(self.partial, self.out)
+        self._release()
         return self.out
 
     def abandon(self) -> bool:
@@ -157,8 +187,11 @@ class ResumableDir:
         folder goes back in place); True when an unfinished work folder is kept for ``--resume``."""
         if self.finished_now == 0 and self.fresh:
             shutil.rmtree(self.partial, ignore_errors=True)
+            self._release()
+            remove_empty(self._made)
             return False
         if self.finished_now == 0 and self.reopened:
             self.finish()
             return False
+        self._release()
         return True

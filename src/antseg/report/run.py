@@ -18,6 +18,7 @@ from antseg.errors import AntsegInputError
 from antseg.inference.inputs import collect_inputs
 from antseg.io.atomic import atomic_dir, atomic_write_text
 from antseg.io.images import read_image
+from antseg.io.output_folder import existing_paths
 from antseg.io.tables import read_csv, write_csv, write_json
 from antseg.pretrained import REAL_DATA_FIGURES, is_shipped
 from antseg.report.analyse import ScanAnalyser, ScanResult, patient_and_eye
@@ -130,7 +131,8 @@ def make_report(
     if an.spacing is None:
         raise AntsegInputError(None, "pixel spacing unknown: give --spacing (mm per pixel)")
     results, previews, steps = [], {}, []
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    used = existing_paths(inputs, weights, spurs, meta, reference)
+    with atomic_dir(out, overwrite=overwrite, inputs=used) as tmp:
         (tmp / "overlays").mkdir()
         t0 = time.perf_counter()
         for i, f in enumerate(files):

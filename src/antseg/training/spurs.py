@@ -15,6 +15,7 @@ import torch
 from antseg.anatomy import side_of
 from antseg.data.canonical import CanonicalDataset
 from antseg.errors import AntsegInputError
+from antseg.io.output_folder import existing_paths
 from antseg.io.tables import write_csv
 from antseg.landmarks.heatmaps import encode
 from antseg.landmarks.softmax import SpatialSoftmaxCE, decode_logits, soft_argmax
@@ -22,7 +23,7 @@ from antseg.models import create_model, read_checkpoint, runs, save_checkpoint
 from antseg.preprocessing import Letterbox, gate_sides, normalize, prepare_image
 from antseg.training.config import TrainConfig
 from antseg.training.samples import SegSamples
-from antseg.training.trainer import Trainer
+from antseg.training.trainer import Trainer, check_run_folder
 
 
 @dataclass
@@ -250,6 +251,7 @@ def train_spurs(dataset, run, cfg: TrainConfig, spur: SpurConfig | None = None, 
     """
     spur = spur or SpurConfig()
     run = Path(run)
+    check_run_folder(run, resume=False, inputs=existing_paths(dataset))
     t = SpurTrainer(dataset, run / runs.STAGE1, cfg, spur, log)
     res = t.fit(step_cb=step_cb)
     refiner, rows = train_refiner(t.ds, t.train.cases, t.channels, spur, cfg.seed, t.device, log)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from antseg.config import dump_config
 from antseg.data.canonical import CanonicalDataset, load_dataset
 from antseg.data.split import SplitConfig, assign_splits
 from antseg.errors import AntsegInputError
+from antseg.io.output_folder import check_output_target, existing_paths
 from antseg.io.tables import read_csv, write_csv
 from antseg.models import CheckpointMeta, create_model, read_checkpoint, runs, save_checkpoint
 from antseg.preprocessing import flip_pairs, gate_sides, resolve_device, side_channels
@@ -233,7 +234,7 @@ class Trainer:
 
     # -- the loop ---------------------------------------------------------------------------------------
     def fit(self, resume: bool = False, step_cb=None) -> TrainResult:
-        check_run_folder(self.run, resume)
+        check_run_folder(self.run, resume, [self.ds.root])
         if resume:
             self.restore()
         self.run.mkdir(parents=True, exist_ok=True)  # only now: a refused run leaves no folder behind
@@ -280,15 +281,17 @@ class Trainer:
             plot_curves(self.rows, self.run / "curves.png", self.curve_panels())
 
 
-def check_run_folder(run: Path, resume: bool) -> None:
-    """The run folder fits the request: a new run needs none (or one without a run), ``resume`` needs one."""
-    if run.exists() and not run.is_dir():
-        raise AntsegInputError(run, "exists and is not a folder")
-    has_run = (run / runs.LAST).is_file()
+def check_run_folder(run: Path, resume: bool, inputs: Iterable[str | Path] = ()) -> None:
+    """The run folder fits the request: a new run needs none (or an empty folder), ``resume`` needs one; never a
+    file, a symbolic link or a folder that is or holds an input (the dataset)."""
+    check_output_target(run, inputs)
+    has_run = (run / runs.LAST).is_file() or (run / runs.SPUR).is_file()
     if resume and not has_run:
         raise AntsegInputError(run, f"nothing to resume: no {runs.LAST} here (train without --resume first)")
     if not resume and has_run:
         raise AntsegInputError(run, "run folder already holds a training run (use --resume or another --out)")
+    if not resume and run.is_dir() and any(run.iterdir()):
+        raise AntsegInputError(run, "is not empty and holds no antseg training run: give a new folder as --out")
 
 
 def _num(v: str):
@@ -308,7 +311,7 @@ def train_segmentation(
     step_cb=None,
 ) -> TrainResult:
     """Train a segmentation model on a canonical dataset; see :class:`TrainConfig`."""
-    check_run_folder(Path(run), resume)  # before the data are loaded: a refused run costs nothing
+    check_run_folder(Path(run), resume, existing_paths(dataset))  # before the data load: a refusal costs nothing
     return Trainer(dataset, run, cfg, log).fit(resume=resume, step_cb=step_cb)
 
 

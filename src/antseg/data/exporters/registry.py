@@ -11,6 +11,7 @@ from antseg.data.canonical import CanonicalDataset, load_dataset
 from antseg.data.schema import Case
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir
+from antseg.io.output_folder import existing_paths
 from antseg.registry import Registry
 
 Exporter = Callable[[CanonicalDataset, Path, str], None]
@@ -45,6 +46,6 @@ def run_exporter(
         raise AntsegInputError(None, f"image format must be keep, png or jpg, got {image_format!r}")
     ds = load_dataset(dataset)
     out = Path(out)
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=existing_paths(dataset)) as tmp:
         fn(ds, tmp, image_format)
     return out

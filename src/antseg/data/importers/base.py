@@ -28,6 +28,7 @@ from antseg.data.schema import MODALITIES, Manifest, Structure
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir
 from antseg.io.images import IMAGE_SUFFIXES
+from antseg.io.output_folder import existing_paths
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -236,7 +237,7 @@ def run_import(
         if n in landmarks and kinds[lab] != "point":
             raise AntsegInputError(where[lab], f"label {lab!r} is a polygon but {n!r} is a landmark")
     warnings: list[str] = []
-    with atomic_dir(out, overwrite=opts.overwrite) as tmp:
+    with atomic_dir(out, overwrite=opts.overwrite, inputs=existing_paths(src)) as tmp:
         (tmp / "images").mkdir()
         job = partial(
             materialize,
