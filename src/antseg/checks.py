@@ -148,3 +148,30 @@ def choice(value: object, what: str, valid: Sequence[object], path: str | Path |
     if value not in valid:
         raise AntsegInputError(path, f"{what} must be one of {', '.join(map(str, valid))}, got {value!r}")
     return value
+
+
+#: Characters a name taken from data may not hold when it becomes a file or folder name.
+_UNSAFE_NAME_CHARS = frozenset("/\\")
+
+
+def file_name(value: object, what: str, path: str | Path | None = None) -> str:
+    """A name from data (a case id, an image stem) that is safe as one file or folder name: not empty, not ``.``
+    or ``..``, no path separator or control character, at most 200 characters. Names that pass can never lead
+    a write out of the folder they are joined to."""
+    text = str(value)
+    bad = (
+        not text or text in (".", "..") or len(text) > 200
+        or any(ch in _UNSAFE_NAME_CHARS or ord(ch) < 32 for ch in text)
+    )  # fmt: skip
+    if bad:
+        raise _fail(path, what, "a plain file name (no '/', '\\', '..' or control characters)", value)
+    return text
+
+
+def relative_path(value: object, what: str, path: str | Path | None = None) -> str:
+    """A path from data that stays inside its folder: relative, no ``..`` part, no empty or drive part."""
+    text = str(value)
+    parts = text.replace("\\", "/").split("/")
+    if not text or text.startswith(("/", "\\")) or ":" in parts[0] or any(p in ("", "..") for p in parts):
+        raise _fail(path, what, "a relative path inside the dataset folder", value)
+    return text

@@ -41,5 +41,6 @@ def assert_refused(result: tuple[int, str, str], bad: Bad) -> None:
     for text in [bad.names, *bad.also]:
         assert text in lines[0], f"{text!r} not in {lines[0]!r}"
     assert not bad.out.exists(), f"{bad.out} was written"
-    left = [p.name for p in bad.out.parent.iterdir() if p.name.startswith(f".{bad.out.name}")]
+    siblings = bad.out.parent.iterdir() if bad.out.parent.exists() else []  # missing parents stay missing
+    left = [p.name for p in siblings if p.name.startswith(f".{bad.out.name}")]
     assert not left, f"left behind: {left}"

@@ -264,6 +264,12 @@ def test_masks_bad_file(tmp_path, run_cli, case):
         ("no dataset", lambda ds: ds / "missing", "missing"),
         ("manifest not JSON", lambda ds: (ds / "dataset.json").write_text("{oops") and ds, "dataset.json"),
         ("cases.csv bad width", lambda ds: _spoil_cases(ds), "cases.csv"),
+        ("case id escapes", lambda ds: _spoil_cases(ds, "case_id", "../../../ESCAPED_case"), "case_id"),
+        ("image outside", lambda ds: _spoil_cases(ds, "image", "../../outside.png"), "image"),
+        ("absolute mask", lambda ds: _spoil_cases(ds, "mask", "/etc/passwd"), "mask"),
+        ("spur x without y", lambda ds: _spoil_cases(ds, "left_scleral_spur_y", ""), "left_scleral_spur"),
+        ("manifest a list", lambda ds: (ds / "dataset.json").write_text("[1, 2]") and ds, "dataset.json"),
+        ("structure twice", lambda ds: _twice(ds), "listed twice"),
     ],
 )
 def test_validate_and_split_bad_dataset(asoct_copy, tmp_path, run_cli, case, edit, names):
@@ -272,13 +278,29 @@ def test_validate_and_split_bad_dataset(asoct_copy, tmp_path, run_cli, case, edi
         assert_refused(run_cli(cmd), Bad(cmd, tmp_path / "never", names))
 
 
-def _spoil_cases(ds: Path) -> Path:
+def _spoil_cases(ds: Path, column: str = "width", value: str = "wide") -> Path:
     lines = (ds / "cases.csv").read_text().splitlines()
     cols = lines[0].split(",")
     cells = lines[1].split(",")
-    cells[cols.index("width")] = "wide"
+    cells[cols.index(column)] = value
     (ds / "cases.csv").write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n")
     return ds
+
+
+def _twice(ds: Path) -> Path:
+    doc = json.loads((ds / "dataset.json").read_text())
+    doc["structures"].append({**doc["structures"][0], "id": 9})
+    (ds / "dataset.json").write_text(json.dumps(doc))
+    return ds
+
+
+def test_a_case_id_from_data_never_writes_outside_out(asoct_copy, tmp_path, run_cli):
+    """The probe's case: ``biometry --dataset`` with a case id of ``../../../ESCAPED_case``."""
+    _spoil_cases(asoct_copy, "case_id", "../../../ESCAPED_case")
+    out = tmp_path / "a" / "b" / "out"
+    args = ["biometry", "--dataset", asoct_copy, "--out", out]
+    assert_refused(run_cli(args), Bad(args, out, "case_id"))
+    assert not list(tmp_path.rglob("ESCAPED_case*"))
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from antseg import checks
 from antseg.data.masks import pack_masks, unpack_masks
 from antseg.data.schema import BASE_COLUMNS, Case, Manifest
 from antseg.errors import AntsegInputError
@@ -52,13 +53,16 @@ def _parse_case(row: dict[str, str], landmarks: list[str], path: Path, line: int
             lms[n] = (float(x), float(y)) if x != "" and y != "" else None
         sx, sy = row.get("spacing_x", ""), row.get("spacing_y", "")
         known = set(BASE_COLUMNS) | {f"{n}_{a}" for n in landmarks for a in "xy"}
+        for n in landmarks:
+            if ((row.get(f"{n}_x") or "") == "") != ((row.get(f"{n}_y") or "") == ""):
+                raise ValueError(f"{n} has one of x and y: give both or neither")
         return Case(
-            case_id=row["case_id"],
+            case_id=checks.file_name(row["case_id"], "case_id", f"{path}: line {line}"),
             patient_id=row["patient_id"],
-            image=row["image"],
+            image=checks.relative_path(row["image"], "image", f"{path}: line {line}"),
             width=int(row["width"]),
             height=int(row["height"]),
-            mask=row.get("mask", ""),
+            mask=checks.relative_path(row["mask"], "mask", f"{path}: line {line}") if row.get("mask") else "",
             eye=row.get("eye", ""),
             group=row.get("group", ""),
             split=row.get("split", ""),
@@ -151,10 +155,13 @@ def load_dataset(path: str | Path) -> CanonicalDataset:
         raise AntsegInputError(root, "not a dataset folder")
     mpath = root / MANIFEST
     try:
-        manifest = Manifest.from_json(json.loads(mpath.read_text(encoding="utf-8")))
+        doc = json.loads(mpath.read_text(encoding="utf-8"))
+        if not isinstance(doc, dict):
+            raise ValueError(f"a JSON object is needed, not {type(doc).__name__}")
+        manifest = Manifest.from_json(doc)
     except FileNotFoundError:
         raise AntsegInputError(mpath, "missing (not a canonical dataset)") from None
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as exc:
         raise AntsegInputError(mpath, f"malformed manifest ({exc})") from None
     cpath = root / CASES
     try:

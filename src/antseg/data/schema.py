@@ -60,6 +60,10 @@ class Manifest:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Manifest:
         sp = d.get("spacing_mm")
+        names = [s["name"] for s in d["structures"]]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"structure name(s) listed twice: {', '.join(map(str, twice))}")
         return cls(
             name=d["name"],
             modality=d["modality"],
