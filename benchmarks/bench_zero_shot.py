@@ -7,10 +7,12 @@ Usage:
     python benchmarks/bench_zero_shot.py REAL_DATASET --few-shot T0004-01,T0004-05 [--steps 80] [--lr 0.002]
         [--spur-epochs 15 --refine-steps 400 --seed 0]
 
-Prints Dice per structure the model and the dataset share (and ``iris``: both irises together), the spur
-error in px (missed spurs counted apart) of the spur model alone and, with both models, of the spurs as the
-pipeline reports them (kept on the segmented angle wall, ``antseg.inference.spur_wall``), and CPU ms per scan
-of each model. Only structures and spurs the dataset labels are scored; nothing is written except ``--out``.
+Every scan goes through the per-scan pipeline (:class:`antseg.scan.ScanPipeline`) as ``predict``, ``biometry``
+and ``report`` run it. Prints Dice per structure the model and the dataset share (and ``iris``: both irises
+together), the spur error in px (missed spurs counted apart) of the spur model alone and, with both models, of
+the spurs as the pipeline reports them (kept on the segmented angle wall, ``antseg.inference.spur_wall``), and
+CPU ms per scan of each step (with the mirror pass). Only structures and spurs the dataset labels are scored;
+nothing is written except ``--out``.
 
 ``--few-shot``: does pre-training on the phantom help a few real scans? Trains ``unet-lite`` on the named
 cases twice, from scratch and from ``default`` (same steps and settings), and scores both on the other
@@ -31,10 +33,9 @@ from pathlib import Path
 import torch
 
 from antseg.data.canonical import load_dataset
-from antseg.inference.predictor import Predictor
-from antseg.inference.spur_wall import constrain_spurs
-from antseg.inference.spurs import REFINE_STARTS, SpurPredictor
+from antseg.inference.spurs import REFINE_STARTS
 from antseg.metrics.segmentation import dice_iou
+from antseg.scan import ScanConfig, ScanPipeline
 
 
 def _error(p: dict, ref: tuple[float, float]) -> float:
@@ -43,42 +44,37 @@ def _error(p: dict, ref: tuple[float, float]) -> float:
 
 
 def evaluate(
-    real: Path, seg: str | None, spurs: str | None, split: str | None = None, starts: int = REFINE_STARTS
-) -> dict:
-    """Per-case rows and a summary (mean Dice per structure, spur error, ms per scan); ``starts``: the spur
-    refiner's extra starts (:class:`SpurPredictor`)."""
+    real: Path, seg: str | None, spurs: str | None, split: str | None = None, starts: int = REFINE_STARTS,
+    config: ScanConfig | None = None,
+) -> dict:  # fmt: skip
+    """Per-case rows and a summary (mean Dice per structure, spur error, ms per scan), through the per-scan
+    pipeline as ``predict``/``biometry``/``report`` run it; ``starts``: the spur refiner's extra starts."""
     ds = load_dataset(real)
     cases = [c for c in ds.cases if split is None or c.split == split]
-    pred = Predictor(seg, device="cpu") if seg else None
-    spur = SpurPredictor(spurs, device="cpu", starts=starts) if spurs else None
-    shared = [s for s in ds.structures if pred and s in pred.structures]
+    pipe = ScanPipeline(seg or None, spurs or None, config or ScanConfig(), "cpu")
+    if pipe.spur is not None:
+        pipe.spur.starts = int(starts)
+    shared = [s for s in ds.structures if s in pipe.structures]
     rows, seg_ms, spur_ms = [], [], []
     for c in cases:
-        gray = ds.load_image(c, grayscale=True)
         truth = dict(zip(ds.structures, ds.load_masks(c), strict=True))
         row: dict = {"case_id": c.case_id}
-        if pred:
-            t0 = time.perf_counter()
-            out = pred.predict(gray if pred.grayscale else ds.load_image(c))
-            seg_ms.append(1000 * (time.perf_counter() - t0))
-            masks = dict(zip(pred.structures, out.masks, strict=True))
-            for s in shared:
-                row[f"dice_{s}"] = dice_iou(masks[s], truth[s])[0]
-            if {"left_iris", "right_iris"} <= set(shared):
-                both = masks["left_iris"] | masks["right_iris"]
-                row["dice_iris"] = dice_iou(both, truth["left_iris"] | truth["right_iris"])[0]
-        if spur:
-            t0 = time.perf_counter()
-            found = spur.predict(gray)
-            spur_ms.append(1000 * (time.perf_counter() - t0))
-            walled = constrain_spurs(found, masks, ds.spacing(c)) if pred else None
-            for name in spur.names:
-                ref = c.landmarks.get(name)
-                if ref is None:
-                    continue
-                for key, pts in (("err", found), ("wallerr", walled)):
-                    if pts is not None:
-                        row[f"{key}_{name}"] = _error(pts[name], ref)
+        res = pipe.run(ds.load_image(c), c.case_id, spacing=ds.spacing(c))
+        seg_ms.append(1000 * res.seconds["segment"])
+        spur_ms.append(1000 * res.seconds["spurs"])
+        for s in shared:
+            row[f"dice_{s}"] = dice_iou(res.mask(s), truth[s])[0]
+        if {"left_iris", "right_iris"} <= set(shared):
+            both = res.mask("left_iris") | res.mask("right_iris")
+            row["dice_iris"] = dice_iou(both, truth["left_iris"] | truth["right_iris"])[0]
+        for name, p in res.spurs.items():
+            ref = c.landmarks.get(name)
+            if ref is None:
+                continue
+            alone = {"x": p.get("model_x"), "y": p.get("model_y")}
+            row[f"err_{name}"] = _error(alone, ref)
+            if pipe.seg is not None:
+                row[f"wallerr_{name}"] = _error(p, ref)
         rows.append(row)
     keys = [k for k in rows[0] if k != "case_id"] if rows else []
     summary: dict = {"n": len(rows)}
@@ -97,8 +93,8 @@ def evaluate(
         summary["seg_ms_per_scan"] = statistics.median(seg_ms)
     if spur_ms:
         summary["spur_ms_per_scan"] = statistics.median(spur_ms)
-    if pred:
-        summary["seg_parameters"] = sum(p.numel() for p in pred.model.parameters())
+    if pipe.seg is not None and hasattr(pipe.seg, "model"):
+        summary["seg_parameters"] = sum(p.numel() for p in pipe.seg.model.parameters())
     return {"summary": summary, "rows": rows}
 
 

@@ -26,6 +26,17 @@ def _coerce(value: Any, tp: Any, name: str, source: str) -> Any:
         tp = next(a for a in args if a is not type(None))
         origin, args = typing.get_origin(tp), typing.get_args(tp)
     try:
+        if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+            if isinstance(value, tp):
+                return value
+            if not isinstance(value, dict):
+                raise TypeError(value)
+            return _build(tp, value, source, prefix=f"{name}.")
+        if origin is dict:
+            if not isinstance(value, dict):
+                raise TypeError(value)
+            inner = args[1] if len(args) == 2 else Any
+            return {str(k): _coerce(v, inner, f"{name}.{k}", source) for k, v in value.items()}
         if origin in (tuple, list):
             seq = value.split(",") if isinstance(value, str) else list(value)
             inner = args[0] if args else str
@@ -46,6 +57,19 @@ def _coerce(value: Any, tp: Any, name: str, source: str) -> Any:
     except (TypeError, ValueError):
         raise AntsegInputError(source, f"{name}: cannot use {value!r} as {getattr(tp, '__name__', tp)}") from None
     return value
+
+
+def _build(cls: type, data: dict, source: str, prefix: str = "") -> Any:
+    """A nested config dataclass from a mapping (unknown keys refused, values coerced)."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(map(str, data)) - fields)
+    if unknown:
+        raise AntsegInputError(
+            None if source == COMMAND_LINE else source,
+            f"unknown option(s) {', '.join(prefix + u for u in unknown)}; valid: {', '.join(sorted(fields))}",
+        )
+    return cls(**{k: _coerce(v, hints[k], prefix + k, source) for k, v in data.items()})
 
 
 class _Refused(ValueError):

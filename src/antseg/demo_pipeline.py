@@ -169,7 +169,7 @@ def run_demo(cfg: DemoConfig, log=print) -> DemoResult:
             "evaluate spurs on the test split",
             lambda: evaluate_spurs(out / "runs" / "spur", out / "asoct", out / "runs" / "spur" / "eval-test"),
         )
-        from antseg.biometry.predicted import predicted_biometry
+        from antseg.scan.biometry import predicted_biometry
 
         bio = step(
             "biometry of the test scans",

@@ -11,6 +11,7 @@ import torch
 
 from antseg.anatomy import mirror_name, side_of
 from antseg.errors import AntsegInputError
+from antseg.io.images import to_grey
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def to_channels(img: np.ndarray, in_channels: int) -> np.ndarray:
     if img.shape[2] == in_channels:
         return img
     if in_channels == 1:
-        return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)[..., None]
+        return to_grey(img)[..., None]
     return np.repeat(img[..., :1], in_channels, axis=2)
 
 

@@ -7,7 +7,8 @@ import csv
 import numpy as np
 
 from antseg.data.canonical import load_dataset
-from antseg.inference import Predictor, predict_paths
+from antseg.inference import Predictor
+from antseg.scan.predict import predict_paths
 
 
 def test_predict_images_and_folder(tiny_run, split_phantom, tmp_path):

@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 
 from antseg.errors import AntsegInputError
-from antseg.inference import Predictor, predict_paths
+from antseg.inference import Predictor
 from antseg.io.images import write_png
 from antseg.io.resumable import JOURNAL, partial_path
+from antseg.scan.pipeline import ScanPipeline
+from antseg.scan.predict import predict_paths
 
 N = 50
 
@@ -34,15 +36,15 @@ def folder(tmp_path) -> Path:
 
 @pytest.fixture
 def counted(monkeypatch) -> list[int]:
-    """Counts the images the segmentation model is run on."""
+    """Counts the images the per-scan pipeline is run on."""
     calls = [0]
-    original = Predictor.predict
+    original = ScanPipeline.run
 
-    def predict(self, image):
+    def run(self, image, *args, **kwargs):
         calls[0] += 1
-        return original(self, image)
+        return original(self, image, *args, **kwargs)
 
-    monkeypatch.setattr(Predictor, "predict", predict)
+    monkeypatch.setattr(ScanPipeline, "run", run)
     return calls
 
 

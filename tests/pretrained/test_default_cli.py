@@ -25,7 +25,7 @@ def test_predict_biometry_and_report_use_the_default_models(split_phantom, tmp_p
     r = cli("biometry", scans, "--device", "cpu", "--spacing", "0.025")
     assert r.code == 0, r.err
     row = read_csv(tmp_path / "biometry" / "biometry.csv")[0]
-    assert "acd_mm" in row and float(row["left_spur_moved_mm"]) >= 0
+    assert "acd_mm" in row and float(row["left_scleral_spur_moved_mm"]) >= 0 and row["acd_mm_status"]
     r = cli("report", scans, "--device", "cpu", "--spacing", "0.025", "--spur-wall", "0")
     assert r.code == 0, r.err
     assert read_csv(tmp_path / "report" / "scans.csv")[0]["left_scleral_spur_moved_mm"] == ""  # 0: not checked

@@ -12,15 +12,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from antseg.anatomy import MEASURES
+from antseg.biometry.ranges import base_measure, flag
 from antseg.data.canonical import load_dataset
 from antseg.io.tables import read_csv
-from antseg.report.analyse import ScanResult, patient_and_eye, quality_warnings
-from antseg.report.eyes import is_narrow, summarise_eyes
-from antseg.report.ranges import base_measure, flag
+from antseg.report.eyes import ReportScan, is_narrow, summarise_eyes
+from antseg.scan.result import CHECK, NOT_MEASURED, OK, Measure, ScanResult
 
 
-def _scan(name, patient, eye, **values):
-    return ScanResult(Path(name), patient, eye, values, {}, {}, [], np.zeros((0, 0, 3), np.uint8))
+def _scan(name, patient, eye, statuses=None, **values):
+    """A report scan whose measures are ``values`` (NaN: not measured), ``ok`` unless ``statuses`` says."""
+    measures = {}
+    for m in MEASURES:
+        v = values.get(m, math.nan)
+        meas = Measure(v)
+        if math.isnan(v):
+            meas.drop("not in this test")
+        elif (statuses or {}).get(m) == CHECK:
+            meas.doubt("doubted in this test")
+        measures[m] = meas
+    res = ScanResult(name, np.zeros((0, 0), np.uint8), [], np.zeros((0, 0, 0), np.uint8), {}, measures, [], [], True,
+                     (0.01, 0.01))  # fmt: skip
+    return ReportScan(Path(name), patient, eye, res)
 
 
 def test_ranges_and_narrow_flags_exact():
@@ -48,57 +61,34 @@ def test_eye_summary_groups_by_patient_and_eye():
     eyes = summarise_eyes(scans)
     assert [e.key for e in eyes] == ["7 R", "7 L"]
     st = eyes[0].stats["acd_mm"]
-    assert st["mean"] == 2.5 and st["sd"] == pytest.approx(math.sqrt(0.5)) and st["n"] == 2 and st["flag"] == ""
+    assert st["mean"] == 2.5 and st["median"] == 2.5 and st["sd"] == pytest.approx(math.sqrt(0.5)) and st["n"] == 2
+    assert st["flag"] == "" and st["status"] == OK
     assert eyes[0].narrow["left"] == (1, 2) and eyes[0].narrow["right"] == (0, 0)
     assert eyes[1].stats["acd_mm"]["n"] == 0 and math.isnan(eyes[1].stats["acd_mm"]["mean"])
+    assert eyes[1].stats["acd_mm"]["status"] == NOT_MEASURED
 
 
-def test_patient_and_eye_from_names_and_meta():
-    assert patient_and_eye(Path("722_20230329_123031_R_CASIA2_001_000.jpg")) == ("722", "R")
-    assert patient_and_eye(Path("scan01.png")) == ("scan01", "")
-    meta = {"scan01.png": {"patient_id": "P9", "eye": "l"}}
-    assert patient_and_eye(Path("scan01.png"), meta) == ("P9", "L")
+def test_a_scan_far_from_its_eye_is_left_out():
+    """Radial scans of one eye share ACD: the one 0.8 mm off is flagged and not summarised."""
+    values = [2.30, 2.32, 2.31, 2.33, 1.50]
+    scans = [_scan(f"{i}.png", "9", "L", acd_mm=v, acw_mm=12.0) for i, v in enumerate(values)]
+    eye = summarise_eyes(scans)[0]
+    assert [s.path.name for s in eye.used] == ["0.png", "1.png", "2.png", "3.png"]
+    assert scans[4].left_out.startswith("ACD 1.50 mm lies 0.81 mm from this eye's median 2.31 mm")
+    assert scans[4].warnings[-1] == scans[4].left_out
+    assert eye.stats["acd_mm"]["n"] == 4 and eye.stats["acd_mm"]["median"] == pytest.approx(2.315)
+    assert eye.stats["acw_mm"]["n"] == 4  # the whole scan is left out, not only its ACD
+    two = [_scan(f"{i}.png", "9", "L", acd_mm=v) for i, v in enumerate([2.3, 1.5])]
+    assert all(not s.left_out for s in summarise_eyes(two)[0].scans)  # too few scans to judge
 
 
-def test_quality_warnings():
-    h, w = 100, 200
-    grey = np.full((h, w), 20, np.uint8)
-    ac = np.zeros((h, w), np.uint8)
-    ac[30:60, 80:120] = 1
-    spurs = {"left_scleral_spur": {"visible": True, "confidence": 0.6}, "right_scleral_spur": {"visible": False,
-             "confidence": 0.2}}  # fmt: skip
-    warn = quality_warnings(grey, {"anterior_chamber": ac}, spurs)
-    assert warn == ["left scleral spur found with low confidence (0.60)",
-                    "right scleral spur not found (presence 0.20): its angle is not measured"]  # fmt: skip
-    off = np.zeros_like(ac)
-    off[30:60, 0:40] = 1
-    assert any("off-centre" in m for m in quality_warnings(grey, {"anterior_chamber": off}, {}))
-    # A spur off the chamber: 0.6 mm from it warns, 0.4 mm does not; no spacing, no check.
-    sp = (0.01, 0.01)
-    far = {"left_scleral_spur": {"visible": True, "confidence": 0.9, "x": 20.0, "y": 45.0}}  # 60 px left of it
-    assert quality_warnings(grey, {"anterior_chamber": ac}, far, sp) == [
-        "left scleral spur lies 0.60 mm from the chamber, off the angle wall: check it"
-    ]
-    near = {"left_scleral_spur": {"visible": True, "confidence": 0.9, "x": 40.0, "y": 45.0}}  # 40 px left
-    assert quality_warnings(grey, {"anterior_chamber": ac}, near, sp) == []
-    assert quality_warnings(grey, {"anterior_chamber": ac}, far) == []
-    below = {"left_scleral_spur": {"visible": True, "confidence": 0.9, "x": 80.0, "y": 99.0}}  # 40 rows under it
-    assert "lies 0.40 mm" not in " ".join(quality_warnings(grey, {"anterior_chamber": ac}, below, sp))
-    assert quality_warnings(grey, {"anterior_chamber": ac}, below, (0.02, 0.02))[0].startswith(
-        "left scleral spur lies 0.80 mm"
-    )  # the distance is in mm of each axis
-    # A spur moved onto the angle wall says so (0.0: checked and not moved; NaN: not checked).
-    moved = {"left_scleral_spur": {**near["left_scleral_spur"], "moved_mm": 0.42}}
-    assert quality_warnings(grey, {"anterior_chamber": ac}, moved, sp) == [
-        "left scleral spur was 0.42 mm off the angle wall: moved onto the wall, check it"
-    ]
-    for value in (0.0, float("nan")):
-        kept = {"left_scleral_spur": {**near["left_scleral_spur"], "moved_mm": value}}
-        assert quality_warnings(grey, {"anterior_chamber": ac}, kept, sp) == []
-    colour = np.zeros((h, w, 3), np.uint8)
-    colour[..., 0] = 200
-    warn = quality_warnings(colour, {}, {})
-    assert any("colour" in m for m in warn) and any("no anterior chamber" in m for m in warn)
+def test_eye_summary_prefers_values_without_doubt():
+    ok = [_scan("a.png", "1", "R", acd_mm=2.4), _scan("b.png", "1", "R", acd_mm=2.5)]
+    doubted = _scan("c.png", "1", "R", statuses={"acd_mm": CHECK}, acd_mm=3.9)
+    st = summarise_eyes([*ok, doubted])[0].stats["acd_mm"]
+    assert (st["n"], st["status"], st["mean"]) == (2, OK, pytest.approx(2.45))
+    st = summarise_eyes([_scan("d.png", "2", "R", statuses={"acd_mm": CHECK}, acd_mm=3.9)])[0].stats["acd_mm"]
+    assert (st["n"], st["status"], st["mean"]) == (1, CHECK, 3.9)
 
 
 @pytest.fixture(scope="module")
@@ -122,9 +112,8 @@ def report_run(tiny_run, tiny_spur_run, split_phantom, tmp_path_factory):
             f"{Path(n).stem},{ref[Path(n).stem]['acd_mm']},{ref[Path(n).stem]['aod500_mm_left']}\n" for n in names
         )
     )
-    _, spur_run = tiny_spur_run
-    res = make_report([scans], root / "out", tiny_run, spur_run, meta=root / "meta.csv", reference=root / "ref.csv",
-                      device="cpu")  # fmt: skip
+    res = make_report([scans], root / "out", "default", "default", meta=root / "meta.csv", reference=root / "ref.csv",
+                      device="cpu", spacing=ds.manifest.spacing_mm)  # fmt: skip
     return root / "out", res, names
 
 
@@ -139,11 +128,15 @@ def test_report_files_tables_and_model_statement(report_run):
     assert set(rows[0]) >= {"acd_mm", "aod500_mm_left", "left_scleral_spur_confidence", "narrow_angle_left"}
     eyes = read_csv(out / "eyes.csv")
     assert [(e["eye"], e["scans"]) for e in eyes] == [("P1 R", "3"), (eyes[1]["eye"], "1")]
+    assert {"acd_mm_median", "acd_mm_status", "scans_used"} <= set(eyes[0])
+    assert {"acd_mm_status", "reasons", "repairs", "in_domain", "used_in_eye_summary"} <= set(rows[0])
+    assert all(r["acd_mm_status"] in ("ok", "check", "not measured") for r in rows)
+    assert (out / "scan_config.yaml").is_file()
     summary = json.loads((out / "report.json").read_text())
     assert summary["model"]["synthetic"] is True and summary["agreement"][0]["measure"] == "acd_mm"
     page = (out / "report.html").read_text()
     assert "Model trained on synthetic data only" in page and page.count('class="scan"') == 4
-    assert "Measured zero-shot" not in page  # real-data figures belong to the shipped models only
+    assert "Measured zero-shot" in page or "No measured figures" in page  # the shipped models' card
     assert page.count("data:image/jpeg;base64,") == 4 and "Bland-Altman" in page and "typical adult range" in page
 
 

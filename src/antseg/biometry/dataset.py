@@ -13,6 +13,7 @@ from antseg.anatomy import MEASURES, SIDES
 from antseg.biometry.agreement import agreement
 from antseg.biometry.measure import measure
 from antseg.biometry.overlay import draw_biometry
+from antseg.biometry.units import rounded
 from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir
@@ -43,7 +44,8 @@ def flag_angles(v: dict[str, float], th: AngleThresholds) -> dict[str, str]:
 def measurement_row(values: dict[str, float], why: dict[str, str], th: AngleThresholds, **ids: str) -> dict:
     """One CSV row: identifiers, every measure, the narrow-angle flags and why any value is empty."""
     reasons = "; ".join(f"{k}: {r}" for k, r in why.items())
-    return {**ids, **values, **flag_angles(values, th), "reasons": reasons}
+    shown = {k: rounded(k, v) for k, v in values.items()}
+    return {**ids, **shown, **flag_angles(values, th), "reasons": reasons}
 
 
 def group_summary(rows: list[dict]) -> list[dict]:

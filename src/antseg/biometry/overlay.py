@@ -11,12 +11,15 @@ from antseg.anatomy import SPURS
 from antseg.biometry.geometry import point_on_wall, wall_profile
 
 YELLOW, CYAN, MAGENTA, GREEN, WHITE = (255, 220, 0), (0, 220, 255), (255, 60, 220), (60, 255, 60), (255, 255, 255)
+ORANGE = (255, 150, 0)
 
 
 def draw_biometry(
-    image: np.ndarray, masks: dict, spurs: dict, values: dict, spacing: tuple[float, float]
-) -> np.ndarray:
-    """RGB (H, W, 3): spurs, ACW, ACD, AOD500 lines per side, and a legend with every value."""
+    image: np.ndarray, masks: dict, spurs: dict, values: dict, spacing: tuple[float, float],
+    statuses: dict[str, str] | None = None,
+) -> np.ndarray:  # fmt: skip
+    """RGB (H, W, 3): spurs, ACW, ACD, AOD500 lines per side, and a legend with every value (with ``statuses``,
+    a value to check is written in orange and marked ``check``)."""
     out = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB) if image.ndim == 2 else image.copy()
     sx, sy = spacing
     th = max(1, round(image.shape[1] / 800))
@@ -51,10 +54,15 @@ def draw_biometry(
         ("AOD500 L", "aod500_mm_left", "mm"), ("AOD500 R", "aod500_mm_right", "mm"),
         ("TISA500 L", "tisa500_mm2_left", "mm2"), ("TISA500 R", "tisa500_mm2_right", "mm2"),
     ]  # fmt: skip
-    lines = [f"{name} {values[k]:.3f} {unit}" for name, k, unit in labels if not math.isnan(values.get(k, math.nan))]
+    status = statuses or {}
+    lines = [
+        (f"{name} {values[k]:.3f} {unit}" + (" check" if status.get(k) == "check" else ""),
+         ORANGE if status.get(k) == "check" else WHITE)
+        for name, k, unit in labels if not math.isnan(values.get(k, math.nan))
+    ]  # fmt: skip
     scale = 0.4 * th
-    for i, text in enumerate(lines):
+    for i, (text, colour) in enumerate(lines):
         y = int(18 * th * (i + 1))
         cv2.putText(out, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3 * th, cv2.LINE_AA)
-        cv2.putText(out, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, WHITE, th, cv2.LINE_AA)
+        cv2.putText(out, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, th, cv2.LINE_AA)
     return out

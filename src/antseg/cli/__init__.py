@@ -46,6 +46,7 @@ from antseg.cli import data as _data  # noqa: E402
 from antseg.cli import demo as _demo  # noqa: E402
 from antseg.cli import evaluate as _evaluate  # noqa: E402
 from antseg.cli import export as _export  # noqa: E402
+from antseg.cli import info as _info  # noqa: E402
 from antseg.cli import predict as _predict  # noqa: E402
 from antseg.cli import report as _report  # noqa: E402
 from antseg.cli import train as _train  # noqa: E402
@@ -58,6 +59,7 @@ app.command("biometry")(_biometry.biometry)
 app.command("benchmark")(_benchmark.benchmark)
 app.command("report")(_report.report)
 app.command("demo")(_demo.demo)
+app.command("info")(_info.info)
 app.add_typer(_export.app, name="export")
 
 

@@ -1,4 +1,4 @@
-"""``antseg biometry``: argument handling; the work is :func:`antseg.biometry.run.run_biometry`."""
+"""``antseg biometry``: argument handling; the work is :func:`antseg.scan.biometry.run_biometry`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ from pathlib import Path
 
 import typer
 
-from antseg.cli.common import SPUR_WALL_HELP, console, parse_floats, progress_bar
+from antseg.cli.common import (
+    MIRROR_HELP,
+    REPAIR_HELP,
+    SCAN_CONFIG_HELP,
+    SPUR_WALL_HELP,
+    console,
+    parse_floats,
+    progress_bar,
+    scan_config,
+)
 
 
 def biometry(
@@ -17,6 +26,9 @@ def biometry(
     weights: Path = typer.Option(None, help="Segmentation model: measure predictions instead of ground truth."),
     spurs: Path = typer.Option(None, help="Spur model (with --weights)."),
     spur_wall: float = typer.Option(None, "--spur-wall", help=SPUR_WALL_HELP),
+    mirror: bool = typer.Option(None, "--mirror/--no-mirror", help=MIRROR_HELP),
+    repair: bool = typer.Option(None, "--repair/--no-repair", help=REPAIR_HELP),
+    config: Path = typer.Option(None, "--config", help=SCAN_CONFIG_HELP),
     device: str = typer.Option("auto"),
     out: Path = typer.Option(
         Path("biometry"), "--out", help="Folder for biometry.csv, by_group.csv, agreement.csv, overlays/."
@@ -38,14 +50,14 @@ def biometry(
     Values that cannot be measured (spur not visible, structure missing) are left empty, with the reason.
     """
     from antseg.biometry.dataset import AngleThresholds
-    from antseg.biometry.run import run_biometry
+    from antseg.scan.biometry import run_biometry
 
     with progress_bar("biometry") as update:
         res = run_biometry(
             out, images=images or None, dataset=dataset, weights=weights, spurs=spurs,
             spacing=parse_floats(spacing, 2, "--spacing"), split=split,
             thresholds=AngleThresholds(narrow_aod500, narrow_tisa500), overlays=not no_overlays, device=device,
-            overwrite=overwrite, progress=update, spur_wall_mm=spur_wall,
+            overwrite=overwrite, progress=update, spur_wall_mm=spur_wall, config=scan_config(config, mirror, repair),
         )  # fmt: skip
     if res["mode"] == "images":
         console.print(f"[green]measured[/] {res['n_images']} input(s) into {out}/biometry.csv")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import (
@@ -21,6 +22,22 @@ from antseg import checks
 from antseg.errors import AntsegInputError
 
 #: ``--spur-wall`` (predict, biometry, report): see :mod:`antseg.inference.spur_wall`.
+MIRROR_HELP = (
+    "Also run the models on the mirrored scan: masks average both views and each measure gets its mirror "
+    "disagreement as an uncertainty (about twice the model time)."
+)
+REPAIR_HELP = "Make masks anatomically consistent (one chamber without holes, irises at its ends, lens below)."
+SCAN_CONFIG_HELP = "YAML file with ScanConfig fields (mirror, repair, bridge_reflection, limits: ...)."
+
+
+def scan_config(path: Path | None, mirror: bool | None, repair: bool | None):
+    """The per-scan pipeline's settings: defaults, then ``path`` (YAML), then the flags that were given."""
+    from antseg.config import load_config
+    from antseg.scan.config import ScanConfig
+
+    return load_config(ScanConfig, path, mirror=mirror, repair=repair)
+
+
 SPUR_WALL_HELP = (
     "Move a predicted spur further than this (mm) from the angle wall the segmentation sees onto it "
     "(default 0.3; 0: off)."

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
-from antseg.cli.common import SPUR_WALL_HELP, console, parse_floats, progress_bar
-from antseg.inference import predict_paths
+from antseg.cli.common import (
+    MIRROR_HELP,
+    REPAIR_HELP,
+    SCAN_CONFIG_HELP,
+    SPUR_WALL_HELP,
+    console,
+    parse_floats,
+    progress_bar,
+    scan_config,
+)
 from antseg.inference.video import VIDEO_SUFFIXES
 from antseg.inference.video_stream import VideoOptions
+from antseg.scan.predict import predict_paths
 
 
 def predict(
@@ -31,18 +41,25 @@ def predict(
     every: int = typer.Option(None, help="Whole video: process every N-th frame (default 1)."),
     smooth: bool = typer.Option(None, "--smooth", help="Whole video: smooth the measures and ellipse over time."),
     masks: str = typer.Option(None, help="Whole video: masks as 'video' (lossless .mkv, default), 'png' or 'none'."),
-    spacing: str = typer.Option(None, help="Whole video: mm per pixel 'S' or 'SX,SY' for the mm2/mm columns."),
+    spacing: str = typer.Option(
+        None, help="mm per pixel 'S' or 'SX,SY' (default: the model's): areas in mm2, the spur wall check, video mm."
+    ),
+    mirror: bool = typer.Option(None, "--mirror/--no-mirror", help=MIRROR_HELP),
+    repair: bool = typer.Option(None, "--repair/--no-repair", help=REPAIR_HELP),
+    config: Path = typer.Option(None, "--config", help=SCAN_CONFIG_HELP),
 ) -> None:
     """Write a mask per structure, an overlay and areas.csv (video: original.png, <structure>.png, overlay.png)."""
-    given = {"start": start, "end": end, "every": every, "smooth": smooth, "masks": masks,
-             "spacing": parse_floats(spacing, 2, "--spacing")}  # fmt: skip
+    sp = parse_floats(spacing, 2, "--spacing")
+    given = {"start": start, "end": end, "every": every, "smooth": smooth, "masks": masks}
     given = {k: v for k, v in given.items() if v is not None}
-    video = VideoOptions(**given) if given else None
     whole = timestamp is None and len(inputs) == 1 and inputs[0].suffix.lower() in VIDEO_SUFFIXES
+    video = VideoOptions(**given, **({"spacing": sp} if sp else {})) if given or (whole and sp) else None
+    cfg = replace(scan_config(config, mirror, repair), spacing=sp)
     with progress_bar("predict", unit="frames" if whole else "images") as update:
         w = None if str(weights).lower() == "none" else weights
         predict_paths(
             w, inputs, out, timestamp=timestamp, device=device, overwrite=overwrite, progress=update, spurs=spurs,
             resume=resume, log=lambda s: console.print(s, markup=False), video=video, spur_wall_mm=spur_wall,
+            config=cfg,
         )  # fmt: skip
     console.print(f"[green]wrote[/] predictions to {out}")

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import typer
 
-from antseg.cli.common import SPUR_WALL_HELP, console, parse_floats, progress_bar
+from antseg.cli.common import (
+    MIRROR_HELP,
+    REPAIR_HELP,
+    SCAN_CONFIG_HELP,
+    SPUR_WALL_HELP,
+    console,
+    parse_floats,
+    progress_bar,
+    scan_config,
+)
 
 
 def report(
@@ -24,11 +33,19 @@ def report(
     narrow_aod500: float = typer.Option(0.15, help="Flag an angle narrow when AOD500 (mm) is below this..."),
     narrow_tisa500: float = typer.Option(0.05, help="...or TISA500 (mm2) is below this."),
     spur_wall: float = typer.Option(None, "--spur-wall", help=SPUR_WALL_HELP),
+    eye_regex: str = typer.Option(
+        None, help="Group scans into eyes by name: a regex with (?P<patient>...) [and (?P<eye>...)] on the stem."
+    ),
+    mirror: bool = typer.Option(None, "--mirror/--no-mirror", help=MIRROR_HELP),
+    repair: bool = typer.Option(None, "--repair/--no-repair", help=REPAIR_HELP),
+    config: Path = typer.Option(None, "--config", help=SCAN_CONFIG_HELP),
     device: str = typer.Option("auto"),
     overwrite: bool = typer.Option(False),
 ) -> None:
     """One command from raw scans to a report a clinician can read: per scan an overlay (structures, spurs, ACD,
-    AOD500) and quality warnings; per eye every measure as mean ± sd with typical ranges and narrow-angle flags."""
+    AOD500), every measure with a status (ok, check, not measured) and its reasons, and quality warnings; per eye
+    the scans checked against each other and every measure summarised, with typical ranges and narrow-angle
+    flags."""
     from antseg.biometry.dataset import AngleThresholds
     from antseg.report import make_report
 
@@ -36,7 +53,8 @@ def report(
         res = make_report(
             scans, out, weights, spurs, spacing=parse_floats(spacing, 2, "--spacing"), meta=meta,
             reference=reference, thresholds=AngleThresholds(narrow_aod500, narrow_tisa500), device=device,
-            overwrite=overwrite, progress=update, spur_wall_mm=spur_wall,
+            overwrite=overwrite, progress=update, spur_wall_mm=spur_wall, eye_regex=eye_regex,
+            config=scan_config(config, mirror, repair),
         )  # fmt: skip
     console.print(
         f"[green]report[/] of {res['n_scans']} scans ({res['n_eyes']} eyes): {res['html']} "

@@ -56,7 +56,7 @@ def evaluate_run(
     seg = next((p for t, p in jobs if t == TASK_SEGMENTATION), None)
     spur = spurs or next((p for t, p in jobs if t == TASK_LANDMARKS), None)
     if seg is not None and spur is not None:
-        from antseg.biometry.predicted import predicted_biometry
+        from antseg.scan.biometry import predicted_biometry
 
         dest = out / "biometry" if len(jobs) > 1 or spurs is not None else out
         with progress(f"biometry on {split}") as update:

@@ -10,6 +10,7 @@ import torch
 
 from antseg.anatomy import side_of
 from antseg.errors import AntsegInputError
+from antseg.io.images import to_grey
 from antseg.landmarks.softmax import decode_logits, local_soft_argmax, window_radius
 from antseg.models.checkpoint import TASK_LANDMARKS, read_checkpoint
 from antseg.models.runs import spur_checkpoint
@@ -54,7 +55,7 @@ class SpurPredictor:
     @torch.no_grad()
     def predict(self, image: np.ndarray, refine: bool = True) -> dict[str, dict]:
         """name -> {"x", "y" (original pixels, None when absent), "confidence", "visible"}."""
-        gray = image if image.ndim == 2 else image.mean(axis=2).astype(np.uint8)
+        gray = to_grey(image)
         t0 = time.perf_counter()
         x, lb = prepare_image(gray, int(self.meta.in_channels), self.meta.input_hw, self.meta.normalization)
         out = self.stage1(torch.from_numpy(x)[None].to(self.device)).float()
@@ -69,6 +70,8 @@ class SpurPredictor:
                 res[n] = {"x": None, "y": None, "confidence": peak, "visible": False}
                 continue
             gx, gy = self.refine_point(gray, n, *lb.canvas_to_point((cx, cy)), passes)
+            h, w = gray.shape[:2]  # a spur is a point of the scan: never outside it
+            gx, gy = min(max(float(gx), 0.0), w - 1.0), min(max(float(gy), 0.0), h - 1.0)
             res[n] = {"x": gx, "y": gy, "confidence": peak, "visible": True}
         t2 = time.perf_counter()
         self.timings = {"stage1_ms": 1000 * (t1 - t0), "stage2_ms": 1000 * (t2 - t1)}

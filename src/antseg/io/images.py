@@ -14,20 +14,29 @@ from antseg.io.quiet import native_stderr_silenced
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """The one colour-to-grey conversion of antseg: (H, W, 3) RGB uint8 -> (H, W) luma (ITU-R BT.601 weights, as
+    OpenCV and JPEG's Y channel use); a grey image is returned as it is. Every model input and every check that
+    looks at grey levels goes through here, so the same file gives the same grey image everywhere."""
+    if image.ndim == 2:
+        return image
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[..., 0]
+    return cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY)
+
+
 def decode_image(data: bytes, source: str | Path, grayscale: bool = False) -> np.ndarray:
     """Decode encoded image bytes; ``source`` names the origin in errors.
 
     Returns:
-        uint8 array (H, W) if grayscale else (H, W, 3) RGB.
+        uint8 array (H, W) if grayscale (through :func:`to_grey`) else (H, W, 3) RGB.
     """
-    flag = cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_COLOR
     with native_stderr_silenced():  # libpng writes its own error line to stderr
-        arr = cv2.imdecode(np.frombuffer(data, np.uint8), flag) if data else None
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if arr is None:
         raise AntsegInputError(source, "unreadable image (not an image or truncated)")
-    if not grayscale:
-        arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
-    return arr
+    arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+    return to_grey(arr) if grayscale else arr
 
 
 def read_image(path: str | Path, grayscale: bool = False) -> np.ndarray:

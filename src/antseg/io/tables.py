@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from antseg.io.atomic import atomic_write_text
+from antseg.io.output_folder import fix_mode
 
 
 def columns_of(rows: Iterable[dict]) -> list[str]:
@@ -58,6 +59,7 @@ def _atomic_text_file(path: str | Path) -> Iterator[io.TextIOBase]:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             yield fh
+        fix_mode(tmp, folder=False)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

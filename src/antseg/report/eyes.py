@@ -1,33 +1,79 @@
-"""Per-eye summaries: radial scans of one eye grouped, every measure as mean ± sd with flags."""
+"""Per-eye summaries: the radial scans of one eye grouped, checked against each other, and summarised robustly.
+
+Every radial scan of an eye passes through the corneal apex, so they share one chamber depth and width. A scan
+whose ACD or ACW lies far from the eye's median (more than :data:`CONSISTENCY_MM` or three robust standard
+deviations) has gone wrong: it is flagged and left out of the eye's summary. Each measure is then summarised from
+the values whose status is ``ok``; only when no scan measured it without doubt are the values to ``check`` used,
+and the summary says so.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from antseg.anatomy import MEASURES, SIDES
 from antseg.biometry.dataset import AngleThresholds
-from antseg.report.analyse import ScanResult
-from antseg.report.ranges import flag
+from antseg.biometry.ranges import flag
+from antseg.scan.result import CHECK, NOT_MEASURED, OK, ScanResult
+
+#: Measures every radial scan of one eye shares, and how far (mm) a scan may lie from the eye's median.
+CONSISTENCY_MM = {"acd_mm": 0.15, "acw_mm": 0.4}
+#: The consistency check needs at least this many scans measuring the measure.
+MIN_SCANS_FOR_CONSISTENCY = 3
+
+
+@dataclass
+class ReportScan:
+    """One scan in the report: its file, its eye and what the pipeline found (the image already dropped).
+
+    Attributes:
+        left_out: why the scan is left out of its eye's summary ("" when it is used).
+    """
+
+    path: Path
+    patient: str
+    eye: str
+    result: ScanResult
+    left_out: str = ""
+
+    @property
+    def eye_key(self) -> str:
+        return f"{self.patient} {self.eye}".strip()
+
+    @property
+    def values(self) -> dict[str, float]:
+        return self.result.values
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.result.warnings + ([self.left_out] if self.left_out else [])
 
 
 @dataclass
 class EyeSummary:
-    """One eye: its scans, each measure's mean/sd/n, narrow-angle counts and the scans' warnings.
+    """One eye: its scans, each measure's summary, narrow-angle counts.
 
     Attributes:
-        stats: measure column -> {"mean", "sd", "n", "flag"} (mean NaN when no scan could measure it).
-        narrow: side -> (scans whose angle on that side is narrow, scans where it was measured).
+        stats: measure -> {"median", "mean", "sd", "n" (values used), "status" (``ok``: from values without
+            doubt; ``check``: only doubted values were available; ``not measured``), "flag" (typical range)}.
+        narrow: side -> (scans whose angle on that side is narrow, scans where it was measured), over the scans
+            used.
     """
 
     key: str
     patient: str
     eye: str
-    scans: list[ScanResult]
+    scans: list[ReportScan]
     stats: dict[str, dict] = field(default_factory=dict)
     narrow: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def used(self) -> list[ReportScan]:
+        return [s for s in self.scans if not s.left_out]
 
     @property
     def n_warnings(self) -> int:
@@ -42,25 +88,51 @@ def is_narrow(values: dict[str, float], side: str, th: AngleThresholds) -> bool 
     return bool(aod < th.aod500_mm or tisa < th.tisa500_mm2)
 
 
-def summarise_eyes(scans: list[ScanResult], th: AngleThresholds | None = None) -> list[EyeSummary]:
-    """Group scans by (patient, eye), in order of first appearance, and summarise each group."""
+def mark_inconsistent(scans: list[ReportScan]) -> None:
+    """Flag the scans of one eye whose ACD or ACW lies far from the eye's median (see the module docstring)."""
+    for m, tol in CONSISTENCY_MM.items():
+        got = [(s, s.result.measures[m].value) for s in scans if m in s.result.measures and not s.left_out]
+        got = [(s, v) for s, v in got if math.isfinite(v)]
+        if len(got) < MIN_SCANS_FOR_CONSISTENCY:
+            continue
+        vals = np.array([v for _, v in got])
+        med = float(np.median(vals))
+        spread = 3 * 1.4826 * float(np.median(np.abs(vals - med)))
+        for s, v in got:
+            if abs(v - med) > max(tol, spread):
+                s.left_out = (f"{m.split('_')[0].upper()} {v:.2f} mm lies {abs(v - med):.2f} mm from this eye's median "
+                              f"{med:.2f} mm: left out of the eye's summary")  # fmt: skip
+
+
+def summarise(scans: list[ReportScan], measure: str) -> dict:
+    """One measure over an eye's scans used: from ``ok`` values, else from values to ``check``."""
+    used = [s.result.measures[measure] for s in scans if not s.left_out and measure in s.result.measures]
+    ok = [m.value for m in used if m.status == OK]
+    doubted = [m.value for m in used if m.status == CHECK]
+    vals, status = (ok, OK) if ok else (doubted, CHECK) if doubted else ([], NOT_MEASURED)
+    arr = np.array(vals, float)
+    mean = float(arr.mean()) if len(arr) else math.nan
+    return {
+        "median": float(np.median(arr)) if len(arr) else math.nan, "mean": mean,
+        "sd": float(arr.std(ddof=1)) if len(arr) > 1 else math.nan, "n": int(len(arr)), "status": status,
+        "flag": flag(measure, mean) if len(arr) else "",
+    }  # fmt: skip
+
+
+def summarise_eyes(scans: list[ReportScan], th: AngleThresholds | None = None) -> list[EyeSummary]:
+    """Group scans by (patient, eye), in order of first appearance; check each eye's scans against each other and
+    summarise each measure."""
     th = th or AngleThresholds()
-    groups: dict[str, list[ScanResult]] = {}
+    groups: dict[str, list[ReportScan]] = {}
     for s in scans:
         groups.setdefault(s.eye_key, []).append(s)
     out = []
     for key, members in groups.items():
+        mark_inconsistent(members)
         eye = EyeSummary(key, members[0].patient, members[0].eye, members)
-        for m in MEASURES:
-            vals = np.array([s.values.get(m, math.nan) for s in members], float)
-            vals = vals[np.isfinite(vals)]
-            mean = float(vals.mean()) if len(vals) else math.nan
-            eye.stats[m] = {
-                "mean": mean, "sd": float(vals.std(ddof=1)) if len(vals) > 1 else math.nan, "n": int(len(vals)),
-                "flag": flag(m, mean) if len(vals) else "",
-            }  # fmt: skip
+        eye.stats = {m: summarise(members, m) for m in MEASURES}
         for side in SIDES:
-            calls = [is_narrow(s.values, side, th) for s in members]
+            calls = [is_narrow(s.values, side, th) for s in eye.used]
             calls = [c for c in calls if c is not None]
             eye.narrow[side] = (sum(calls), len(calls))
         out.append(eye)

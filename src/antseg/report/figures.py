@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from antseg.report.ranges import label
+from antseg.biometry.ranges import label
 
 
 def bland_altman_png(pairs: list[tuple[float, float]], title: str) -> bytes:

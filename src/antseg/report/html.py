@@ -8,8 +8,8 @@ import html
 import math
 
 from antseg.anatomy import MEASURES, SIDES
+from antseg.biometry.ranges import label, typical_text
 from antseg.report.eyes import EyeSummary
-from antseg.report.ranges import label, typical_text
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#1b1f24;max-width:1200px}
@@ -40,7 +40,8 @@ def eye_section(eye: EyeSummary, previews: dict[str, bytes]) -> str:
     """One eye: narrow-angle flags, the table of measures, warnings, then each scan's overlay."""
     parts = [
         f'<section class="eye" id="eye-{_e(eye.key)}"><h2>Eye {_e(eye.key or "(unnamed)")}'
-        f' <span class="muted">({len(eye.scans)} scan{"s" * (len(eye.scans) != 1)})</span></h2>'
+        f' <span class="muted">({len(eye.scans)} scan{"s" * (len(eye.scans) != 1)}, {len(eye.used)} used in the '
+        "summary)</span></h2>"
     ]
     flags = []
     for side in SIDES:
@@ -54,24 +55,31 @@ def eye_section(eye: EyeSummary, previews: dict[str, bytes]) -> str:
         cls = f' class="num flag-{st["flag"]}"' if st["flag"] else ' class="num"'
         sd = f" ± {_num(st['sd'])}" if not math.isnan(st["sd"]) else ""
         mean = f"{_num(st['mean'])}{sd}" if st["n"] else "not measured"
+        status = "" if st["status"] == "ok" else st["status"]
         rows.append(
-            f'<tr><td>{_e(label(m))}</td><td{cls}>{mean}</td><td class="num">{st["n"]}</td>'
+            f'<tr><td>{_e(label(m))}</td><td{cls}>{_num(st["median"]) if st["n"] else ""}</td><td{cls}>{mean}</td>'
+            f'<td class="num">{st["n"]}</td><td class="{"warn" if status == "check" else ""}">{_e(status)}</td>'
             f"<td>{_e(typical_text(m))}</td><td>{_e(st['flag'])}</td></tr>"
         )
     parts.append(
-        '<table class="measures"><thead><tr><th>measure</th><th>mean ± sd</th><th>n</th>'
-        "<th>typical adult range</th><th>flag</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        '<table class="measures"><thead><tr><th>measure</th><th>median</th><th>mean ± sd</th><th>n</th>'
+        "<th>status</th><th>typical adult range</th><th>flag</th></tr></thead><tbody>" + "".join(rows)
+        + "</tbody></table>"
+        '<p class="muted">Summaries use the scans whose value passed every check; "check": no scan measured it '
+        "without doubt, so the doubted values are summarised: look at the scans first.</p>"
     )
     for s in eye.scans:
         warn = "".join(f'<li class="warn">{_e(w)}</li>' for w in s.warnings) or "<li>no quality warning</li>"
         key = ", ".join(
             f"{k} {_num(s.values.get(k, math.nan))}"
+            + ("" if s.result.measures[k].status == "ok" else f" ({s.result.measures[k].status})")
             for k in ("acd_mm", "aod500_mm_left", "aod500_mm_right")
-            if not math.isnan(s.values.get(k, math.nan))
+            if k in s.result.measures and not math.isnan(s.values.get(k, math.nan))
         )
+        name = s.path.name
         parts.append(
-            f'<div class="scan"><h3>{_e(s.image.name)}</h3><p class="muted">{_e(key)}</p>'
-            f"<ul>{warn}</ul>{_img(previews[s.image.name], s.image.name)}</div>"
+            f'<div class="scan"><h3>{_e(name)}</h3><p class="muted">{_e(key)}</p>'
+            f"<ul>{warn}</ul>{_img(previews[name], name)}</div>"
         )
     parts.append("</section>")
     return "".join(parts)
@@ -89,11 +97,12 @@ def render(
         else ""
     )
     summary_rows = "".join(
-        f'<tr><td><a href="#eye-{_e(e.key)}">{_e(e.key or "(unnamed)")}</a></td><td class="num">{len(e.scans)}</td>'
+        f'<tr><td><a href="#eye-{_e(e.key)}">{_e(e.key or "(unnamed)")}</a></td>'
+        f'<td class="num">{len(e.used)} of {len(e.scans)}</td>'
         + "".join(
             f'<td class="{"narrow" if e.narrow[s][0] else ""}">{e.narrow[s][0]} / {e.narrow[s][1]}</td>' for s in SIDES
         )
-        + f'<td class="num">{_num(e.stats["acd_mm"]["mean"])}</td><td class="num">{e.n_warnings}</td></tr>'
+        + f'<td class="num">{_num(e.stats["acd_mm"]["median"])}</td><td class="num">{e.n_warnings}</td></tr>'
         for e in eyes
     )
     body = [
@@ -102,7 +111,7 @@ def render(
         f"spur model: {_e(model.get('spurs'))}. {_e(model.get('training', ''))}</p>",
         synthetic,
         '<h2>Eyes</h2><table class="eyes"><thead><tr><th>eye</th><th>scans</th><th>narrow left</th>'
-        "<th>narrow right</th><th>ACD mean (mm)</th><th>warnings</th></tr></thead><tbody>"
+        "<th>narrow right</th><th>ACD median (mm)</th><th>warnings</th></tr></thead><tbody>"
         + summary_rows
         + "</tbody></table>",
         f'<p class="muted">Narrow angle: AOD500 below {model.get("aod500", 0.15):g} mm or TISA500 below '

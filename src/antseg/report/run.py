@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -14,17 +15,23 @@ from antseg import checks
 from antseg.anatomy import MEASURES
 from antseg.biometry.agreement import agreement
 from antseg.biometry.dataset import AngleThresholds
+from antseg.biometry.units import rounded
+from antseg.config import dump_config
 from antseg.errors import AntsegInputError
 from antseg.inference.inputs import collect_inputs
 from antseg.io.atomic import atomic_dir, atomic_write_text
 from antseg.io.images import read_image
 from antseg.io.output_folder import existing_paths
 from antseg.io.tables import read_csv, write_csv, write_json
-from antseg.pretrained import REAL_DATA_FIGURES, is_shipped
-from antseg.report.analyse import ScanAnalyser, ScanResult, patient_and_eye
-from antseg.report.eyes import is_narrow, summarise_eyes
+from antseg.pretrained import is_shipped
+from antseg.pretrained.card import card_summary
+from antseg.report.eyes import ReportScan, summarise_eyes
 from antseg.report.figures import agreement_section
+from antseg.report.grouping import scan_eyes
 from antseg.report.html import render
+from antseg.scan.config import ScanConfig
+from antseg.scan.pipeline import ScanPipeline
+from antseg.scan.rows import draw, result_row
 
 #: Width (px) of the overlays embedded in the page; full-size overlays are written beside it.
 PREVIEW_WIDTH = 1280
@@ -57,19 +64,20 @@ def _meta_table(path: Path | None) -> dict[str, dict[str, str]]:
     return {r[key]: r for r in rows}
 
 
-def _model_description(an: ScanAnalyser) -> dict:
-    m, s = an.seg.meta, an.spur.meta
+def _model_description(pipe: ScanPipeline) -> dict:
+    m, s = pipe.seg.meta, pipe.spur.meta
     synthetic = bool(m.synthetic or s.synthetic)
     note = "It has not been trained on real scans: check every number against the images."
-    if is_shipped(an.seg.checkpoint.path) or is_shipped(an.spur.checkpoint_path):
-        note = f"{note} {REAL_DATA_FIGURES}"
+    if is_shipped(pipe.seg.checkpoint.path) or is_shipped(pipe.spur.checkpoint_path):
+        note = f"{note} {card_summary()}"
     return {
-        "segmentation": f"{an.seg.checkpoint.model['name']} ({an.seg.checkpoint.path})",
-        "spurs": f"two-stage spur model ({an.spur.checkpoint_path}), {_wall_text(an.spur_wall_mm)}",
-        "spur_wall_mm": an.spur_wall_mm,
+        "segmentation": f"{pipe.seg.checkpoint.model['name']} ({pipe.seg.checkpoint.path})",
+        "spurs": f"two-stage spur model ({pipe.spur.checkpoint_path}), {_wall_text(pipe.wall_mm)}",
+        "spur_wall_mm": pipe.wall_mm,
         "training": f"Trained on '{m.dataset or 'unknown'}' (segmentation) and '{s.dataset or 'unknown'}' (spurs).",
         "synthetic": synthetic,
         "synthetic_note": note,
+        "mirror": pipe.config.mirror,
     }
 
 
@@ -79,17 +87,11 @@ def _wall_text(mm: float) -> str:
     return f"moved onto the angle wall the segmentation sees when more than {mm:g} mm off it"
 
 
-def scan_row(s: ScanResult, th: AngleThresholds) -> dict:
-    """One CSV row: identifiers, every measure, spurs with confidence, narrow flags, reasons and warnings."""
-    row: dict = {"image": s.image.name, "patient": s.patient, "eye": s.eye}
-    row.update({m: s.values.get(m, math.nan) for m in MEASURES})
-    for n, p in s.spurs.items():
-        row.update({f"{n}_x": p["x"], f"{n}_y": p["y"], f"{n}_confidence": round(float(p["confidence"]), 4)})
-        row[f"{n}_moved_mm"] = p.get("moved_mm", math.nan)
-    for side in ("left", "right"):
-        nar = is_narrow(s.values, side, th)
-        row[f"narrow_angle_{side}"] = "" if nar is None else ("yes" if nar else "no")
-    row["reasons"] = "; ".join(f"{k}: {v}" for k, v in s.reasons.items())
+def scan_row(s: ReportScan, th: AngleThresholds) -> dict:
+    """One CSV row: identifiers, every measure with its status, spurs, narrow flags, reasons and warnings, and
+    whether the scan was used in its eye's summary."""
+    row = result_row(s.result, th, image=s.path.name, patient=s.patient, eye=s.eye)
+    row["used_in_eye_summary"] = "no" if s.left_out else "yes"
     row["warnings"] = "; ".join(s.warnings)
     return row
 
@@ -107,8 +109,11 @@ def make_report(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     spur_wall_mm: float | None = None,
+    eye_regex: str | None = None,
+    config: ScanConfig | None = None,
 ) -> dict:
-    """Analyse every scan and write ``report.html``, ``scans.csv``, ``eyes.csv``, ``report.json`` and
+    """Analyse every scan with the per-scan pipeline (:class:`~antseg.scan.ScanPipeline`) and write
+    ``report.html``, ``scans.csv``, ``eyes.csv``, ``report.json``, ``scan_config.yaml`` and
     ``overlays/<stem>.jpg`` into ``out``.
 
     Args:
@@ -118,6 +123,10 @@ def make_report(
         reference: CSV with ``image`` (or ``case_id``) and measure columns: adds agreement plots and a table.
         spur_wall_mm: a spur further than this (mm) from the angle wall is moved onto it, with a warning
             (None: 0.3 mm; 0: off; :mod:`antseg.inference.spur_wall`).
+        eye_regex: a name pattern with ``(?P<patient>...)`` [and ``(?P<eye>...)``] that groups scans into eyes
+            (see :func:`antseg.report.grouping.scan_eyes` for every rule).
+        config: the pipeline's settings (mirror pass, repairs, quality limits); ``spacing`` and ``spur_wall_mm``
+            override its own.
 
     Returns:
         {"n_scans", "n_eyes", "seconds_per_scan", "steps_ms" (per step, median), "html": path}.
@@ -126,29 +135,33 @@ def make_report(
     th = thresholds or AngleThresholds()
     meta_rows = _meta_table(meta)
     ref_rows = _meta_table(reference) if reference else {}
-    spur_wall_mm = checks.spur_wall(spur_wall_mm)
-    an = ScanAnalyser(weights, spurs, spacing, device, spur_wall_mm)
-    if an.spacing is None:
+    eyes_of = scan_eyes(files, meta_rows, eye_regex)
+    cfg = replace(config or ScanConfig(), spacing=spacing or (config.spacing if config else None))
+    if spur_wall_mm is not None:
+        cfg = replace(cfg, spur_wall_mm=checks.spur_wall(spur_wall_mm))
+    pipe = ScanPipeline(weights, spurs, cfg, device)
+    if pipe.spacing is None:
         raise AntsegInputError(None, "pixel spacing unknown: give --spacing (mm per pixel)")
     results, previews, steps = [], {}, []
     used = existing_paths(inputs, weights, spurs, meta, reference)
     with atomic_dir(out, overwrite=overwrite, inputs=used) as tmp:
         (tmp / "overlays").mkdir()
         t0 = time.perf_counter()
-        for i, f in enumerate(files):
-            image = read_image(f)
-            patient, eye = patient_and_eye(f, meta_rows)
-            res = an.analyse(image, f, patient, eye)
-            (tmp / "overlays" / f"{f.stem}.jpg").write_bytes(_jpeg(res.overlay))
-            previews[f.name] = _jpeg(res.overlay, PREVIEW_WIDTH, 80)
-            res.overlay = res.overlay[:0]  # keep memory flat: the pixels are written, the numbers kept
-            results.append(res)
-            steps.append(res.seconds)
+        for i, (f, (patient, eye)) in enumerate(zip(files, eyes_of, strict=True)):
+            res = pipe.run(read_image(f), name=f.name)
+            t1 = time.perf_counter()
+            drawn = draw(res)
+            (tmp / "overlays" / f"{f.stem}.jpg").write_bytes(_jpeg(drawn))
+            previews[f.name] = _jpeg(drawn, PREVIEW_WIDTH, 80)
+            res.image = res.image[:0]  # keep memory flat: the pixels are written, the numbers kept
+            res.masks = res.masks[:, :0]
+            results.append(ReportScan(f, patient, eye, res))
+            steps.append({**res.seconds, "overlay": time.perf_counter() - t1})
             if progress:
                 progress(i + 1, len(files))
         per_scan = (time.perf_counter() - t0) / len(files)
         eyes = summarise_eyes(results, th)
-        model = {**_model_description(an), "aod500": th.aod500_mm, "tisa500": th.tisa500_mm2}
+        model = {**_model_description(pipe), "aod500": th.aod500_mm, "tisa500": th.tisa500_mm2}
         rows = [scan_row(r, th) for r in results]
         agree = []
         if ref_rows:
@@ -163,33 +176,22 @@ def make_report(
         steps_ms = {k: 1000 * float(np.median([s[k] for s in steps])) for k in steps[0]}
         timing = {"per_scan_s": per_scan, "steps_ms": steps_ms}
         write_csv(tmp / "scans.csv", rows, blank_nan=True)
-        write_csv(
-            tmp / "eyes.csv",
-            [
-                {
-                    "eye": e.key,
-                    "patient": e.patient,
-                    "side": e.eye,
-                    "scans": len(e.scans),
-                    **{f"{m}_{k}": e.stats[m][k] for m in MEASURES for k in ("mean", "sd", "n")},
-                }
-                for e in eyes
-            ],
-            blank_nan=True,
-        )
-        page = render(eyes, previews, model, an.spacing, timing, agreement_section(agree))
+        write_csv(tmp / "eyes.csv", [eye_row(e) for e in eyes], blank_nan=True)
+        page = render(eyes, previews, model, pipe.spacing, timing, agreement_section(agree))
         atomic_write_text(tmp / "report.html", page)
+        dump_config(replace(cfg, spacing=pipe.spacing), tmp / "scan_config.yaml")
         summary = {
             "n_scans": len(results),
             "n_eyes": len(eyes),
             "seconds_per_scan": per_scan,
             "steps_ms": steps_ms,
             "model": model,
-            "spacing_mm": list(an.spacing),
+            "spacing_mm": list(pipe.spacing),
             "eyes": [
-                {"eye": e.key, "scans": [s.image.name for s in e.scans], "stats": e.stats, "narrow": e.narrow}
+                {"eye": e.key, "scans": [s.path.name for s in e.scans], "used": [s.path.name for s in e.used],
+                 "stats": e.stats, "narrow": e.narrow}
                 for e in eyes
-            ],
+            ],  # fmt: skip
             "scans": rows,
             "agreement": [{k: v for k, v in a.items() if k != "pairs"} for a in agree],
         }
@@ -205,3 +207,13 @@ def _float(v) -> float:
         return float(v)
     except (TypeError, ValueError):
         return math.nan
+
+
+def eye_row(e) -> dict:
+    """One row of ``eyes.csv``: the eye, its scans (and how many were used), each measure's summary."""
+    row = {"eye": e.key, "patient": e.patient, "side": e.eye, "scans": len(e.scans), "scans_used": len(e.used)}
+    for m in MEASURES:
+        st = e.stats[m]
+        row.update({f"{m}_median": rounded(m, st["median"]), f"{m}_mean": rounded(m, st["mean"]),
+                    f"{m}_sd": rounded(m, st["sd"]), f"{m}_n": st["n"], f"{m}_status": st["status"]})  # fmt: skip
+    return row

@@ -24,6 +24,7 @@ from antseg.anatomy import default_colour, structure_order
 from antseg.data.canonical import write_dataset_files
 from antseg.data.importers.materialize import map_cases, materialize
 from antseg.data.labels import LabelPolicy
+from antseg.data.naming import CASIA_PATTERN, compile_patient_regex, match_name
 from antseg.data.schema import MODALITIES, Manifest, Structure
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir
@@ -60,8 +61,7 @@ def index_images(src: Path) -> dict[str, list[Path]]:
     return idx
 
 
-#: CASIA file names: ``722_20230329_123031_R_CASIA2_001_000.jpg`` -> patient 722, eye R.
-DEFAULT_PATIENT_REGEX = r"^(?P<patient>[^_]+)_\d{8}_\d{6}_(?P<eye>[LR])_"
+DEFAULT_PATIENT_REGEX = CASIA_PATTERN
 
 
 @dataclass
@@ -138,26 +138,15 @@ class ImportResult:
     warnings: list[str]
 
 
-def compile_patient_regex(regex: str) -> re.Pattern[str]:
-    """A ``--patient-regex``: valid, with a ``(?P<patient>...)`` group."""
-    try:
-        rx = re.compile(regex)
-    except re.error as exc:
-        raise AntsegInputError(None, f"--patient-regex {regex!r} is not a valid regular expression ({exc})") from None
-    if "patient" not in rx.groupindex:
-        raise AntsegInputError(None, f"--patient-regex {regex!r} needs a (?P<patient>...) group")
-    return rx
-
-
 def apply_patient_regex(cases: list[SourceCase], regex: str) -> None:
     """Fill empty patient ids / eyes from the file name; the case id is the patient id otherwise."""
     rx = compile_patient_regex(regex) if regex else None
     for c in cases:
-        m = rx.search(c.case_id) if rx else None
+        m = match_name(c.case_id, rx) if rx else None
         if m and not c.patient_id:
-            c.patient_id = m.groupdict().get("patient") or ""
+            c.patient_id = m[0]
         if m and not c.eye:
-            c.eye = (m.groupdict().get("eye") or "").upper()
+            c.eye = m[1]
         c.patient_id = c.patient_id or c.case_id
 
 

@@ -2,23 +2,23 @@
 
 Images are predicted one at a time into a resumable output folder (:class:`~antseg.io.resumable.ResumableDir`):
 memory stays flat however many there are, a crash keeps every finished image, and ``resume=True`` skips them.
+AS-OCT scans go through the per-scan pipeline (:class:`~antseg.scan.ScanPipeline`: the same masks and spurs as
+``biometry`` and ``report``); images for other models (surgical frames) through the model alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from antseg import checks
+from antseg.anatomy import ANTERIOR_CHAMBER
+from antseg.config import config_to_dict
 from antseg.errors import AntsegInputError
 from antseg.inference.inputs import check_video_input, collect_inputs
 from antseg.inference.onnx_predictor import load_predictor
 from antseg.inference.outputs import area_rows, write_prediction
-from antseg.inference.predictor import Predictor
-from antseg.inference.spur_wall import constrain_spurs
-from antseg.inference.spurs import SpurPredictor
 from antseg.inference.video import VIDEO_SUFFIXES, read_frame_at
 from antseg.inference.video_stream import VideoOptions, predict_video_input
 from antseg.io.atomic import atomic_dir
@@ -26,8 +26,14 @@ from antseg.io.images import read_image
 from antseg.io.output_folder import existing_paths
 from antseg.io.resumable import ResumableDir
 from antseg.io.tables import stream_csv, stream_json_list, write_csv
+from antseg.scan.config import ScanConfig
+from antseg.scan.pipeline import ScanPipeline
+from antseg.scan.rows import spur_values
 
-SPUR_COLUMNS = ["image", "landmark", "x", "y", "confidence", "visible", "moved_mm", "model_x", "model_y"]
+SPUR_COLUMNS = [
+    "image", "landmark", "x", "y", "confidence", "visible", "moved_mm", "model_x", "model_y", "mirror_mm",
+]  # fmt: skip
+QUALITY_COLUMNS = ["image", "in_domain", "warnings", "repairs"]
 AREA_COLUMNS = ["image", "structure", "area_px", "area_mm2"]
 
 
@@ -44,6 +50,7 @@ def predict_paths(
     log: Callable[[str], None] | None = None,
     video: VideoOptions | None = None,
     spur_wall_mm: float | None = None,
+    config: ScanConfig | None = None,
 ) -> Path:
     """Segment images/folders, or one video frame at ``timestamp`` seconds, into ``out``.
 
@@ -61,6 +68,8 @@ def predict_paths(
             from the angle wall is moved onto it (None: 0.3 mm, 0: off; :mod:`antseg.inference.spur_wall`);
             ``spurs.csv`` says how far in ``moved_mm`` (empty when not checked) and where the spur model put it
             (``model_x``, ``model_y``).
+        config: the per-scan pipeline's settings for AS-OCT scans (mirror pass, repairs); ``spur_wall_mm``
+            overrides its own. AS-OCT runs also write ``quality.csv`` (out-of-domain scans, warnings, repairs).
     """
     inputs = [Path(p) for p in inputs]
     out = Path(out)
@@ -78,13 +87,20 @@ def predict_paths(
     if weights is None and spurs is None:
         raise AntsegInputError(None, "give segmentation weights, --spurs, or both")
     spur_wall_mm = checks.spur_wall(spur_wall_mm)
+    cfg = config or ScanConfig()
+    if spur_wall_mm is not None:
+        cfg = replace(cfg, spur_wall_mm=spur_wall_mm)
     pred = load_predictor(weights, device) if weights is not None else None
-    sp = SpurPredictor(spurs, device) if spurs is not None else None
+    asoct = pred is None or ANTERIOR_CHAMBER in pred.structures
+    pipe = ScanPipeline(pred, spurs, cfg, device) if asoct else None
+    if spurs is not None and pipe is None:
+        raise AntsegInputError(spurs, "spurs are found on AS-OCT scans; this segmentation model has no chamber")
     header = {
         "kind": "antseg-predict",
         "weights": None if pred is None else str(pred.checkpoint.path.resolve()),
-        "spurs": None if sp is None else str(Path(spurs).resolve()),
+        "spurs": None if pipe is None or pipe.spur is None else str(pipe.spur.checkpoint_path.resolve()),
         "spur_wall_mm": spur_wall_mm,
+        "scan_config": None if pipe is None else config_to_dict(cfg),
     }
     job = ResumableDir(out, header, resume=resume, overwrite=overwrite, inputs=existing_paths(inputs, weights, spurs))
     try:
@@ -92,10 +108,10 @@ def predict_paths(
             log(f"resuming: {sum(f.stem in job.done for f in files)} of {len(files)} images are already done")
         for i, f in enumerate(files):
             if f.stem not in job.done:
-                _predict_one(job, f, pred, sp, spur_wall_mm)
+                _predict_scan(job, f, pipe) if pipe is not None else _predict_image(job, f, pred)
             if progress:
                 progress(i + 1, len(files))
-        _write_tables(job, pred is not None, sp is not None)
+        _write_tables(job, pred is not None, pipe is not None and pipe.spur is not None, pipe is not None)
     except AntsegInputError as exc:
         if job.abandon():
             kept = f"{len(job.done)} finished images are kept: fix it and run again with --resume"
@@ -116,21 +132,25 @@ def _check_unique_stems(files: list[Path]) -> None:
         seen[f.stem] = f
 
 
-def _predict_one(
-    job: ResumableDir, f: Path, pred: Predictor | None, sp: SpurPredictor | None, spur_wall_mm: float | None
-) -> None:
-    """Predict one image into its own folder, then record it (with its table rows) in the journal."""
-    img = read_image(f, grayscale=pred is None or pred.grayscale)
-    names = pred.structures if pred else []
-    masks = pred.predict(img).masks if pred else np.zeros((0, *img.shape[:2]), np.uint8)
-    points = sp.predict(img) if sp else {}
-    if points and pred is not None:
-        points = constrain_spurs(points, dict(zip(names, masks, strict=True)), pred.spacing, spur_wall_mm)
+def _predict_scan(job: ResumableDir, f: Path, pipe: ScanPipeline) -> None:
+    """One AS-OCT scan through the pipeline into its own folder, then recorded (with its rows) in the journal."""
+    res = pipe.run(read_image(f), name=f.name)
     with job.item(f.stem) as tmp:
-        write_prediction(tmp, img, masks, names, spurs=points)
-    areas = area_rows(f.name, masks, names, pred.spacing if pred else None)
-    spur_rows = [{"image": f.name, "landmark": n, **v} for n, v in points.items()]
-    job.record(f.stem, {"areas": areas, "spurs": spur_rows})
+        write_prediction(tmp, res.image, res.masks, res.structures, spurs=res.spurs)
+    areas = area_rows(f.name, res.masks, res.structures, res.spacing) if res.structures else []
+    spur_rows = [{"image": f.name, "landmark": n, **spur_values(v)} for n, v in res.spurs.items()]
+    quality = [{"image": f.name, "in_domain": "yes" if res.in_domain else "no", "warnings": "; ".join(res.warnings),
+                "repairs": "; ".join(r.text() for r in res.repairs)}]  # fmt: skip
+    job.record(f.stem, {"areas": areas, "spurs": spur_rows, "quality": quality})
+
+
+def _predict_image(job: ResumableDir, f: Path, pred) -> None:
+    """One image of another kind (a surgical frame) through the segmentation model alone."""
+    img = read_image(f, grayscale=pred.grayscale)
+    masks = pred.predict(img).masks
+    with job.item(f.stem) as tmp:
+        write_prediction(tmp, img, masks, pred.structures)
+    job.record(f.stem, {"areas": area_rows(f.name, masks, pred.structures, pred.spacing)})
 
 
 def _rows(job: ResumableDir, key: str) -> Iterator[dict]:
@@ -138,13 +158,16 @@ def _rows(job: ResumableDir, key: str) -> Iterator[dict]:
         yield from entry.get(key, [])
 
 
-def _write_tables(job: ResumableDir, areas: bool, spurs: bool) -> None:
-    """``areas.csv`` and ``spurs.csv`` / ``spurs.json`` from the journal, streamed (memory stays flat)."""
+def _write_tables(job: ResumableDir, areas: bool, spurs: bool, quality: bool = False) -> None:
+    """``areas.csv``, ``spurs.csv`` / ``spurs.json`` and ``quality.csv`` from the journal, streamed (memory stays
+    flat)."""
     if areas:
         stream_csv(job.partial / "areas.csv", _rows(job, "areas"), AREA_COLUMNS)
     if spurs:
         stream_csv(job.partial / "spurs.csv", _rows(job, "spurs"), SPUR_COLUMNS, blank_nan=True)
         stream_json_list(job.partial / "spurs.json", _rows(job, "spurs"))
+    if quality:
+        stream_csv(job.partial / "quality.csv", _rows(job, "quality"), QUALITY_COLUMNS)
 
 
 def _predict_video(

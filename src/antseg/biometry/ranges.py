@@ -29,6 +29,33 @@ TYPICAL: dict[str, tuple[float, float, str, str]] = {
 }
 
 
+#: measure (without side) -> (low, high): values outside are implausible for a human eye on any device; a
+#: measured value beyond them is an error of the segmentation, the spurs or the pixel spacing, not anatomy.
+#: Far wider than :data:`TYPICAL` (which only draws a reader's attention).
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "acd_mm": (0.8, 5.0),
+    "acw_mm": (9.0, 15.0),
+    "lv_mm": (-1.5, 2.0),
+    "pupil_diameter_mm": (0.8, 10.0),
+    "ac_area_mm2": (3.0, 45.0),
+    "aod500_mm": (0.0, 1.6),
+    "aod750_mm": (0.0, 2.0),
+    "tisa500_mm2": (0.0, 0.7),
+    "tisa750_mm2": (0.0, 1.1),
+    "ara500_mm2": (0.0, 1.2),
+    "ara750_mm2": (0.0, 1.6),
+    "iris_area_mm2": (0.3, 4.0),
+    "it750_mm": (0.1, 1.0),
+    "iris_curvature_mm": (-0.6, 1.0),
+}
+
+
+def plausible(column: str, value: float) -> bool:
+    """False when ``value`` lies outside the :data:`PLAUSIBLE` range of its measure."""
+    low, high = PLAUSIBLE.get(base_measure(column)[0], (float("-inf"), float("inf")))
+    return low <= value <= high
+
+
 def base_measure(column: str) -> tuple[str, str]:
     """``aod500_mm_left`` -> (``aod500_mm``, ``left``); global measures have side ``""``."""
     for side in SIDES:

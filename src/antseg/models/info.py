@@ -1,0 +1,30 @@
+"""What a model is: the description stored in its checkpoint(s), and for the shipped models their card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from antseg.models.checkpoint import TASK_LANDMARKS, read_checkpoint
+from antseg.models.runs import checkpoints_in
+from antseg.pretrained import is_default, is_shipped
+from antseg.pretrained.card import card_summary, read_card
+
+
+def model_info(weights: str | Path) -> dict:
+    """``{"checkpoints": [per checkpoint: task, path, architecture, outputs, input size, spacing, training data,
+    synthetic, version], "card": the shipped models' card or None, "summary": its figures as sentences}``."""
+    out = []
+    shipped = is_default(weights)
+    for task, path in checkpoints_in(weights):
+        ck = read_checkpoint(path)
+        m = ck.meta
+        shipped = shipped or is_shipped(path)
+        out.append({
+            "task": task, "path": str(path), "architecture": ck.model.get("name", ""),
+            "outputs": list(m.landmarks if task == TASK_LANDMARKS else m.structures), "input_size": list(m.input_size),
+            "in_channels": int(m.in_channels), "spacing_mm": m.spacing, "modality": m.modality,
+            "dataset": m.dataset, "synthetic": bool(m.synthetic), "recipe": m.recipe, "epoch": m.epoch,
+            "antseg_version": m.antseg_version,
+        })  # fmt: skip
+    card = read_card() if shipped else None
+    return {"checkpoints": out, "card": card, "summary": card_summary(card) if card is not None else ""}
