@@ -43,9 +43,8 @@ def run_biometry(
     """
     spacing = checks.spacing(spacing, "--spacing")
     spur_wall_mm = checks.spur_wall(spur_wall_mm)
-    if thresholds is not None:
-        checks.number(thresholds.aod500_mm, "--narrow-aod500", minimum=0.0)
-        checks.number(thresholds.tisa500_mm2, "--narrow-tisa500", minimum=0.0)
+    if images and dataset is not None:
+        raise AntsegInputError(None, "give images or --dataset, not both: which should be measured?")
     if images and weights is None and spurs is None:
         weights = spurs = "default"  # antseg's shipped models
     if (weights is None) != (spurs is None):
