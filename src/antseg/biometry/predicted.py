@@ -23,6 +23,7 @@ from antseg.io.atomic import atomic_dir
 from antseg.io.images import read_image, write_png
 from antseg.io.output_folder import existing_paths
 from antseg.io.tables import write_csv, write_json
+from antseg.models.checkpoint import require_modality
 
 KEY = ["acd_mm", "acw_mm", "lv_mm", "aod500_mm_left", "aod500_mm_right", "tisa500_mm2_left", "tisa500_mm2_right"]
 
@@ -40,6 +41,14 @@ def _predict_and_measure(
     v, why = measure(masks, spur_xy, spacing)
     moved = {f"{side_of(n)}_spur_moved_mm": p["moved_mm"] for n, p in pts.items()}
     return v, why, masks, spur_xy, moved
+
+
+def _asoct_models(weights: str | Path, spur_weights: str | Path, device: str) -> tuple[Predictor, SpurPredictor]:
+    """Both models, refused when trained on another modality (biometry is of AS-OCT scans)."""
+    seg, sp = Predictor(weights, device), SpurPredictor(spur_weights, device)
+    require_modality(seg.meta, seg.checkpoint.path, "asoct", "biometry")
+    require_modality(sp.meta, sp.checkpoint_path, "asoct", "biometry")
+    return seg, sp
 
 
 def predicted_biometry(
@@ -62,7 +71,7 @@ def predicted_biometry(
     cases = [c for c in ds.cases if c.split == split or split == "all"]
     if not cases:
         raise AntsegInputError(ds.root, f"no cases in split {split!r}")
-    seg, sp = Predictor(weights, device), SpurPredictor(spur_weights, device)
+    seg, sp = _asoct_models(weights, spur_weights, device)
     th = thresholds or AngleThresholds()
     ref = read_reference(ds.root / ds.manifest.reference_biometry) if ds.manifest.reference_biometry else {}
     pred_rows, gt_rows = [], []
@@ -126,7 +135,7 @@ def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing
     ``spur_wall_mm``: a predicted spur further than this (mm) from the angle wall is moved onto it (None: the
     default, 0.3 mm; 0: off).
     """
-    seg, sp = Predictor(weights, device), SpurPredictor(spur_weights, device)
+    seg, sp = _asoct_models(weights, spur_weights, device)
     spacing = spacing or seg.spacing
     if spacing is None:
         raise AntsegInputError(None, "pixel spacing unknown: give --spacing")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from antseg.cli.common import SPUR_WALL_HELP, console, parse_floats, progress_bar
+from antseg.cli.common import SPUR_WALL_HELP, console, device_option, parse_floats, progress_bar
 
 
 def biometry(
@@ -17,7 +17,7 @@ def biometry(
     weights: Path = typer.Option(None, help="Segmentation model: measure predictions instead of ground truth."),
     spurs: Path = typer.Option(None, help="Spur model (with --weights)."),
     spur_wall: float = typer.Option(None, "--spur-wall", help=SPUR_WALL_HELP),
-    device: str = typer.Option("auto"),
+    device: str = device_option(),
     out: Path = typer.Option(
         Path("biometry"), "--out", help="Folder for biometry.csv, by_group.csv, agreement.csv, overlays/."
     ),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from antseg.cli.common import SPUR_WALL_HELP, console, parse_floats, progress_bar
+from antseg.cli.common import SPUR_WALL_HELP, console, device_option, parse_floats, progress_bar
 from antseg.inference import predict_paths
 from antseg.inference.video import VIDEO_SUFFIXES
 from antseg.inference.video_stream import VideoOptions
@@ -21,7 +21,7 @@ def predict(
     timestamp: float = typer.Option(None, help="Seconds into the video: segment the frame shown then."),
     spurs: Path = typer.Option(None, help="Spur model (run folder or spur.pt): adds spurs.csv/json and markers."),
     spur_wall: float = typer.Option(None, "--spur-wall", help=SPUR_WALL_HELP),
-    device: str = typer.Option("auto"),
+    device: str = device_option(),
     overwrite: bool = typer.Option(False, help="Start over: replace --out and drop an unfinished run into it."),
     resume: bool = typer.Option(
         False, "--resume", help="Continue an interrupted run into --out (or add images to it): skip finished images."

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from antseg.cli.common import SPUR_WALL_HELP, console, parse_floats, progress_bar
+from antseg.cli.common import SPUR_WALL_HELP, console, device_option, parse_floats, progress_bar
 
 
 def report(
@@ -24,7 +24,7 @@ def report(
     narrow_aod500: float = typer.Option(0.15, help="Flag an angle narrow when AOD500 (mm) is below this..."),
     narrow_tisa500: float = typer.Option(0.05, help="...or TISA500 (mm2) is below this."),
     spur_wall: float = typer.Option(None, "--spur-wall", help=SPUR_WALL_HELP),
-    device: str = typer.Option("auto"),
+    device: str = device_option(),
     overwrite: bool = typer.Option(False),
 ) -> None:
     """One command from raw scans to a report a clinician can read: per scan an overlay (structures, spurs, ACD,
@@ -38,6 +38,8 @@ def report(
             reference=reference, thresholds=AngleThresholds(narrow_aod500, narrow_tisa500), device=device,
             overwrite=overwrite, progress=update, spur_wall_mm=spur_wall,
         )  # fmt: skip
+    for w in res["warnings"]:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     console.print(
         f"[green]report[/] of {res['n_scans']} scans ({res['n_eyes']} eyes): {res['html']} "
         f"({res['seconds_per_scan']:.2f} s per scan)"

@@ -22,10 +22,12 @@ from antseg.inference.spurs import SpurPredictor
 from antseg.inference.video import VIDEO_SUFFIXES, read_frame_at
 from antseg.inference.video_stream import VideoOptions, predict_video_input
 from antseg.io.atomic import atomic_dir
+from antseg.io.digest import file_sha256
 from antseg.io.images import read_image
 from antseg.io.output_folder import existing_paths
 from antseg.io.resumable import ResumableDir
 from antseg.io.tables import stream_csv, stream_json_list, write_csv
+from antseg.models.checkpoint import require_modality
 
 SPUR_COLUMNS = ["image", "landmark", "x", "y", "confidence", "visible", "moved_mm", "model_x", "model_y"]
 AREA_COLUMNS = ["image", "structure", "area_px", "area_mm2"]
@@ -73,8 +75,7 @@ def predict_paths(
     videos = [p for p in inputs if p.suffix.lower() in VIDEO_SUFFIXES]
     if videos:
         raise AntsegInputError(videos[0], "is a video: give --timestamp SECONDS")
-    files = collect_inputs(inputs)
-    _check_unique_stems(files)
+    files = collect_inputs(inputs)  # each name once: outputs are named by the stem
     if weights is None and spurs is None:
         raise AntsegInputError(None, "give segmentation weights, --spurs, or both")
     spur_wall_mm = checks.spur_wall(spur_wall_mm)
@@ -85,6 +86,9 @@ def predict_paths(
         "weights": None if pred is None else str(pred.checkpoint.path.resolve()),
         "spurs": None if sp is None else str(Path(spurs).resolve()),
         "spur_wall_mm": spur_wall_mm,
+        # the models by content: a model retrained at the same path must not add rows to the earlier model's
+        "weights_sha256": None if pred is None else file_sha256(pred.checkpoint.path),
+        "spurs_sha256": None if sp is None else file_sha256(sp.checkpoint_path),
     }
     job = ResumableDir(out, header, resume=resume, overwrite=overwrite, inputs=existing_paths(inputs, weights, spurs))
     try:
@@ -106,14 +110,6 @@ def predict_paths(
             log(f"stopped after {len(job.done)} images; run the same command with --resume to continue")
         raise
     return job.finish()
-
-
-def _check_unique_stems(files: list[Path]) -> None:
-    seen: dict[str, Path] = {}
-    for f in files:
-        if f.stem in seen:
-            raise AntsegInputError(f, f"has the same name as {seen[f.stem]}; their outputs would collide")
-        seen[f.stem] = f
 
 
 def _predict_one(
@@ -159,6 +155,7 @@ def _predict_video(
     video = check_video_input(inputs[0])
     frame = read_frame_at(video, t)
     pred = load_predictor(weights, device)
+    require_modality(pred.meta, pred.checkpoint.path, "surgical", "video segmentation")
     with atomic_dir(out, overwrite=overwrite, inputs=existing_paths(video, weights)) as tmp:
         masks = pred.predict(frame).masks
         write_prediction(tmp, frame, masks, pred.structures, write_original=True)
