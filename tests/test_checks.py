@@ -120,3 +120,40 @@ def test_train_config_from_yaml_names_the_file(tmp_path):
 def test_import_options_refuse_bad_values(kwargs, message):
     with pytest.raises(AntsegInputError, match=message):
         ImportOptions(**kwargs)
+
+
+def test_device_names_and_what_this_machine_has(monkeypatch):
+    """Item 13: one device parser; ``cuda:N`` beyond the GPUs here is refused in one line, not a CUDA error."""
+    import torch
+
+    from antseg.preprocessing import resolve_device
+
+    assert [checks.device(v) for v in ("auto", " CPU ", "cuda", "cuda:01")] == ["auto", "cpu", "cuda", "cuda:1"]
+    for bad in ("gpu", "gpu9", "cuda:", "cuda:-1", "cuda:x", "mps0", "", None, 0):
+        with pytest.raises(AntsegInputError, match="--device must be one of auto, cpu, cuda, cuda:N"):
+            checks.device(bad)
+    assert resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(AntsegInputError, match="'cuda' requested but CUDA is not available"):
+        resolve_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_device("cuda:0") == torch.device("cuda:0")
+    with pytest.raises(AntsegInputError, match="'cuda:3' requested but this machine has 1 CUDA device"):
+        resolve_device("cuda:3")
+
+
+def test_narrow_thresholds_and_split_ratios():
+    from antseg.biometry.dataset import AngleThresholds
+
+    assert checks.narrow_thresholds("0.2", 0) == (0.2, 0.0)
+    for aod, tisa, what in ((math.inf, 0.05, "--narrow-aod500"), (0.15, math.nan, "--narrow-tisa500"),
+                            (-1, 0.05, "--narrow-aod500"), (0.15, 1.5, "--narrow-tisa500")):  # fmt: skip
+        with pytest.raises(AntsegInputError, match=what):
+            checks.narrow_thresholds(aod, tisa)
+        with pytest.raises(AntsegInputError, match=what):
+            AngleThresholds(aod, tisa)  # the report's and biometry's thresholds are checked where they are made
+    assert checks.ratios((0.33, 0.33, 0.33), "r") == (0.33, 0.33, 0.33)
+    for bad in ((0.8, 0.2, 0.2), (1, 1, 1), (0.5, 0.2, 0.2)):
+        with pytest.raises(AntsegInputError, match="must be fractions that sum to 1"):
+            checks.ratios(bad, "r")

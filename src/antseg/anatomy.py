@@ -161,3 +161,18 @@ PER_SIDE_MEASURES: tuple[str, ...] = (
 )  # fmt: skip
 #: Every measure column, in ``biometry.csv`` order.
 MEASURES: list[str] = list(GLOBAL_MEASURES) + [f"{m}_{s}" for s in SIDES for m in PER_SIDE_MEASURES]
+
+
+#: How eyes are written in exports, file names and spreadsheets -> ``R`` / ``L`` (keys lower-case, without dots;
+#: OD/OS are oculus dexter/sinister).
+EYES: dict[str, str] = {
+    "r": "R", "right": "R", "od": "R", "re": "R", "oculus dexter": "R",
+    "l": "L", "left": "L", "os": "L", "le": "L", "oculus sinister": "L",
+}  # fmt: skip
+
+
+def eye_of(text: str | None) -> str | None:
+    """``R`` or ``L`` for an eye written R/L, OD/OS, right/left, RE/LE (any case, dots ignored); ``""`` for an empty
+    value; None for anything else (``OU``, ``both``: not one eye)."""
+    key = str(text or "").strip().lower().replace(".", "")
+    return "" if not key else EYES.get(key)

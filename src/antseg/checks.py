@@ -132,15 +132,53 @@ def timestamp(value: object, what: str = "--timestamp", path: str | Path | None 
     return t
 
 
+#: How far from 1 split fractions may sum (``0.33,0.33,0.33`` is meant as thirds); they are then normalised.
+RATIO_SUM_TOLERANCE = 0.011
+
+
 def ratios(value: object, what: str, n: int = 3, path: str | Path | None = None) -> tuple[float, ...]:
-    """``n`` fractions (each finite and >= 0) with a positive sum."""
+    """``n`` fractions (each finite and >= 0) that sum to 1 (within :data:`RATIO_SUM_TOLERANCE`).
+
+    A sum far from 1 (``0.8,0.2,0.2``) is refused rather than normalised: the split would not be the one asked for.
+    """
     vals = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value]
     if len(vals) != n:
         raise _fail(path, what, f"{n} numbers", value)
     out = tuple(number(v, what, path=path, minimum=0.0) for v in vals)
-    if sum(out) <= 0:
-        raise _fail(path, what, "numbers with a positive sum", value)
+    total = sum(out)
+    if abs(total - 1.0) > RATIO_SUM_TOLERANCE:
+        raise AntsegInputError(path, f"{what} must be fractions that sum to 1, got {value!r} (sum {total:g})")
     return out
+
+
+#: What ``--device`` accepts (``cuda:N`` selects the N-th GPU).
+DEVICES = ("auto", "cpu", "cuda", "cuda:N")
+
+
+def device(value: object, what: str = "--device") -> str:
+    """A device name: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (lower-cased, spaces stripped). Whether that
+    device exists here is checked where it is used (:func:`antseg.preprocessing.resolve_device`)."""
+    text = str(value).strip().lower() if isinstance(value, str) else None
+    if text in ("auto", "cpu", "cuda"):
+        return text
+    if text and text.startswith("cuda:") and text[5:].isdigit():
+        return f"cuda:{int(text[5:])}"
+    hint = " (write cuda for a GPU)" if text and text.startswith("gpu") else ""
+    raise AntsegInputError(None, f"{what} must be one of {', '.join(DEVICES)}, got {value!r}{hint}")
+
+
+#: Upper bounds of the narrow-angle thresholds: above them every angle would be flagged narrow (AOD500 and TISA500
+#: of wide-open angles stay under about 1.5 mm and 0.6 mm2).
+MAX_NARROW_AOD500_MM = 2.0
+MAX_NARROW_TISA500_MM2 = 1.0
+
+
+def narrow_thresholds(aod500_mm: object, tisa500_mm2: object) -> tuple[float, float]:
+    """``--narrow-aod500`` (mm) and ``--narrow-tisa500`` (mm2): finite, >= 0 (0 turns that test off) and at most
+    :data:`MAX_NARROW_AOD500_MM` / :data:`MAX_NARROW_TISA500_MM2`."""
+    aod = number(aod500_mm, "--narrow-aod500", minimum=0.0, maximum=MAX_NARROW_AOD500_MM)
+    tisa = number(tisa500_mm2, "--narrow-tisa500", minimum=0.0, maximum=MAX_NARROW_TISA500_MM2)
+    return aod, tisa
 
 
 def choice(value: object, what: str, valid: Sequence[object], path: str | Path | None = None) -> object:

@@ -25,6 +25,8 @@ def _coerce(value: Any, tp: Any, name: str, source: str) -> Any:
             return None
         tp = next(a for a in args if a is not type(None))
         origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is dict or tp is dict:
+        return _coerce_mapping(value, args, name, source)
     try:
         if dataclasses.is_dataclass(tp) and isinstance(tp, type):
             if isinstance(value, tp):
@@ -32,11 +34,6 @@ def _coerce(value: Any, tp: Any, name: str, source: str) -> Any:
             if not isinstance(value, dict):
                 raise TypeError(value)
             return _build(tp, value, source, prefix=f"{name}.")
-        if origin is dict:
-            if not isinstance(value, dict):
-                raise TypeError(value)
-            inner = args[1] if len(args) == 2 else Any
-            return {str(k): _coerce(v, inner, f"{name}.{k}", source) for k, v in value.items()}
         if origin in (tuple, list):
             seq = value.split(",") if isinstance(value, str) else list(value)
             inner = args[0] if args else str
@@ -72,6 +69,16 @@ def _build(cls: type, data: dict, source: str, prefix: str = "") -> Any:
     return cls(**{k: _coerce(v, hints[k], prefix + k, source) for k, v in data.items()})
 
 
+def _coerce_mapping(value: Any, args: tuple, name: str, source: str) -> dict:
+    """A ``dict[K, V]`` field: a mapping (``options: [1, 2]`` is refused), keys and values coerced in turn."""
+    if not isinstance(value, dict):
+        raise AntsegInputError(
+            None if source == COMMAND_LINE else source, f"{name} must be a mapping (KEY: VALUE), got {value!r}"
+        )
+    kt, vt = args if len(args) == 2 else (Any, Any)
+    return {_coerce(k, kt, name, source): _coerce(v, vt, f"{name}.{k}", source) for k, v in value.items()}
+
+
 class _Refused(ValueError):
     """A value :mod:`antseg.checks` refused (its reason is kept for the message)."""
 
@@ -83,12 +90,60 @@ def _checked(check: Any, value: Any, name: str) -> Any:
         raise _Refused(exc.problem) from None
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """A YAML mapping, or an input error naming the file."""
+#: The largest config file read (bytes), and the most values (scalars, lists and mappings, each alias counted
+#: again wherever it is used) a config may expand to: a few aliases must not expand to billions ("billion laughs").
+MAX_YAML_BYTES = 1 << 20
+MAX_YAML_VALUES = 100_000
+
+
+def _expanded_size(node: yaml.Node, source: str | Path | None, memo: dict[int, int], active: set[int]) -> int:
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:
+        raise AntsegInputError(source, "YAML refers to itself (a recursive alias): not a config")
+    active.add(key)
+    n = 1
+    if isinstance(node, yaml.SequenceNode):
+        n += sum(_expanded_size(c, source, memo, active) for c in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        n += sum(_expanded_size(k, source, memo, active) + _expanded_size(v, source, memo, active)
+                 for k, v in node.value)  # fmt: skip
+    active.discard(key)
+    if n > MAX_YAML_VALUES:
+        raise AntsegInputError(source, f"YAML expands to more than {MAX_YAML_VALUES} values (aliases): not a config")
+    memo[key] = n
+    return n
+
+
+def parse_yaml(text: str, source: str | Path | None = None) -> Any:
+    """``yaml.safe_load`` of ``text``, bounded: at most :data:`MAX_YAML_BYTES` and :data:`MAX_YAML_VALUES` once
+    every alias is expanded, no recursive alias, no nesting deeper than Python's stack; else an input error
+    naming ``source``."""
+    if len(text) > MAX_YAML_BYTES:
+        raise AntsegInputError(source, f"YAML is larger than {MAX_YAML_BYTES} bytes: not a config")
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None:
+            return None
+        _expanded_size(node, source, {}, set())
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise AntsegInputError(source, f"unreadable YAML ({type(exc).__name__})") from None
+    except RecursionError:
+        raise AntsegInputError(source, "YAML is nested too deeply: not a config") from None
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping (bounded as :func:`parse_yaml` says), or an input error naming the file."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise AntsegInputError(path, f"YAML config is larger than {MAX_YAML_BYTES} bytes")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise AntsegInputError(path, f"unreadable YAML config ({type(exc).__name__})") from None
+    data = parse_yaml(text, path) or {}
     if not isinstance(data, dict):
         raise AntsegInputError(path, "config must be a mapping of option: value")
     return data

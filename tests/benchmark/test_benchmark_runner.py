@@ -269,3 +269,17 @@ def test_antseg_spurs_end_to_end_cli(split_ds, tmp_path, cli):
     assert (tmp_path / "b" / "spurs" / "antseg" / "run" / "spur.pt").is_file()
     r = cli("benchmark", split_ds, "--out", tmp_path / "c", "--weights", "medsam")
     assert r.code == 2 and "METHOD=FILE" in r.err
+
+
+def test_every_engine_refuses_an_unknown_option_before_any_work():
+    """The same contract for every engine: its own defaults pass, an unknown key is refused by name."""
+    from antseg.engines import EngineConfig, list_engines
+
+    for name in list_engines():
+        try:
+            engine = get_engine(name)
+        except MissingExtraError:
+            continue
+        engine.check_options(EngineConfig(device="cpu"))
+        with pytest.raises(AntsegInputError, match="no_such_option"):
+            engine.check_options(EngineConfig(device="cpu", options={"no_such_option": 1}))

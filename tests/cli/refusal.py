@@ -44,3 +44,25 @@ def assert_refused(result: tuple[int, str, str], bad: Bad) -> None:
     siblings = bad.out.parent.iterdir() if bad.out.parent.exists() else []  # missing parents stay missing
     left = [p.name for p in siblings if p.name.startswith(f".{bad.out.name}")]
     assert not left, f"left behind: {left}"
+
+
+def read_only_folder(tmp_path: Path) -> Path:
+    """A folder nothing can be written into: a ``chmod 555`` folder, or for root (whom permissions do not stop)
+    ``/sys/kernel``, where the kernel refuses new files. Skips the test where neither holds."""
+    import os
+
+    import pytest
+
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    folder = Path("/sys/kernel")
+    probe = folder / ".antseg-write-probe"
+    try:
+        probe.mkdir()
+    except OSError:
+        return folder
+    probe.rmdir()
+    pytest.skip("no folder here refuses writes")

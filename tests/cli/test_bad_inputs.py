@@ -126,6 +126,9 @@ LABELME_FLAGS: dict[str, tuple[list[str], str]] = {
     "map without =": (["--map", "lens"], "OLD=NEW"),
     "meta missing": (["--meta", "{tmp}/nope.csv"], "nope.csv"),
     "meta binary": (["--meta", "{tmp}/meta.csv"], "meta.csv"),
+    "meta rows that disagree": (["--meta", "{tmp}/twice.csv"], "twice.csv"),
+    "meta unknown eye": (["--meta", "{tmp}/eye.csv"], "eye.csv"),
+    "meta without patient, eye or group": (["--meta", "{tmp}/nothing.csv"], "nothing.csv"),
 }
 
 
@@ -133,6 +136,9 @@ LABELME_FLAGS: dict[str, tuple[list[str], str]] = {
 def test_labelme_bad_flag(tmp_path, run_cli, case):
     src = make_labelme_tree(tmp_path / "src", {"a": ("Normal", SQUARE_CASE)})
     (tmp_path / "meta.csv").write_bytes(b"\xff\xfe\x00\x81 not text")
+    (tmp_path / "twice.csv").write_text("case_id,patient_id\na,P1\na,P2\n")
+    (tmp_path / "eye.csv").write_text("case_id,eye\na,centre\n")
+    (tmp_path / "nothing.csv").write_text("case_id,notes\na,fine\n")
     flags, names = LABELME_FLAGS[case]
     flags = [f.format(tmp=tmp_path) for f in flags]
     bad = Bad(["data", "import", "labelme", src, tmp_path / "out", "--workers", "1", *flags], tmp_path / "out", names)

@@ -79,6 +79,7 @@ PREDICT: dict[str, tuple[list[str], str]] = {
     "missing input": (["{d}/nope.png"], "nope.png"),
     "folder without images": (["{d}/empty"], "empty"),
     "two inputs, one name": (["{d}/imgs/b.png", "{d}/dup/b.png"], "b.png"),
+    "one image twice": (["{d}/imgs/b.png", "{d}/imgs/b.png"], "given twice"),
     "resume with nothing to resume": (["{d}/imgs/b.png", "--resume"], "nothing to resume"),
     "resume and overwrite": (["{d}/imgs/b.png", "--resume", "--overwrite"], "--resume"),
 }
@@ -121,6 +122,8 @@ BIOMETRY: dict[str, tuple[list[str], str]] = {
     "spacing 3 values": (["--spacing", "1,2,3"], "--spacing"),
     "narrow AOD500 NaN": (["--narrow-aod500", "nan"], "--narrow-aod500"),
     "narrow TISA500 negative": (["--narrow-tisa500", "-1"], "--narrow-tisa500"),
+    "narrow AOD500 inf": (["--narrow-aod500", "inf"], "--narrow-aod500"),
+    "narrow TISA500 above every angle": (["--narrow-tisa500", "5"], "--narrow-tisa500"),
     "missing dataset": (["--dataset", "{d}/nope"], "nope"),
 }
 

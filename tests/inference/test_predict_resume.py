@@ -116,6 +116,33 @@ def test_resume_refuses_other_weights(tiny_run, folder, tmp_path, tmp_path_facto
     assert out.is_dir() and not partial_path(out).exists()  # the finished folder is put back untouched
 
 
+def test_resume_refuses_a_model_retrained_at_the_same_path(tiny_run, folder, tmp_path, capfd):
+    """Item 5: the model is compared by content, not by path: rows of two models never mix in one folder."""
+    import shutil
+
+    import torch
+    from tests.cli.refusal import run_main
+
+    from antseg.models.checkpoint import read_checkpoint, save_checkpoint
+
+    model = tmp_path / "model" / "best.pt"
+    model.parent.mkdir()
+    shutil.copy(tiny_run / "best.pt", model)
+    out = tmp_path / "pred"
+    predict_paths(model, [folder / "s000.png"], out, device="cpu")
+    before = sorted(p.name for p in out.iterdir())
+    ck = read_checkpoint(model)  # "retrained": other weights, same file name
+    net = ck.build()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.01)
+    save_checkpoint(model, net, ck.meta)
+    code, _, err = run_main(capfd, ["predict", model, folder, "--out", out, "--resume", "--device", "cpu"])
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "best.pt has changed since the earlier run" in lines[0], err
+    assert sorted(p.name for p in out.iterdir()) == before and not partial_path(out).exists()
+
+
 def test_kill_9_then_resume(tiny_run, folder, tmp_path, counted, k):
     """A real process killed outright: what it finished is kept, and --resume does only the rest."""
     out = tmp_path / "pred"

@@ -36,14 +36,17 @@ def test_frame_at_timestamp_is_the_frame_on_screen(tmp_path):
         read_frame_at(tmp_path / "x.mp4", 0.0)
 
 
-def test_predict_video_at_timestamp(tiny_run, tmp_path, cli):
+def test_predict_video_at_timestamp(tmp_path, cli):
+    from tests.inference.videos import tiny_cornea
+
+    model = tiny_cornea(tmp_path / "cornea.pt")  # a surgical-video model: an AS-OCT one is refused on video
     v = tmp_path / "v.mp4"
     _make_video(v, size=(128, 96))
-    r = cli("predict", tiny_run, v, "--timestamp", "0.5", "--out", tmp_path / "o", "--device", "cpu")
+    r = cli("predict", model, v, "--timestamp", "0.5", "--out", tmp_path / "o", "--device", "cpu")
     assert r.code == 0, r.err
-    for f in ("original.png", "lens.png", "overlay.png", "areas.csv"):
+    for f in ("original.png", "cornea.png", "overlay.png", "areas.csv"):
         assert (tmp_path / "o" / f).is_file()
-    r = cli("predict", tiny_run, v, "--timestamp", "9", "--out", tmp_path / "o2")
+    r = cli("predict", model, v, "--timestamp", "9", "--out", tmp_path / "o2")
     assert r.code == 2 and "past the end" in r.err and not (tmp_path / "o2").exists()
-    r = cli("predict", tiny_run, v, "--out", tmp_path / "o3", "--device", "cpu")  # no --timestamp: the whole video
+    r = cli("predict", model, v, "--out", tmp_path / "o3", "--device", "cpu")  # no --timestamp: the whole video
     assert r.code == 0 and (tmp_path / "o3" / "frames.csv").is_file(), r.err

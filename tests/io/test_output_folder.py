@@ -215,3 +215,35 @@ def test_train_into_the_dataset_or_a_users_folder_is_refused(split_phantom, tmp_
             assert r.code == 2 and "Traceback" not in r.err, r.err
     assert sorted(p.name for p in split_phantom.iterdir()) == before
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("errno_code", [28, 30], ids=["disk full", "read-only"])
+def test_a_failed_write_names_the_output_and_leaves_nothing(tmp_path, errno_code):
+    """A disk that fills up (or turns read-only) part-way: one line naming --out, no temporary folder left."""
+    out = tmp_path / "a" / "out"
+    with pytest.raises(AntsegInputError) as err:
+        with atomic_dir(out) as tmp:
+            (tmp / "half.csv").write_text("x")
+            raise OSError(errno_code, os.strerror(errno_code))
+    assert err.value.path == str(out) and "could not be written" in err.value.problem
+    assert not (tmp_path / "a").exists()
+    with pytest.raises(OSError):  # an error reading an input stays what it is
+        with atomic_dir(out):
+            raise FileNotFoundError(2, "No such file or directory", str(tmp_path / "scan.png"))
+
+
+def test_out_dot_is_refused_and_the_current_folder_kept(tmp_path, monkeypatch):
+    """``--out .``: the output folder is replaced as a whole when a run ends, which would leave the shell in a
+    deleted folder; the current folder (or one holding it) is refused, even when it is empty."""
+    from antseg.io.resumable import ResumableDir
+
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    for out in (".", "..", str(here)):
+        with pytest.raises(AntsegInputError, match="is the current folder"):
+            with atomic_dir(out):
+                pass
+        with pytest.raises(AntsegInputError, match="is the current folder"):
+            ResumableDir(out, {"kind": "test"})
+    assert os.path.samefile(os.getcwd(), here) and not list(here.iterdir())

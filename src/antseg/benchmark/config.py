@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from antseg import checks
+from antseg.errors import AntsegInputError
+
 
 @dataclass
 class BenchmarkConfig:
@@ -39,3 +42,14 @@ class BenchmarkConfig:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     threads: int = 0
     trust_weights: bool = False
+
+    def __post_init__(self) -> None:
+        """Check every value here, so a bad one is refused before any training starts (CLI, YAML, API)."""
+        self.budget_s = checks.number(self.budget_s, "budget_s (--budget)", minimum=0.0)
+        self.epochs = None if self.epochs is None else checks.count(self.epochs, "epochs (--epochs)")
+        self.seed = checks.integer(self.seed, "seed", minimum=0)
+        self.device = checks.device(self.device, "device (--device)")
+        self.threads = checks.integer(self.threads, "threads", minimum=0)
+        opts = self.options
+        if not isinstance(opts, dict) or not all(isinstance(o, dict) for o in opts.values()):
+            raise AntsegInputError(None, f"options must map each method to KEY: VALUE settings, got {self.options!r}")

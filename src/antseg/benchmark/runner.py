@@ -20,6 +20,15 @@ from antseg.config import dump_config
 from antseg.data.canonical import CanonicalDataset, load_dataset
 from antseg.engines import EngineConfig, engine_tasks, get_engine, list_engines
 from antseg.errors import AntsegInputError
+from antseg.io.output_folder import (
+    check_output_target,
+    existing_paths,
+    make_parents,
+    output_lock,
+    read_owner_marker,
+    remove_empty,
+    write_owner_marker,
+)
 from antseg.io.tables import write_csv, write_json
 from antseg.metrics import SegmentationMetric
 
@@ -71,6 +80,9 @@ def evaluate_method(
 def _methods(names: tuple[str, ...], task: str, flag: str) -> list[str]:
     """The names of ``task`` methods (blank and ``none`` dropped); unknown or wrong-task names fail fast."""
     names = [n.strip() for n in names if n.strip() and n.strip() != "none"]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise AntsegInputError(None, f"{flag} lists {', '.join(twice)} more than once: each method runs once")
     valid = list_engines(task)
     wrong = [n for n in names if n not in valid]
     if wrong:
@@ -110,17 +122,71 @@ def run_benchmark(
     spurs = _methods(cfg.spurs, "landmarks", "--spurs")
     if not models and not spurs:
         raise AntsegInputError(None, "no methods to benchmark")
-    for method in models + spurs:  # fail before hours of training, not when the method's turn comes
-        weights = cfg.options.get(method, {}).get("weights")
-        if weights:
-            get_engine(method).check_weights(weights, EngineConfig(trust_weights=cfg.trust_weights))
+    check_methods(models + spurs, cfg)
     seg_cases = _test_cases(ds, cfg.split) if models else []
     lm_cases = spur_cases(ds, cfg.split) if spurs else []
     if not any(c.split == "train" for c in ds.cases):
         raise AntsegInputError(ds.root, "no 'train' split: run `antseg data split` first")
+    weights = [o.get("weights") for o in cfg.options.values()]
+    check_benchmark_folder(out, existing_paths(dataset, [w for w in weights if isinstance(w, str | Path)]))
+    made = make_parents(out)
+    try:
+        with output_lock(out):
+            return _run(ds, out, cfg, models, spurs, seg_cases, lm_cases, log, progress)
+    except BaseException:
+        if not out.exists():
+            remove_empty(made)
+        raise
+
+
+def check_methods(methods: list[str], cfg: BenchmarkConfig) -> None:
+    """Every option and weights file is for a method that runs, and each method accepts its own: refused before
+    hours of training, not when the method's turn comes."""
+    unused = sorted(set(cfg.options) - set(methods))
+    if unused:
+        raise AntsegInputError(
+            None, f"--option/--weights for {', '.join(unused)}, which this benchmark does not run "
+            f"(it runs {', '.join(methods)}): add it to --models/--spurs or drop the option"
+        )  # fmt: skip
+    for method in methods:
+        opts = dict(cfg.options.get(method, {}))
+        ecfg = EngineConfig(cfg.budget_s, cfg.epochs, cfg.seed, cfg.device, opts, trust_weights=cfg.trust_weights)
+        engine = get_engine(method)
+        engine.check_options(ecfg)
+        if opts.get("weights"):
+            engine.check_weights(opts["weights"], ecfg)
+
+
+#: What marks a folder as a benchmark's (written when it starts; older ones are known by their layout).
+BENCHMARK_KIND = "benchmark"
+
+
+def check_benchmark_folder(out: Path, inputs: list[Path]) -> None:
+    """``out`` is new, empty, or a benchmark folder (which a run continues); never a file, a symbolic link, an
+    input or a folder holding one, nor another folder of the user's (the run would add its files to it)."""
+    check_output_target(out, inputs)
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    info = read_owner_marker(out)
+    legacy = (out / "config.yaml").is_file() and any((out / d).is_dir() for d in ("methods", "spurs"))
+    if (info or {}).get("kind") != BENCHMARK_KIND and not legacy:
+        raise AntsegInputError(
+            out, "is not empty and holds no antseg benchmark: give a new folder as --out (a benchmark folder is "
+            "continued)"
+        )  # fmt: skip
+
+
+def _run(
+    ds: CanonicalDataset, out: Path, cfg: BenchmarkConfig, models: list[str], spurs: list[str], seg_cases: list,
+    lm_cases: list, log: Callable[[str], None], progress: Callable[[str], object] | None,
+) -> BenchmarkResult:  # fmt: skip
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise AntsegInputError(out, f"cannot be created ({exc.strerror or exc})") from None
+    write_owner_marker(out, kind=BENCHMARK_KIND)
     dump_config(cfg, out / "config.yaml")
     plan = [(m, "segmentation", "methods", seg_cases) for m in models]
     plan += [(m, "landmarks", "spurs", lm_cases) for m in spurs]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from antseg import checks
 from antseg.anatomy import MEASURES, SIDES
 from antseg.biometry.agreement import agreement
 from antseg.biometry.measure import measure
@@ -16,10 +17,11 @@ from antseg.biometry.overlay import draw_biometry
 from antseg.biometry.units import rounded
 from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
+from antseg.io import meta_tables
 from antseg.io.atomic import atomic_dir
 from antseg.io.images import write_png
 from antseg.io.output_folder import existing_paths
-from antseg.io.tables import read_csv, write_csv, write_json
+from antseg.io.tables import write_csv, write_json
 
 
 @dataclass
@@ -28,6 +30,10 @@ class AngleThresholds:
 
     aod500_mm: float = 0.15
     tisa500_mm2: float = 0.05
+
+    def __post_init__(self) -> None:
+        """One check for every command that flags angles (report, biometry, the Python API)."""
+        self.aod500_mm, self.tisa500_mm2 = checks.narrow_thresholds(self.aod500_mm, self.tisa500_mm2)
 
 
 def flag_angles(v: dict[str, float], th: AngleThresholds) -> dict[str, str]:
@@ -65,10 +71,8 @@ def group_summary(rows: list[dict]) -> list[dict]:
 
 
 def read_reference(path: Path) -> dict[str, dict[str, float]]:
-    return {
-        r["case_id"]: {k: float(v) if v not in ("", None) else math.nan for k, v in r.items() if k != "case_id"}
-        for r in read_csv(path)
-    }
+    """A dataset's reference values: case id -> measure -> value (NaN where empty)."""
+    return meta_tables.read_reference(path, MEASURES, "reference biometry").rows
 
 
 def dataset_biometry(

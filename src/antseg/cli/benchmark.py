@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from antseg.cli.common import console, parse_options, progress_bar
+from antseg.cli.common import console, device_option, parse_options, progress_bar
 from antseg.errors import AntsegInputError
 
 
@@ -24,7 +24,7 @@ def benchmark(
     budget: float = typer.Option(None, help="Training budget per method, seconds (default 600; 0: own schedule)."),
     epochs: int = typer.Option(None, help="Training epochs per method (default: each method's own)."),
     seed: int = typer.Option(None, help="Random seed (default 0)."),
-    device: str = typer.Option(None, help="auto, cpu or cuda (every method uses the same)."),
+    device: str = device_option(None, "; every method uses the same"),
     split: str = typer.Option(None, help="Split to score (default test)."),
     option: list[str] = typer.Option(
         None, "--option", help="Engine option METHOD.KEY=VALUE, e.g. nnunet.configuration=2d (repeatable)."

@@ -12,6 +12,7 @@ from antseg.cli.common import (
     SCAN_CONFIG_HELP,
     SPUR_WALL_HELP,
     console,
+    device_option,
     parse_floats,
     progress_bar,
     scan_config,
@@ -29,7 +30,7 @@ def biometry(
     mirror: bool = typer.Option(None, "--mirror/--no-mirror", help=MIRROR_HELP),
     repair: bool = typer.Option(None, "--repair/--no-repair", help=REPAIR_HELP),
     config: Path = typer.Option(None, "--config", help=SCAN_CONFIG_HELP),
-    device: str = typer.Option("auto"),
+    device: str = device_option(),
     out: Path = typer.Option(
         Path("biometry"), "--out", help="Folder for biometry.csv, by_group.csv, agreement.csv, overlays/."
     ),

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,6 +20,7 @@ from rich.progress import (
 from rich.text import Text
 
 from antseg import checks
+from antseg.config import parse_yaml
 from antseg.errors import AntsegInputError
 
 #: ``--spur-wall`` (predict, biometry, report): see :mod:`antseg.inference.spur_wall`.
@@ -42,6 +44,19 @@ SPUR_WALL_HELP = (
     "Move a predicted spur further than this (mm) from the angle wall the segmentation sees onto it "
     "(default 0.3; 0: off)."
 )
+
+
+def _checked_device(value: str | None) -> str | None:
+    return None if value is None else checks.device(value)
+
+
+def device_option(default: str | None = "auto", note: str = "") -> typer.models.OptionInfo:
+    """``--device`` for every command, parsed by the one device parser (:func:`antseg.checks.device`) as the
+    command line is read, so ``--device gpu`` is refused before anything loads."""
+    return typer.Option(
+        default, "--device", callback=_checked_device, help=f"auto, cpu, cuda or cuda:N (a GPU by number){note}."
+    )
+
 
 console = Console()
 console_err = Console(stderr=True)
@@ -122,8 +137,6 @@ def parse_options(items: list[str] | None) -> dict[str, dict[str, object]]:
 
     Values are parsed as YAML scalars (numbers, booleans, lists), else kept as text.
     """
-    import yaml
-
     out: dict[str, dict[str, object]] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
@@ -131,8 +144,12 @@ def parse_options(items: list[str] | None) -> dict[str, dict[str, object]]:
         if not sep or not dot or not method or not name:
             raise AntsegInputError(None, f"--option must look like METHOD.KEY=VALUE, got {item!r}")
         try:
-            parsed = yaml.safe_load(value)
-        except yaml.YAMLError:
+            parsed = parse_yaml(value, f"--option {key}")
+        except AntsegInputError as exc:
+            if "unreadable YAML" not in exc.problem:
+                raise  # a value that expands without bound is refused, not kept as text
             parsed = value
+        if name in out.get(method, {}):
+            raise AntsegInputError(None, f"--option {key} is given twice")
         out.setdefault(method, {})[name] = parsed
     return out

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from antseg.cli.common import console, progress_bar
+from antseg.cli.common import console, device_option, progress_bar
 from antseg.evaluation import evaluate_run
 
 
@@ -16,7 +16,7 @@ def evaluate(
     out: Path = typer.Option(..., "--out", help="Folder for the CSV, JSON and markdown tables."),
     split: str = typer.Option("test", help="train, val, test or all."),
     spurs: Path = typer.Option(None, help="Spur model: adds a biometry block (predicted vs reference values)."),
-    device: str = typer.Option("auto"),
+    device: str = device_option(),
     overwrite: bool = typer.Option(False),
 ) -> None:
     """Segmentation: Dice, IoU, HD95, ASSD per case and structure; mean ± sd per structure and group.

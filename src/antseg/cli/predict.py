@@ -13,6 +13,7 @@ from antseg.cli.common import (
     SCAN_CONFIG_HELP,
     SPUR_WALL_HELP,
     console,
+    device_option,
     parse_floats,
     progress_bar,
     scan_config,
@@ -31,7 +32,7 @@ def predict(
     timestamp: float = typer.Option(None, help="Seconds into the video: segment the frame shown then."),
     spurs: Path = typer.Option(None, help="Spur model (run folder or spur.pt): adds spurs.csv/json and markers."),
     spur_wall: float = typer.Option(None, "--spur-wall", help=SPUR_WALL_HELP),
-    device: str = typer.Option("auto"),
+    device: str = device_option(),
     overwrite: bool = typer.Option(False, help="Start over: replace --out and drop an unfinished run into it."),
     resume: bool = typer.Option(
         False, "--resume", help="Continue an interrupted run into --out (or add images to it): skip finished images."

@@ -12,6 +12,7 @@ from antseg.cli.common import (
     SCAN_CONFIG_HELP,
     SPUR_WALL_HELP,
     console,
+    device_option,
     parse_floats,
     progress_bar,
     scan_config,
@@ -39,7 +40,7 @@ def report(
     mirror: bool = typer.Option(None, "--mirror/--no-mirror", help=MIRROR_HELP),
     repair: bool = typer.Option(None, "--repair/--no-repair", help=REPAIR_HELP),
     config: Path = typer.Option(None, "--config", help=SCAN_CONFIG_HELP),
-    device: str = typer.Option("auto"),
+    device: str = device_option(),
     overwrite: bool = typer.Option(False),
 ) -> None:
     """One command from raw scans to a report a clinician can read: per scan an overlay (structures, spurs, ACD,
@@ -56,6 +57,8 @@ def report(
             overwrite=overwrite, progress=update, spur_wall_mm=spur_wall, eye_regex=eye_regex,
             config=scan_config(config, mirror, repair),
         )  # fmt: skip
+    for w in res["warnings"]:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     console.print(
         f"[green]report[/] of {res['n_scans']} scans ({res['n_eyes']} eyes): {res['html']} "
         f"({res['seconds_per_scan']:.2f} s per scan)"

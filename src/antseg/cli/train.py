@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from antseg import checks
-from antseg.cli.common import console, parse_size, progress_bar
+from antseg.cli.common import console, device_option, parse_size, progress_bar
 from antseg.models import DEFAULT_MODEL, list_models
 from antseg.training import RECIPES, resolve_train_config, train_segmentation
 
@@ -33,7 +33,7 @@ def train_seg(
     encoder_weights: str = typer.Option(None, help="imagenet (needs internet) or a local .pth file."),
     no_augment: bool = typer.Option(False, "--no-augment", help="Turn augmentation off."),
     seed: int = typer.Option(None),
-    device: str = typer.Option(None, help="auto, cpu or cuda."),
+    device: str = device_option(None),
     time_budget: float = typer.Option(None, help="Stop after this many seconds of training."),
     init: str = typer.Option(None, help="Start from these weights: a run folder, a checkpoint, or 'default'."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last.pt."),
@@ -65,7 +65,7 @@ def train_spur(
     refine_steps: int = typer.Option(None, help="Stage-2 optimisation steps (default 1500)."),
     input_size: str = typer.Option(None, help="WIDTHxHEIGHT of the stage-1 input (default 512x256)."),
     seed: int = typer.Option(None),
-    device: str = typer.Option(None, help="auto, cpu or cuda."),
+    device: str = device_option(None),
     time_budget: float = typer.Option(None, help="Stop stage 1 after the epoch in which this many seconds passed."),
     init: str = typer.Option(None, help="Start stage 1 from these weights: a spur run, spur.pt, or 'default'."),
 ) -> None:
@@ -75,7 +75,7 @@ def train_spur(
     cfg = resolve_train_config(
         config, epochs=epochs, input_size=_hw(input_size), seed=seed, device=device, time_budget_s=time_budget,
         init=init,
-    )
+    )  # fmt: skip
     spur = (
         SpurConfig() if refine_steps is None else SpurConfig(refine_steps=checks.count(refine_steps, "--refine-steps"))
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from antseg.anatomy import eye_of
 from antseg.errors import AntsegInputError
 
 #: CASIA file names: ``722_20230329_123031_R_CASIA2_001_000.jpg`` -> patient 722, eye R.
@@ -17,17 +18,10 @@ CASIA_PATTERN = r"^(?P<patient>[^_]+)_\d{8}_\d{6}_(?P<eye>[LR])_"
 #: A numbered series: ``T0004-01`` -> ``T0004`` (the scan number is 1-3 digits after ``-``, ``_`` or a space).
 SERIES_PATTERN = re.compile(r"^(?P<patient>.*?[^-_ ])[-_ ](?P<scan>\d{1,3})$")
 
-#: Ways eyes are written in exports and spreadsheets -> ``R`` / ``L``.
-_EYES = {
-    "r": "R", "right": "R", "od": "R", "re": "R", "oculus dexter": "R", "rechts": "R", "droit": "R", "d": "R",
-    "l": "L", "left": "L", "os": "L", "le": "L", "oculus sinister": "L", "links": "L", "gauche": "L", "g": "L",
-}  # fmt: skip
-
-
 def normalize_eye(text: str | None) -> str:
-    """``R`` or ``L`` for the usual ways of writing an eye (OD/OS, right/left, R/L, RE/LE; any case); ``""`` for
-    an empty or unknown value (``OU``, ``both``, ...)."""
-    return _EYES.get(str(text or "").strip().lower().replace(".", ""), "")
+    """``R`` or ``L`` for the usual ways of writing an eye (:func:`antseg.anatomy.eye_of`); ``""`` for an empty or
+    unknown value (``OU``, ``both``, ...): a name that does not say which eye leaves it open."""
+    return eye_of(text) or ""
 
 
 def compile_patient_regex(regex: str, flag: str = "--patient-regex") -> re.Pattern[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from antseg import checks
 from antseg.data.canonical import CanonicalDataset, load_dataset
 from antseg.data.schema import Case
 from antseg.errors import AntsegInputError
@@ -26,7 +27,7 @@ class SplitConfig:
     """Split settings.
 
     Attributes:
-        ratios: train, val, test fractions (normalised to sum 1; a zero part stays empty).
+        ratios: train, val, test fractions summing to 1 (:func:`antseg.checks.ratios`; a zero part stays empty).
         folds: > 1: the non-test patients are dealt into this many folds (column ``fold``);
             their split is ``train`` and fold k's validation set is ``fold == k``.
         stratify: balance diagnosis groups across parts.
@@ -88,8 +89,7 @@ def deal(patients: list[tuple[str, str, int]], weights: list[float], seed: int) 
 
 def assign_splits(cases: list[Case], cfg: SplitConfig) -> None:
     """Set ``split`` and ``fold`` of every case in place."""
-    if len(cfg.ratios) != 3 or min(cfg.ratios) < 0 or sum(cfg.ratios) <= 0:
-        raise AntsegInputError(None, f"ratios must be three non-negative numbers (train,val,test), got {cfg.ratios}")
+    checks.ratios(cfg.ratios, "--ratios (train,val,test)")
     if cfg.folds == 1 or cfg.folds < 0:
         raise AntsegInputError(None, "--folds must be 0 (no folds) or at least 2")
     strata = patient_strata(cases, cfg.stratify)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from antseg import checks
-from antseg.anatomy import DIAGNOSIS_GROUPS
+from antseg.anatomy import DIAGNOSIS_GROUPS, MEASURES
 from antseg.data.canonical import CanonicalDataset, load_dataset
 from antseg.data.schema import MODALITIES, SPLITS
 from antseg.errors import AntsegInputError
 from antseg.io.images import read_mask_png
+from antseg.io.meta_tables import read_reference
 
 ERROR, WARNING = "error", "warning"
 
@@ -184,20 +183,15 @@ def _check_reference(ds: CanonicalDataset, rep: ValidationReport) -> None:
     ref = ds.manifest.reference_biometry
     if not ref:
         return
-    path = ds.root / ref
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError:
-        rep.add(ERROR, "reference", "", f"{ref}: reference biometry file missing")
+        table = read_reference(ds.root / ref, MEASURES, "reference biometry")
+    except AntsegInputError as exc:
+        rep.add(ERROR, "reference", "", f"{ref}: {exc.problem}")
         return
     known = {c.case_id for c in ds.cases}
-    for r in rows:
-        if r.get("case_id") not in known:
-            rep.add(ERROR, "reference", str(r.get("case_id")), f"{ref}: case not in cases.csv")
-        bad = [k for k, v in r.items() if k != "case_id" and v not in ("", None) and not _is_number(v)]
-        if bad:
-            rep.add(ERROR, "reference", str(r.get("case_id")), f"{ref}: non-numeric {', '.join(bad)}")
+    for key in table.rows:
+        if key not in known and Path(key).stem not in known:
+            rep.add(ERROR, "reference", key, f"{ref}: case not in cases.csv")
 
 
 def _good_spacing(sp: tuple[float, float]) -> bool:
@@ -206,10 +200,3 @@ def _good_spacing(sp: tuple[float, float]) -> bool:
     except AntsegInputError:
         return False
     return True
-
-
-def _is_number(v: str) -> bool:
-    try:
-        return np.isfinite(float(v))
-    except ValueError:
-        return False

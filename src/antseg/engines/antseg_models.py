@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from antseg.engines.base import Engine, EngineConfig, EngineOutput, EnginePredictor
+from antseg.errors import AntsegInputError
 from antseg.models import list_models
-from antseg.training import RECIPES, resolve_train_config, train_segmentation
+from antseg.training import RECIPES, TrainConfig, resolve_train_config, train_segmentation
 
 DONE = "DONE"
 
@@ -39,16 +40,25 @@ class AntsegModelEngine(Engine):
 
     model: str = ""
 
+    def train_config(self, cfg: EngineConfig) -> TrainConfig:
+        """The training settings: the model's recipe, then the options, then the benchmark's epochs/seed/device."""
+        opts = dict(cfg.options)
+        recipe = opts.pop("recipe", None) or (f"asoct-{self.model}" if f"asoct-{self.model}" in RECIPES else None)
+        try:
+            return resolve_train_config(
+                opts.pop("config", None), recipe, model=self.model, epochs=cfg.epochs, seed=cfg.seed,
+                device=cfg.device, time_budget_s=cfg.budget_s or None, **opts,
+            )  # fmt: skip
+        except AntsegInputError as exc:
+            raise AntsegInputError(exc.path, f"--option {self.name}: {exc.problem}") from None
+
+    def check_options(self, cfg: EngineConfig) -> None:
+        self.train_config(cfg)
+
     def train(
         self, dataset: str | Path, run: str | Path, cfg: EngineConfig, log: Callable[[str], None] = print
     ) -> None:
-        opts = dict(cfg.options)
-        recipe = opts.pop("recipe", None) or (f"asoct-{self.model}" if f"asoct-{self.model}" in RECIPES else None)
-        tcfg = resolve_train_config(
-            opts.pop("config", None), recipe, model=self.model, epochs=cfg.epochs, seed=cfg.seed, device=cfg.device,
-            time_budget_s=cfg.budget_s or None, **opts,
-        )  # fmt: skip
-        train_segmentation(dataset, run, tcfg, log=log)
+        train_segmentation(dataset, run, self.train_config(cfg), log=log)
         (Path(run) / DONE).write_text("trained\n")
 
     def load(self, run: str | Path, device: str = "auto") -> EnginePredictor:

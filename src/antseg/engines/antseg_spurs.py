@@ -52,13 +52,12 @@ class AntsegSpurEngine(Engine):
 
     tasks = ("landmarks",)
 
-    def train(
-        self, dataset: str | Path, run: str | Path, cfg: EngineConfig, log: Callable[[str], None] = print
-    ) -> None:
-        """Train both stages on the dataset's train split (val selects the stage-1 epoch); writes ``spur.pt``."""
+    def configs(self, cfg: EngineConfig):
+        """(stage-1 TrainConfig, SpurConfig) from the options: SpurConfig fields go to the spur settings, the rest
+        (and ``config``/``recipe``) to stage 1."""
         from antseg.config import load_config
         from antseg.training import resolve_train_config
-        from antseg.training.spurs import SpurConfig, train_spurs
+        from antseg.training.spurs import SpurConfig
 
         opts = dict(cfg.options)
         spur_keys = {f.name for f in fields(SpurConfig)}
@@ -70,7 +69,21 @@ class AntsegSpurEngine(Engine):
                 device=cfg.device, time_budget_s=cfg.budget_s or None, **opts,
             )  # fmt: skip
         except TypeError as exc:
-            raise AntsegInputError(None, f"antseg spur engine: bad option ({exc})") from None
+            raise AntsegInputError(None, f"--option {self.name}: bad option ({exc})") from None
+        except AntsegInputError as exc:
+            raise AntsegInputError(exc.path, f"--option {self.name}: {exc.problem}") from None
+        return tcfg, spur
+
+    def check_options(self, cfg: EngineConfig) -> None:
+        self.configs(cfg)
+
+    def train(
+        self, dataset: str | Path, run: str | Path, cfg: EngineConfig, log: Callable[[str], None] = print
+    ) -> None:
+        """Train both stages on the dataset's train split (val selects the stage-1 epoch); writes ``spur.pt``."""
+        from antseg.training.spurs import train_spurs
+
+        tcfg, spur = self.configs(cfg)
         train_spurs(dataset, run, tcfg, spur, log=log)
         (Path(run) / DONE).write_text("trained\n")
 

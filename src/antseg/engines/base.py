@@ -122,6 +122,12 @@ class Engine(ABC):
     def load(self, run: str | Path, device: str = "auto") -> EnginePredictor:
         """The trained system in ``run``, ready to predict."""
 
+    def check_options(self, cfg: EngineConfig) -> None:
+        """Refuse (with an :class:`AntsegInputError`) the ``cfg.options`` this engine would refuse when its turn
+        comes, before any work starts: unknown keys and values of the wrong type or range. The default accepts
+        every option (an engine that reads none)."""
+        return None
+
     def check_weights(self, path: str | Path, cfg: EngineConfig) -> None:
         """Refuse (with an :class:`AntsegInputError`) an initial weights file this engine would not load, before any
         work starts. Every engine loads weights without running code from them unless ``cfg.trust_weights``;

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from antseg import checks
 from antseg.engines.base import Engine, EngineConfig, EnginePredictor
 from antseg.engines.registry import engine_tasks, register_engine
 from antseg.errors import AntsegInputError
@@ -124,6 +125,17 @@ class MedsamEngine(Engine):
 
     def __init__(self) -> None:
         self.check_available()
+
+    def check_options(self, cfg: EngineConfig) -> None:
+        """Known keys, numbers of the right type and range, a known ``arch``, ``boxes`` model or oracle."""
+        from antseg.engines.medsam_model import arch_spec
+
+        opts = _options(cfg, self.default_boxes)
+        checks.count(opts["batch_size"], "--option medsam.batch_size")
+        checks.positive(opts["lr"], "--option medsam.lr")
+        for key in ("weight_decay", "box_jitter"):
+            checks.number(opts[key], f"--option medsam.{key}", minimum=0.0)
+        arch_spec(opts["arch"])
 
     def train(
         self, dataset: str | Path, run: str | Path, cfg: EngineConfig, log: Callable[[str], None] = print

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from antseg import checks
 from antseg.engines.base import Engine, EngineConfig, EngineOutput, EnginePredictor
 from antseg.engines.nnunet_raw import LabelTable, decode_labels, export_raw, nnunet_env
 from antseg.engines.registry import register_engine
@@ -53,14 +54,12 @@ TRAINER = "AntsegTrainer"
 
 
 def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when available else ``cpu``; ``cpu``/``cuda``/``cuda:k`` pass through."""
-    import torch
+    """``auto`` -> ``cuda`` when available else ``cpu``; ``cpu``/``cuda``/``cuda:k`` as antseg's one device parser
+    (:func:`antseg.preprocessing.resolve_device`) accepts them."""
+    from antseg.preprocessing import resolve_device as torch_device
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device != "cpu" and not device.startswith("cuda"):
-        raise AntsegInputError(None, f"device must be auto, cpu or cuda[:k], got {device!r}")
-    return device
+    dev = torch_device(device)
+    return dev.type if dev.index is None else f"{dev.type}:{dev.index}"
 
 
 def _options(cfg: EngineConfig, run: Path) -> dict[str, Any]:
@@ -87,6 +86,19 @@ class NnUNetEngine(Engine):
 
     def __init__(self) -> None:
         self.check_available()  # get_engine("nnunet") without the extra: one-line MissingExtraError
+
+    def check_options(self, cfg: EngineConfig) -> None:
+        """Known keys, fold ``all`` or 0, whole numbers where nnU-Net needs them, ``mirroring`` true or false."""
+        opts = _options(cfg, Path("."))
+        checks.integer(opts["dataset_id"], "--option nnunet.dataset_id", minimum=1, maximum=999)
+        checks.integer(opts["processes"], "--option nnunet.processes", minimum=1)
+        for key in ("iterations", "val_iterations", "da_processes"):
+            if opts[key] is not None:
+                checks.integer(opts[key], f"--option nnunet.{key}", minimum=0 if key == "da_processes" else 1)
+        for key in ("configuration", "planner"):
+            if not isinstance(opts[key], str) or not opts[key]:
+                raise AntsegInputError(None, f"--option nnunet.{key} must be a name, got {opts[key]!r}")
+        checks.choice(opts["mirroring"], "--option nnunet.mirroring", (True, False))
 
     def train(
         self, dataset: str | Path, run: str | Path, cfg: EngineConfig, log: Callable[[str], None] = print

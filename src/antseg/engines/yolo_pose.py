@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from antseg import checks
 from antseg.engines.base import Engine, EngineConfig, EngineOutput, EnginePredictor
 from antseg.engines.registry import register_engine
 from antseg.engines.ultralytics_env import refused_weights, ultralytics_env
@@ -55,17 +56,10 @@ CONFIG_DIR = "ultralytics"
 
 def ultralytics_device(device: str) -> str:
     """antseg device (``auto``, ``cpu``, ``cuda``, ``cuda:k``) -> Ultralytics' (``cpu``, ``0``, ``k``)."""
-    import torch
+    from antseg.preprocessing import resolve_device  # antseg's one device parser
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
-        return "cpu"
-    if device == "cuda" or device.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise AntsegInputError(None, f"device {device!r} requested but CUDA is not available")
-        return device.partition(":")[2] or "0"
-    raise AntsegInputError(None, f"device must be auto, cpu or cuda[:k], got {device!r}")
+    dev = resolve_device(device)
+    return "cpu" if dev.type == "cpu" else str(dev.index or 0)
 
 
 def _options(cfg: EngineConfig) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -88,6 +82,16 @@ def _options(cfg: EngineConfig) -> tuple[dict[str, Any], dict[str, Any]]:
             "and Ultralytics train settings (except those the benchmark sets: epochs, time, device, seed, data)",
         )  # fmt: skip
     return opts, extra
+
+
+def check_values(opts: dict[str, Any]) -> None:
+    """antseg's own options in range: image size and batch whole numbers, confidences fractions."""
+    checks.integer(opts["imgsz"], "--option yolo11-pose.imgsz", minimum=32, maximum=checks.MAX_SIDE)
+    checks.count(opts["batch"], "--option yolo11-pose.batch")
+    if opts["workers"] is not None:
+        checks.integer(opts["workers"], "--option yolo11-pose.workers", minimum=0)
+    for key in ("conf", "kpt_conf"):
+        checks.fraction(opts[key], f"--option yolo11-pose.{key}")
 
 
 def weights_file(value: str | Path | None) -> Path | None:
@@ -199,6 +203,15 @@ class YoloPoseEngine(Engine):
     def __init__(self) -> None:
         self.check_available()
 
+    def check_options(self, cfg: EngineConfig) -> None:
+        """Known keys (antseg's and Ultralytics' train settings, read in a throw-away config folder) and antseg's
+        own values in range."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="antseg-yolo-check-") as tmp, ultralytics_env(tmp):
+            opts, _extra = _options(cfg)
+        check_values(opts)
+
     def train(
         self, dataset: str | Path, run: str | Path, cfg: EngineConfig, log: Callable[[str], None] = print
     ) -> None:
@@ -216,6 +229,7 @@ class YoloPoseEngine(Engine):
         device = ultralytics_device(cfg.device)
         with ultralytics_env(run / CONFIG_DIR, trust_weights=cfg.trust_weights):
             opts, extra = _options(cfg)
+            check_values(opts)
             weights = weights_file(opts["weights"])
             data = write_data_yaml(dataset, run)
             names = yaml.safe_load(data.read_text(encoding="utf-8"))["kpt_names"]

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
+from antseg.data.canonical import load_dataset
 from antseg.evaluation.segmentation import evaluate_segmentation
 from antseg.evaluation.spurs import evaluate_spurs
 from antseg.io.output_folder import check_output_folder, existing_paths, write_owner_marker
-from antseg.models.checkpoint import TASK_LANDMARKS, TASK_SEGMENTATION
-from antseg.models.runs import checkpoints_in
+from antseg.models.checkpoint import TASK_LANDMARKS, TASK_SEGMENTATION, modality_name, read_checkpoint, require_modality
+from antseg.models.runs import checkpoints_in, spur_checkpoint
 
 #: ``progress(description)`` -> a context manager yielding ``update(done, total)``.
 ProgressFactory = Callable[[str], AbstractContextManager[Callable[[int, int], None] | None]]
@@ -45,6 +46,9 @@ def evaluate_run(
     progress = progress or (lambda _desc: nullcontext(None))
     jobs = checkpoints_in(weights)
     check_output_folder(out, overwrite, existing_paths(dataset, weights, spurs))  # before any work
+    modality = load_dataset(dataset).manifest.modality
+    for _task, path in jobs + ([(TASK_LANDMARKS, spur_checkpoint(spurs))] if spurs is not None else []):
+        require_modality(read_checkpoint(path).meta, path, modality, f"evaluation on {modality_name(modality)} dataset")
     results: dict[str, dict] = {}
     for task, path in jobs:
         dest = out if len(jobs) == 1 else out / task

@@ -29,6 +29,7 @@ from torch import nn
 import antseg
 from antseg.errors import AntsegInputError
 from antseg.inference.onnx_predictor import INSTALL_HINT, METADATA_KEY, ONNX_FORMAT
+from antseg.io.output_folder import make_parents, remove_empty
 from antseg.models.checkpoint import TASK_SEGMENTATION, read_checkpoint
 from antseg.models.runs import segmentation_checkpoint
 from antseg.models.wrappers import PadToMultiple
@@ -130,6 +131,14 @@ def _add_metadata(path: Path, doc: dict) -> None:
     onnx.save(proto, str(path))
 
 
+def _writable(tmp: Path, out: Path) -> None:
+    """Create (and leave, empty) the temporary file the export writes: proves the folder can be written."""
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666))
+    except OSError as exc:
+        raise AntsegInputError(out, f"cannot be written here ({exc.strerror or exc})") from None
+
+
 def export_onnx(weights: str | Path, out: str | Path, overwrite: bool = False) -> OnnxExport:
     """Export the segmentation model of ``weights`` (run folder or checkpoint) to the ``.onnx`` file ``out``.
 
@@ -142,6 +151,8 @@ def export_onnx(weights: str | Path, out: str | Path, overwrite: bool = False) -
     out = Path(out)
     if out.suffix.lower() != ".onnx":
         raise AntsegInputError(out, "the output file must end in .onnx")
+    if out.is_dir():
+        raise AntsegInputError(out, "is a folder: give the .onnx file to write (--overwrite replaces only a file)")
     if out.exists() and not overwrite:
         raise AntsegInputError(out, "exists (use --overwrite)")
     ck = read_checkpoint(segmentation_checkpoint(weights))
@@ -152,9 +163,10 @@ def export_onnx(weights: str | Path, out: str | Path, overwrite: bool = False) -
     multiple = model.multiple if isinstance(model, PadToMultiple) else 1
     c = int(ck.meta.in_channels)
     h, w = ck.meta.input_hw
-    out.parent.mkdir(parents=True, exist_ok=True)
+    made = make_parents(out)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
+        _writable(tmp, out)  # a read-only or full disk is found before minutes of export
         result = None
         if h % multiple == 0 and w % multiple == 0:
             try:  # dynamic height and width, checked at the input size and at one more stride on each side
@@ -170,6 +182,8 @@ def export_onnx(weights: str | Path, out: str | Path, overwrite: bool = False) -
                 _export(net, torch.zeros(2, c, h, w), tmp, False, multiple)
                 shapes = [(2, c, h, w), (1, c, h, w)]
                 result = (False, _check(model, tmp, shapes), shapes)
+            except OSError as exc:
+                raise AntsegInputError(out, f"cannot be written ({exc.strerror or exc})") from None
             except Exception as exc:  # noqa: BLE001
                 msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
                 raise AntsegInputError(ck.path, f"ONNX export failed ({type(exc).__name__}: {msg})") from None
@@ -189,8 +203,15 @@ def export_onnx(weights: str | Path, out: str | Path, overwrite: bool = False) -
             "torch": torch.__version__,
             "antseg_version": antseg.__version__,
         }
-        _add_metadata(tmp, doc)
-        os.replace(tmp, out)
+        try:
+            _add_metadata(tmp, doc)
+            os.replace(tmp, out)
+        except OSError as exc:
+            raise AntsegInputError(out, f"cannot be written ({exc.strerror or exc})") from None
+    except BaseException:
+        if not out.exists():
+            remove_empty(made)
+        raise
     finally:
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.data").unlink(missing_ok=True)

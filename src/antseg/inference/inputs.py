@@ -10,7 +10,8 @@ from antseg.io.images import IMAGE_SUFFIXES
 
 
 def collect_inputs(inputs: list[Path]) -> list[Path]:
-    """Image files from files and folders (folders: their images, sorted; not recursive)."""
+    """Image files from files and folders (folders: their images, sorted; not recursive), each name once
+    (:func:`check_unique_names`)."""
     files: list[Path] = []
     for p in inputs:
         if p.is_dir():
@@ -22,7 +23,29 @@ def collect_inputs(inputs: list[Path]) -> list[Path]:
             files.append(p)
         else:
             raise AntsegInputError(p, "does not exist")
+    check_unique_names(files)
     return files
+
+
+def check_unique_names(files: list[Path]) -> None:
+    """Refuse a file given twice and two files with the same stem (``twin0/x.png`` and ``twin1/x.png``, ``a.png``
+    and ``a.jpg``; letter case aside, as on macOS and Windows): outputs (``<stem>/``, overlays), table rows and
+    ``--meta``/``--reference`` rows are keyed by the stem, so the two would be taken for one scan.
+
+    Renaming them silently (``x-2``) was rejected: the user's tables would no longer match the outputs.
+    """
+    seen: dict[str, Path] = {}
+    for f in files:
+        key = f.stem.casefold()
+        if key in seen:
+            other = seen[key]
+            if other.resolve() == f.resolve():
+                raise AntsegInputError(f, f"is given twice (also as {other}): give each scan once")
+            raise AntsegInputError(
+                f, f"has the same name as {other}: antseg names outputs and table rows by it, so the two would be "
+                "taken for one scan; rename one"
+            )  # fmt: skip
+        seen[key] = f
 
 
 def check_video_input(path: Path) -> Path:

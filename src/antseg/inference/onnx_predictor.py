@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from antseg import checks
 from antseg.errors import AntsegInputError
 from antseg.inference.predictor import MetaProperties, Prediction
 from antseg.models.checkpoint import TASK_SEGMENTATION, CheckpointMeta
@@ -32,6 +33,7 @@ def import_onnxruntime():
 
 
 def _providers(ort, device: str) -> list[str]:
+    device = checks.device(device)
     available = ort.get_available_providers()
     if device.startswith("cuda"):
         if "CUDAExecutionProvider" not in available:

@@ -31,6 +31,7 @@ from antseg.inference.video_reader import DecodedFrame, StopInfo, VideoReader
 from antseg.inference.video_writer import MASK_MODES, VideoOutputs
 from antseg.io.atomic import atomic_dir
 from antseg.io.output_folder import existing_paths
+from antseg.models.checkpoint import require_modality
 
 
 @dataclass
@@ -141,6 +142,7 @@ def predict_video(
     opt = (options or VideoOptions()).checked()
     out = Path(out)
     backend = backend or open_backend(weights, device, opt.threads or video_threads())
+    require_modality(backend.meta, getattr(backend, "source", weights), "surgical", "video segmentation")
     names = list(backend.meta.structures)
     spacing = opt.spacing or backend.meta.spacing
     reader = VideoReader(video, opt.start, opt.end, opt.every)

@@ -11,6 +11,7 @@ process id in its name. A folder of the user's with files in it is never touched
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from antseg.errors import AntsegInputError
 from antseg.io.output_folder import (
     check_output_folder,
     fix_mode,
@@ -122,6 +124,19 @@ def replace_dir(src: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+#: Errors that can only come from writing: the disk is full, over quota or read-only, or the file too large.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+
+
+def is_write_error(exc: OSError, folder: Path) -> bool:
+    """True when ``exc`` came from writing into ``folder`` (a full or read-only disk, or a file in it): the output
+    is at fault, not an input."""
+    if exc.errno in WRITE_ERRNOS:
+        return True
+    names = [n for n in (exc.filename, exc.filename2) if isinstance(n, str | os.PathLike)]
+    return any(Path(os.path.abspath(n)).is_relative_to(folder) for n in names)
+
+
 @contextlib.contextmanager
 def atomic_dir(
     out: str | Path, overwrite: bool = False, clean: bool = True, inputs: Iterable[str | Path] = (),
@@ -155,8 +170,10 @@ def atomic_dir(
                 (tmp / MARKER).unlink(missing_ok=True)
                 if not internal:
                     write_owner_marker(tmp)
-            except BaseException:
+            except BaseException as exc:
                 shutil.rmtree(tmp, ignore_errors=True)
+                if isinstance(exc, OSError) and is_write_error(exc, tmp):
+                    raise AntsegInputError(out, f"could not be written ({exc.strerror or exc})") from None
                 raise
             replace_dir(tmp, out)
     except BaseException:

@@ -55,16 +55,20 @@ def write_owner_marker(folder: str | Path, **extra: object) -> None:
     fix_mode(path, folder=False)
 
 
+def read_owner_marker(folder: str | Path) -> dict | None:
+    """The owner marker of ``folder`` (what :func:`write_owner_marker` wrote), or None."""
+    try:
+        info = json.loads((Path(folder) / OWNER_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) and info.get("antseg") == OWNER_MARKER else None
+
+
 def made_by_antseg(folder: str | Path) -> bool:
     """True when ``folder`` is a finished antseg output folder (it holds antseg's owner marker)."""
-    folder = Path(folder)
-    try:
-        info = json.loads((folder / OWNER_MARKER).read_text(encoding="utf-8"))
-        if isinstance(info, dict) and info.get("antseg") == OWNER_MARKER:
-            return True
-    except (OSError, ValueError):
-        pass
-    return any((folder / name).is_file() for name in LEGACY_OWNER_FILES)
+    if read_owner_marker(folder) is not None:
+        return True
+    return any((Path(folder) / name).is_file() for name in LEGACY_OWNER_FILES)
 
 
 def _resolved(path: str | Path) -> Path:
@@ -87,6 +91,17 @@ def check_output_target(out: str | Path, inputs: Iterable[str | Path] = ()) -> N
             raise AntsegInputError(out, f"holds an input of this run ({item}): choose another output folder")
 
 
+def check_not_current_folder(out: str | Path) -> None:
+    """``out`` is not the folder the command runs in (``--out .``), nor one holding it: an output folder is
+    replaced as a whole when the run ends, which would leave the shell in a deleted folder."""
+    real = _resolved(out)
+    if Path(os.getcwd()).resolve().is_relative_to(real):
+        raise AntsegInputError(
+            out, "is the current folder (or holds it): antseg writes a new folder as a whole, so give one, e.g. "
+            "--out report"
+        )  # fmt: skip
+
+
 def check_output_folder(out: str | Path, overwrite: bool, inputs: Iterable[str | Path] = ()) -> None:
     """Refuse an output folder antseg must not write or replace (see the module docstring).
 
@@ -101,6 +116,7 @@ def check_output_folder(out: str | Path, overwrite: bool, inputs: Iterable[str |
     out = Path(out)
     inputs = list(inputs)
     check_output_target(out, inputs)
+    check_not_current_folder(out)
     real = _resolved(out)
     if not (out.is_dir() and any(out.iterdir())):
         return

@@ -22,6 +22,7 @@ from pathlib import Path
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir, clean_stale_temps, read_marker, replace_dir, write_marker
 from antseg.io.output_folder import (
+    check_not_current_folder,
     check_output_folder,
     check_output_target,
     make_parents,
@@ -70,6 +71,7 @@ class ResumableDir:
         try:
             self._lock.enter_context(output_lock(self.out))
             check_output_target(self.out, self.inputs)
+            check_not_current_folder(self.out)
             if resume:
                 try:
                     self._open_for_resume()
@@ -120,10 +122,7 @@ class ResumableDir:
             elif "key" in entry and (self.partial / entry["key"]).is_dir():
                 self.done.add(entry["key"])
         if header != self.header:
-            diff = sorted(k for k in self.header if (header or {}).get(k) != self.header[k])
-            raise AntsegInputError(
-                self.out, f"the earlier run used another {', '.join(diff) or 'setup'}: use --overwrite to start over"
-            )
+            raise AntsegInputError(self.out, f"{_difference(header or {}, self.header)}: use --overwrite to start over")
         clean_stale_temps(self.partial)
 
     def _repair_journal(self) -> None:
@@ -195,3 +194,25 @@ class ResumableDir:
             return False
         self._release()
         return True
+
+
+#: Header keys ending so hold a file's content fingerprint (:func:`antseg.io.digest.file_sha256`).
+CONTENT_SUFFIX = "_sha256"
+
+
+def _difference(earlier: dict, now: dict) -> str:
+    """What differs between an earlier run's header and this one's, in words: the settings that changed, and a
+    model file at the same path whose content changed (retrained since)."""
+    diff = [k for k in now if earlier.get(k) != now[k]]
+    content = [k for k in diff if k.endswith(CONTENT_SUFFIX)]
+    others = [k for k in diff if k not in content]
+    words = [f"the earlier run used another {', '.join(others)}"] if others else []
+    for k in content:
+        base = k[: -len(CONTENT_SUFFIX)]
+        if base in others:
+            continue
+        if k not in earlier:
+            words.append(f"the earlier run (an older antseg) did not record what its {base} file held")
+        else:
+            words.append(f"the {base} file {now.get(base)} has changed since the earlier run (same path, new content)")
+    return "; ".join(words) or "the earlier run used another setup"

@@ -205,6 +205,31 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         raise AntsegInputError(path, f"checkpoint is incomplete ({exc})") from None
 
 
+#: How each modality is named in messages.
+MODALITY_NAMES = {"asoct": "AS-OCT", "surgical": "surgical-video"}
+
+
+def require_modality(meta: CheckpointMeta, path: str | Path | None, modality: str, use: str) -> None:
+    """Refuse a model trained on another modality than ``modality`` (``asoct`` or ``surgical``) for ``use``
+    (``"report"``, ``"video segmentation"``): a cornea model of surgical video run on an AS-OCT scan finds
+    nothing, and the scan would be blamed. A checkpoint that does not record its modality is accepted.
+
+    Raises:
+        AntsegInputError: naming the checkpoint, its modality and what ``use`` needs.
+    """
+    if meta.modality and modality and meta.modality != modality:
+        trained = f", trained on '{meta.dataset}'" if meta.dataset else ""
+        raise AntsegInputError(
+            path, f"is {modality_name(meta.modality)} model{trained}: {use} needs {modality_name(modality)} model"
+        )
+
+
+def modality_name(modality: str) -> str:
+    """``asoct`` -> ``an AS-OCT``, ``surgical`` -> ``a surgical-video`` (with its article, for messages)."""
+    name = MODALITY_NAMES.get(modality, modality)
+    return f"{'an' if name[:1].upper() in 'AEIOU' else 'a'} {name}"
+
+
 def build_model(spec: dict[str, Any], state_dict: dict, device: str | torch.device = "cpu") -> nn.Module:
     """Rebuild a model from its saved spec and weights (eval mode)."""
     # The weights come from the checkpoint: never fetch or read pretrained encoder weights again.

@@ -21,8 +21,9 @@ from antseg.errors import AntsegInputError
 from antseg.inference.inputs import collect_inputs
 from antseg.io.atomic import atomic_dir, atomic_write_text
 from antseg.io.images import read_image
+from antseg.io.meta_tables import read_meta, read_reference
 from antseg.io.output_folder import existing_paths
-from antseg.io.tables import read_csv, write_csv, write_json
+from antseg.io.tables import write_csv, write_json
 from antseg.pretrained import is_shipped
 from antseg.pretrained.card import card_summary
 from antseg.report.eyes import ReportScan, summarise_eyes
@@ -52,16 +53,6 @@ def _jpeg(rgb: np.ndarray, width: int | None = None, quality: int = 85) -> bytes
         rgb = cv2.resize(rgb, (width, round(rgb.shape[0] * width / rgb.shape[1])), interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     return buf.tobytes()
-
-
-def _meta_table(path: Path | None) -> dict[str, dict[str, str]]:
-    if path is None:
-        return {}
-    rows = read_csv(path)
-    key = "image" if rows and "image" in rows[0] else "case_id"
-    if not rows or key not in rows[0]:
-        raise AntsegInputError(path, "meta CSV needs an 'image' or 'case_id' column")
-    return {r[key]: r for r in rows}
 
 
 def _model_description(pipe: ScanPipeline) -> dict:
@@ -129,17 +120,23 @@ def make_report(
             override its own.
 
     Returns:
-        {"n_scans", "n_eyes", "seconds_per_scan", "steps_ms" (per step, median), "html": path}.
+        {"n_scans", "n_eyes", "seconds_per_scan", "steps_ms" (per step, median), "html": path, "warnings": when
+        ``meta`` or ``reference`` rows and the scans do not match up}.
     """
-    files = collect_inputs([Path(p) for p in inputs])
+    files = collect_inputs([Path(p) for p in inputs])  # each name once: scans are told apart by name
     th = thresholds or AngleThresholds()
-    meta_rows = _meta_table(meta)
-    ref_rows = _meta_table(reference) if reference else {}
+    meta_table = read_meta(meta, "--meta") if meta else None
+    ref_table = read_reference(reference, AGREEMENT_MEASURES, "--reference") if reference else None
+    warnings = [] if meta_table is None else meta_table.match_warnings(files, "--meta", "scans are grouped by name")
+    if ref_table is not None:
+        warnings += ref_table.match_warnings(files, "--reference", "no agreement with reference values is shown")
+    meta_rows = {} if meta_table is None else meta_table.index
+    ref_rows = {} if ref_table is None else ref_table.index
     eyes_of = scan_eyes(files, meta_rows, eye_regex)
     cfg = replace(config or ScanConfig(), spacing=spacing or (config.spacing if config else None))
     if spur_wall_mm is not None:
         cfg = replace(cfg, spur_wall_mm=checks.spur_wall(spur_wall_mm))
-    pipe = ScanPipeline(weights, spurs, cfg, device)
+    pipe = ScanPipeline(weights, spurs, cfg, device, use="report")
     if pipe.spacing is None:
         raise AntsegInputError(None, "pixel spacing unknown: give --spacing (mm per pixel)")
     results, previews, steps = [], {}, []
@@ -194,11 +191,13 @@ def make_report(
             ],  # fmt: skip
             "scans": rows,
             "agreement": [{k: v for k, v in a.items() if k != "pairs"} for a in agree],
+            "warnings": warnings,
         }
         write_json(tmp / "report.json", summary)
     return {
         **{k: summary[k] for k in ("n_scans", "n_eyes", "seconds_per_scan", "steps_ms")},
         "html": Path(out) / "report.html",
+        "warnings": warnings,
     }
 
 

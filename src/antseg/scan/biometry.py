@@ -55,7 +55,7 @@ def predicted_biometry(
         raise AntsegInputError(ds.root, f"no cases in split {split!r}")
     cfg = replace(config or ScanConfig(), spur_wall_mm=spur_wall_mm if spur_wall_mm is not None else
                   (config.spur_wall_mm if config else None))  # fmt: skip
-    pipe = ScanPipeline(weights, spur_weights, cfg, device)
+    pipe = ScanPipeline(weights, spur_weights, cfg, device, use="biometry")
     th = thresholds or AngleThresholds()
     ref = read_reference(ds.root / ds.manifest.reference_biometry) if ds.manifest.reference_biometry else {}
     pred_rows, gt_rows = [], []
@@ -123,7 +123,7 @@ def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing
     cfg = replace(config or ScanConfig(), spacing=spacing or (config.spacing if config else None))
     if spur_wall_mm is not None:
         cfg = replace(cfg, spur_wall_mm=spur_wall_mm)
-    pipe = ScanPipeline(weights, spur_weights, cfg, device)
+    pipe = ScanPipeline(weights, spur_weights, cfg, device, use="biometry")
     if pipe.spacing is None:
         raise AntsegInputError(None, "pixel spacing unknown: give --spacing")
     rows = []
@@ -173,9 +173,8 @@ def run_biometry(
     """
     spacing = checks.spacing(spacing, "--spacing")
     spur_wall_mm = checks.spur_wall(spur_wall_mm)
-    if thresholds is not None:
-        checks.number(thresholds.aod500_mm, "--narrow-aod500", minimum=0.0)
-        checks.number(thresholds.tisa500_mm2, "--narrow-tisa500", minimum=0.0)
+    if images and dataset is not None:
+        raise AntsegInputError(None, "give images or --dataset, not both: which should be measured?")
     if images and weights is None and spurs is None:
         weights = spurs = "default"  # antseg's shipped models
     if (weights is None) != (spurs is None):
@@ -188,8 +187,6 @@ def run_biometry(
                                overwrite=overwrite, progress=progress)  # fmt: skip
         return {"mode": "ground_truth", **res}
     if images:
-        if dataset is not None:
-            raise AntsegInputError(None, "give images or --dataset, not both")
         image_biometry(weights, spurs, images, Path(out), spacing, device=device, overwrite=overwrite,
                        spur_wall_mm=spur_wall_mm, config=config)  # fmt: skip
         return {"mode": "images", "n_images": len(images)}

@@ -16,6 +16,7 @@ from antseg.inference.onnx_predictor import load_predictor
 from antseg.inference.spur_wall import MAX_OFF_WALL_MM, constrain_spurs
 from antseg.inference.spurs import SpurPredictor
 from antseg.io.images import to_grey
+from antseg.models.checkpoint import require_modality
 from antseg.preprocessing import flip_pairs
 from antseg.scan.config import ScanConfig
 from antseg.scan.quality import anatomy_problems, image_problems, judge_measures, spur_doubts
@@ -38,6 +39,8 @@ class ScanPipeline:
         spurs: spur model (run folder, ``spur.pt`` or ``default``); None: masks (and spur-free measures) only.
         config: how scans are processed (:class:`~antseg.scan.config.ScanConfig`).
         device: ``auto``, ``cpu`` or ``cuda[:k]``.
+        use: what the pipeline serves (``report``, ``biometry``), named when a model of another modality (a
+            surgical-video model) is refused.
 
     Example:
         >>> pipe = ScanPipeline("default", "default")
@@ -51,6 +54,7 @@ class ScanPipeline:
         spurs: str | Path | None = None,
         config: ScanConfig | None = None,
         device: str = "auto",
+        use: str = "AS-OCT measurement",
     ) -> None:
         if weights is None and spurs is None:
             raise ValueError("a pipeline needs a segmentation model, a spur model or both")
@@ -58,6 +62,10 @@ class ScanPipeline:
         loaded = hasattr(weights, "predict")
         self.seg = weights if loaded else load_predictor(weights, device) if weights is not None else None
         self.spur = SpurPredictor(spurs, device) if spurs is not None else None
+        if self.seg is not None and hasattr(self.seg, "checkpoint"):
+            require_modality(self.seg.meta, self.seg.checkpoint.path, "asoct", use)
+        if self.spur is not None:
+            require_modality(self.spur.meta, self.spur.checkpoint_path, "asoct", use)
         spacing = checks.spacing(self.config.spacing) if self.config.spacing is not None else None
         self.spacing: tuple[float, float] | None = spacing or (self.seg.spacing if self.seg is not None else None)
         self.structures: list[str] = list(self.seg.structures) if self.seg is not None else []

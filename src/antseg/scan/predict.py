@@ -22,10 +22,12 @@ from antseg.inference.outputs import area_rows, write_prediction
 from antseg.inference.video import VIDEO_SUFFIXES, read_frame_at
 from antseg.inference.video_stream import VideoOptions, predict_video_input
 from antseg.io.atomic import atomic_dir
+from antseg.io.digest import file_sha256
 from antseg.io.images import read_image
 from antseg.io.output_folder import existing_paths
 from antseg.io.resumable import ResumableDir
 from antseg.io.tables import stream_csv, stream_json_list, write_csv
+from antseg.models.checkpoint import require_modality
 from antseg.scan.config import ScanConfig
 from antseg.scan.pipeline import ScanPipeline
 from antseg.scan.rows import spur_values
@@ -82,8 +84,7 @@ def predict_paths(
     videos = [p for p in inputs if p.suffix.lower() in VIDEO_SUFFIXES]
     if videos:
         raise AntsegInputError(videos[0], "is a video: give --timestamp SECONDS")
-    files = collect_inputs(inputs)
-    _check_unique_stems(files)
+    files = collect_inputs(inputs)  # each name once: outputs are named by the stem
     if weights is None and spurs is None:
         raise AntsegInputError(None, "give segmentation weights, --spurs, or both")
     spur_wall_mm = checks.spur_wall(spur_wall_mm)
@@ -101,6 +102,9 @@ def predict_paths(
         "spurs": None if pipe is None or pipe.spur is None else str(pipe.spur.checkpoint_path.resolve()),
         "spur_wall_mm": spur_wall_mm,
         "scan_config": None if pipe is None else config_to_dict(cfg),
+        # the models by content: a model retrained at the same path must not add rows to the earlier model's
+        "weights_sha256": None if pred is None else file_sha256(pred.checkpoint.path),
+        "spurs_sha256": None if pipe is None or pipe.spur is None else file_sha256(pipe.spur.checkpoint_path),
     }
     job = ResumableDir(out, header, resume=resume, overwrite=overwrite, inputs=existing_paths(inputs, weights, spurs))
     try:
@@ -122,14 +126,6 @@ def predict_paths(
             log(f"stopped after {len(job.done)} images; run the same command with --resume to continue")
         raise
     return job.finish()
-
-
-def _check_unique_stems(files: list[Path]) -> None:
-    seen: dict[str, Path] = {}
-    for f in files:
-        if f.stem in seen:
-            raise AntsegInputError(f, f"has the same name as {seen[f.stem]}; their outputs would collide")
-        seen[f.stem] = f
 
 
 def _predict_scan(job: ResumableDir, f: Path, pipe: ScanPipeline) -> None:
@@ -182,6 +178,7 @@ def _predict_video(
     video = check_video_input(inputs[0])
     frame = read_frame_at(video, t)
     pred = load_predictor(weights, device)
+    require_modality(pred.meta, pred.checkpoint.path, "surgical", "video segmentation")
     with atomic_dir(out, overwrite=overwrite, inputs=existing_paths(video, weights)) as tmp:
         masks = pred.predict(frame).masks
         write_prediction(tmp, frame, masks, pred.structures, write_original=True)

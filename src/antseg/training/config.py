@@ -76,6 +76,7 @@ class TrainConfig:
         for name in ("min_lr", "weight_decay", "lambda_dice", "lambda_focal", "time_budget_s"):
             setattr(self, name, checks.number(getattr(self, name), name, minimum=0.0))
         self.split_ratios = checks.ratios(self.split_ratios, "split_ratios")
+        self.device = checks.device(self.device, "device")
         self.augment_args = dict(self.augment_args or {})
         valid = [f.name for f in fields(AugmentConfig)]
         unknown = sorted(set(self.augment_args) - set(valid))

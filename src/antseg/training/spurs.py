@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import torch
 
+from antseg import checks
 from antseg.anatomy import side_of
 from antseg.data.canonical import CanonicalDataset
 from antseg.errors import AntsegInputError
@@ -42,6 +43,21 @@ class SpurConfig:
     refine_steps: int = 1500
     refine_batch: int = 16
     refine_lr: float = 2e-3
+
+    def __post_init__(self) -> None:
+        """Check every value here (CLI flags, ``--option antseg.KEY=VALUE``, the API) before any training."""
+        for name in ("sigma", "refine_sigma", "refine_lr"):
+            setattr(self, name, checks.positive(getattr(self, name), name))
+        for name in ("refine_l1", "refine_jitter", "refine_rotate_deg"):
+            setattr(self, name, checks.number(getattr(self, name), name, minimum=0.0))
+        self.presence = checks.fraction(self.presence, "presence")
+        self.crop = checks.integer(self.crop, "crop", minimum=16, maximum=checks.MAX_SIDE)
+        for name in ("refine_iterations", "refine_steps", "refine_batch"):
+            setattr(self, name, checks.count(getattr(self, name), name))
+        scale = [checks.positive(v, "refine_scale") for v in self.refine_scale]
+        if len(scale) != 2 or scale[0] > scale[1]:
+            raise AntsegInputError(None, f"refine_scale must be (low, high) zoom factors, got {self.refine_scale!r}")
+        self.refine_scale = (scale[0], scale[1])
 
     def stage1_meta(self) -> dict:
         """What a stage-1 checkpoint records about its head and decoding."""

@@ -7,7 +7,6 @@ canonical dataset into a temporary folder that replaces ``out`` only when everyt
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import json
 import re
@@ -29,6 +28,7 @@ from antseg.data.schema import MODALITIES, Manifest, Structure
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir
 from antseg.io.images import IMAGE_SUFFIXES
+from antseg.io.meta_tables import read_meta
 from antseg.io.output_folder import existing_paths
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -150,23 +150,18 @@ def apply_patient_regex(cases: list[SourceCase], regex: str) -> None:
         c.patient_id = c.patient_id or c.case_id
 
 
-def apply_meta(cases: list[SourceCase], meta: Path) -> None:
-    """Override patient/eye/group from a CSV keyed by ``case_id`` or ``image`` (file name)."""
-    try:
-        with open(meta, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise AntsegInputError(meta, f"cannot read as CSV ({getattr(exc, 'strerror', None) or exc})") from None
-    key = "case_id" if rows and "case_id" in rows[0] else "image"
-    if not rows or key not in rows[0]:
-        raise AntsegInputError(meta, "needs a case_id or image column")
-    table = {Path(r[key] or "").stem if key == "image" else r[key]: r for r in rows}
+def apply_meta(cases: list[SourceCase], meta: Path) -> list[str]:
+    """Override patient/eye/group from a CSV keyed by ``case_id`` or ``image`` (file name), read by
+    :func:`antseg.io.meta_tables.read_meta` (eyes as R/L, OD/OS or right/left); returns warnings when rows and
+    cases do not match up."""
+    table = read_meta(meta, "--meta", needs=("patient_id", "eye", "group"), optional=())
     for c in cases:
-        r = table.get(c.case_id)
+        r = table.find(c.case_id)
         if r:
             c.patient_id = r.get("patient_id") or c.patient_id
             c.eye = r.get("eye") or c.eye
             c.group = r.get("group") or c.group
+    return table.match_warnings([c.case_id for c in cases], "--meta", "nothing was taken from it")
 
 
 def check_duplicates(cases: list[SourceCase]) -> None:
@@ -212,8 +207,7 @@ def run_import(
     """
     if not cases:
         raise AntsegInputError(src, "no cases found (empty or wrong folder layout)")
-    if opts.meta:
-        apply_meta(cases, opts.meta)
+    meta_warnings = apply_meta(cases, opts.meta) if opts.meta else []
     apply_patient_regex(cases, patient_regex if opts.patient_regex is None else opts.patient_regex)
     check_duplicates(cases)
     where, kinds = label_kinds(cases)
@@ -225,7 +219,7 @@ def run_import(
     for lab, n in names.items():
         if n in landmarks and kinds[lab] != "point":
             raise AntsegInputError(where[lab], f"label {lab!r} is a polygon but {n!r} is a landmark")
-    warnings: list[str] = []
+    warnings: list[str] = list(meta_warnings)
     with atomic_dir(out, overwrite=opts.overwrite, inputs=existing_paths(src)) as tmp:
         (tmp / "images").mkdir()
         job = partial(

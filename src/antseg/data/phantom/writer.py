@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import antseg
+from antseg import checks
 from antseg.anatomy import CORNEA, DIAGNOSIS_GROUPS, MEASURES, SPURS, default_colour
 from antseg.config import config_to_dict
 from antseg.data.canonical import write_dataset_files, write_mask
@@ -90,6 +91,7 @@ class SurgicalPhantomConfig:
 def _check(cfg: AsoctPhantomConfig) -> None:
     if cfg.n < 1:
         raise AntsegInputError(None, "--n must be at least 1")
+    cfg.workers = checks.integer(cfg.workers, "--workers", minimum=0)
     if len(cfg.size) != 2 or min(cfg.size) < 64:
         raise AntsegInputError(None, f"size must be WIDTHxHEIGHT of at least 64 px, got {cfg.size}")
     if not cfg.spacing:
@@ -208,6 +210,10 @@ def generate_surgical_dataset(
     """
     if cfg.videos < 1 or cfg.frames_per_video < 1:
         raise AntsegInputError(None, "videos and frames_per_video must be at least 1")
+    checks.size(cfg.size, "--size", minimum=64)
+    cfg.video_seconds = checks.number(cfg.video_seconds, "video_seconds", minimum=0.0, maximum=3600.0)
+    cfg.fps = checks.integer(cfg.fps, "fps", minimum=1, maximum=240)
+    cfg.frame_interval_s = checks.positive(cfg.frame_interval_s, "frame_interval_s")
     w, h = cfg.size
     out = Path(out)
     total = cfg.videos * cfg.frames_per_video
