@@ -10,7 +10,7 @@ from antseg.cli.common import SPUR_WALL_HELP, console, parse_floats, progress_ba
 
 
 def report(
-    scans: list[Path] = typer.Argument(..., help="AS-OCT scans (JPEG/PNG) and folders of scans."),
+    scans: list[Path] = typer.Argument(..., help="AS-OCT scans (JPEG/PNG/DICOM) and folders of scans."),
     out: Path = typer.Option(
         Path("report"), "--out", help="Folder for report.html, scans.csv, eyes.csv, report.json, overlays/."
     ),
@@ -18,12 +18,20 @@ def report(
         "default", help="Segmentation model: run folder, checkpoint, or 'default' (shipped, synthetic-trained)."
     ),
     spurs: str = typer.Option("default", help="Spur model: run folder, spur.pt, or 'default'."),
-    spacing: str = typer.Option(None, help="mm per pixel 'S' or 'SX,SY' (default: the segmentation model's)."),
+    spacing: str = typer.Option(
+        None, help="mm per pixel 'S' or 'SX,SY' for every scan (default: a DICOM's own, else the model's)."
+    ),
     meta: Path = typer.Option(None, help="CSV with image (or case_id), patient_id, eye: groups scans by eye."),
     reference: Path = typer.Option(None, help="CSV with image (or case_id) and reference measures: agreement plots."),
     narrow_aod500: float = typer.Option(0.15, help="Flag an angle narrow when AOD500 (mm) is below this..."),
     narrow_tisa500: float = typer.Option(0.05, help="...or TISA500 (mm2) is below this."),
     spur_wall: float = typer.Option(None, "--spur-wall", help=SPUR_WALL_HELP),
+    dicom_out: Path = typer.Option(
+        None, "--dicom-out", help="Also write a DICOM SEG and SR per DICOM scan here (needs antseg[dicom])."
+    ),
+    show_identifiers: bool = typer.Option(
+        False, "--show-identifiers", help="Show DICOM patient IDs, names and birth dates (default: a pseudonym)."
+    ),
     device: str = typer.Option("auto"),
     overwrite: bool = typer.Option(False),
 ) -> None:
@@ -36,7 +44,8 @@ def report(
         res = make_report(
             scans, out, weights, spurs, spacing=parse_floats(spacing, 2, "--spacing"), meta=meta,
             reference=reference, thresholds=AngleThresholds(narrow_aod500, narrow_tisa500), device=device,
-            overwrite=overwrite, progress=update, spur_wall_mm=spur_wall,
+            overwrite=overwrite, progress=update, spur_wall_mm=spur_wall, dicom_out=dicom_out,
+            show_identifiers=show_identifiers,
         )  # fmt: skip
     console.print(
         f"[green]report[/] of {res['n_scans']} scans ({res['n_eyes']} eyes): {res['html']} "

@@ -18,6 +18,7 @@ from antseg.inference.outputs import overlay
 from antseg.inference.predictor import Predictor
 from antseg.inference.spur_wall import MAX_OFF_WALL_MM, constrain_spurs
 from antseg.inference.spurs import SpurPredictor
+from antseg.io.scan_meta import ScanMeta
 
 #: CASIA export names: ``722_20230329_123031_R_CASIA2_001_000.jpg`` -> patient 722, eye R.
 CASIA_NAME = re.compile(r"^(?P<patient>[^_]+)_\d{8}_\d{6}_(?P<eye>[LR])_")
@@ -43,6 +44,7 @@ class ScanResult:
         warnings: quality warnings, each a short sentence.
         overlay: (H, W, 3) uint8 RGB with structures, spurs, ACD and AOD500 drawn.
         seconds: {"segment", "spurs", "measure", "overlay"} wall time of each step.
+        masks: structure -> (H, W) mask (the caller may drop them once written).
     """
 
     image: Path
@@ -54,18 +56,24 @@ class ScanResult:
     warnings: list[str]
     overlay: np.ndarray
     seconds: dict[str, float] = field(default_factory=dict)
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def eye_key(self) -> str:
         return f"{self.patient} {self.eye}".strip()
 
 
-def patient_and_eye(path: Path, meta: dict[str, dict[str, str]] | None = None) -> tuple[str, str]:
-    """Patient id and eye (``R``/``L``/``""``) of a scan: from ``meta`` (keyed by file name or stem), else from a
-    CASIA file name, else the file's stem is the patient."""
+def patient_and_eye(
+    path: Path, meta: dict[str, dict[str, str]] | None = None, scan: ScanMeta | None = None
+) -> tuple[str, str]:
+    """Patient id and eye (``R``/``L``/``""``) of a scan: from ``meta`` (keyed by file name or stem), else from
+    the DICOM's own attributes (``scan``: :func:`antseg.io.scan_meta.scan_metadata`), else from a CASIA file
+    name, else the file's stem is the patient."""
     row = (meta or {}).get(path.name) or (meta or {}).get(path.stem)
     if row and row.get("patient_id"):
         return row["patient_id"], (row.get("eye") or "").upper()
+    if scan is not None and scan.source == "dicom":
+        return scan.patient or path.stem, scan.laterality
     m = CASIA_NAME.match(path.name)
     if m:
         return m["patient"], m["eye"]
@@ -137,26 +145,30 @@ class ScanAnalyser:
         self.spacing = spacing or self.seg.spacing
         self.spur_wall_mm = MAX_OFF_WALL_MM if spur_wall_mm is None else spur_wall_mm
 
-    def analyse(self, image: np.ndarray, path: Path, patient: str, eye: str) -> ScanResult:
-        """One scan, (H, W) grey or (H, W, 3) RGB uint8 (colour is only looked at by the quality checks)."""
+    def analyse(
+        self, image: np.ndarray, path: Path, patient: str, eye: str, spacing: tuple[float, float] | None = None
+    ) -> ScanResult:
+        """One scan, (H, W) grey or (H, W, 3) RGB uint8 (colour is only looked at by the quality checks);
+        ``spacing``: this scan's (x, y) mm per pixel (None: the analyser's)."""
+        sp = spacing or self.spacing
         original = image
         if image.ndim == 3:
             image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         t0 = time.perf_counter()
         masks = dict(zip(self.seg.structures, self.seg.predict(image).masks, strict=True))
         t1 = time.perf_counter()
-        pts = constrain_spurs(self.spur.predict(image), masks, self.spacing, self.spur_wall_mm)
+        pts = constrain_spurs(self.spur.predict(image), masks, sp, self.spur_wall_mm)
         t2 = time.perf_counter()
         xy = {n: (p["x"], p["y"]) if p["visible"] else None for n, p in pts.items()}
-        values, reasons = measure(masks, xy, self.spacing)
+        values, reasons = measure(masks, xy, sp)
         t3 = time.perf_counter()
         names = list(masks)
         drawn = overlay(image, np.stack([masks[n] for n in names]), names, alpha=0.3, spurs=pts)
-        drawn = draw_biometry(drawn, masks, xy, values, self.spacing)
+        drawn = draw_biometry(drawn, masks, xy, values, sp)
         t4 = time.perf_counter()
         return ScanResult(
-            path, patient, eye, values, reasons, pts, quality_warnings(original, masks, pts, self.spacing), drawn,
-            {"segment": t1 - t0, "spurs": t2 - t1, "measure": t3 - t2, "overlay": t4 - t3},
+            path, patient, eye, values, reasons, pts, quality_warnings(original, masks, pts, sp), drawn,
+            {"segment": t1 - t0, "spurs": t2 - t1, "measure": t3 - t2, "overlay": t4 - t3}, masks,
         )  # fmt: skip
 
 

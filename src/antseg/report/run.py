@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from antseg.inference.inputs import collect_inputs
 from antseg.io.atomic import atomic_dir, atomic_write_text
 from antseg.io.images import read_image
 from antseg.io.output_folder import existing_paths
+from antseg.io.scan_meta import NO_SPACING, ScanMeta, resolve_spacing, scan_metadata
 from antseg.io.tables import read_csv, write_csv, write_json
 from antseg.pretrained import REAL_DATA_FIGURES, is_shipped
 from antseg.report.analyse import ScanAnalyser, ScanResult, patient_and_eye
@@ -107,6 +109,8 @@ def make_report(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     spur_wall_mm: float | None = None,
+    dicom_out: str | Path | None = None,
+    show_identifiers: bool = False,
 ) -> dict:
     """Analyse every scan and write ``report.html``, ``scans.csv``, ``eyes.csv``, ``report.json`` and
     ``overlays/<stem>.jpg`` into ``out``.
@@ -118,6 +122,12 @@ def make_report(
         reference: CSV with ``image`` (or ``case_id``) and measure columns: adds agreement plots and a table.
         spur_wall_mm: a spur further than this (mm) from the angle wall is moved onto it, with a warning
             (None: 0.3 mm; 0: off; :mod:`antseg.inference.spur_wall`).
+        spacing: (x, y) mm per pixel for every scan; None: each DICOM's own (a DICOM without one is refused),
+            the model's for image files.
+        dicom_out: also write a DICOM Segmentation and measurement report per scan into this folder (DICOM
+            scans only; the ``dicom`` extra; :mod:`antseg.export.dicom_seg_sr`).
+        show_identifiers: the patient ID (and name and birth date columns) of DICOM scans in the tables and the
+            page; without it, a pseudonym (:class:`antseg.io.scan_meta.ScanMeta`).
 
     Returns:
         {"n_scans", "n_eyes", "seconds_per_scan", "steps_ms" (per step, median), "html": path}.
@@ -127,18 +137,28 @@ def make_report(
     meta_rows = _meta_table(meta)
     ref_rows = _meta_table(reference) if reference else {}
     spur_wall_mm = checks.spur_wall(spur_wall_mm)
+    metas = {f: scan_metadata(f, identifiers=show_identifiers) for f in files}  # headers only, before any work
+    _check_dicom(metas, spacing, dicom_out, out)
     an = ScanAnalyser(weights, spurs, spacing, device, spur_wall_mm)
     if an.spacing is None:
         raise AntsegInputError(None, "pixel spacing unknown: give --spacing (mm per pixel)")
-    results, previews, steps = [], {}, []
+    results, previews, steps, spacings = [], {}, [], {}
     used = existing_paths(inputs, weights, spurs, meta, reference)
-    with atomic_dir(out, overwrite=overwrite, inputs=used) as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(atomic_dir(out, overwrite=overwrite, inputs=used))
+        writer = _dicom_writer(stack, dicom_out, overwrite, used, an)
         (tmp / "overlays").mkdir()
         t0 = time.perf_counter()
         for i, f in enumerate(files):
             image = read_image(f)
-            patient, eye = patient_and_eye(f, meta_rows)
-            res = an.analyse(image, f, patient, eye)
+            patient, eye = patient_and_eye(f, meta_rows, metas[f])
+            sp, notes = resolve_spacing(metas[f], spacing, an.spacing)
+            res = an.analyse(image, f, patient, eye, spacing=sp)
+            res.warnings += notes
+            spacings[f.name] = _spacing_columns(metas[f], sp, spacing is not None, show_identifiers)
+            if writer is not None:
+                writer.write(writer.scan(f, res.masks, res.values, res.reasons, res.warnings, sp, eye))
+            res.masks = {}
             (tmp / "overlays" / f"{f.stem}.jpg").write_bytes(_jpeg(res.overlay))
             previews[f.name] = _jpeg(res.overlay, PREVIEW_WIDTH, 80)
             res.overlay = res.overlay[:0]  # keep memory flat: the pixels are written, the numbers kept
@@ -149,7 +169,7 @@ def make_report(
         per_scan = (time.perf_counter() - t0) / len(files)
         eyes = summarise_eyes(results, th)
         model = {**_model_description(an), "aod500": th.aod500_mm, "tisa500": th.tisa500_mm2}
-        rows = [scan_row(r, th) for r in results]
+        rows = [{**scan_row(r, th), **spacings[r.image.name]} for r in results]
         agree = []
         if ref_rows:
             for m in AGREEMENT_MEASURES:
@@ -177,7 +197,9 @@ def make_report(
             ],
             blank_nan=True,
         )
-        page = render(eyes, previews, model, an.spacing, timing, agreement_section(agree))
+        page_spacing = {(r["spacing_x_mm"], r["spacing_y_mm"]) for r in rows}
+        page_spacing = page_spacing.pop() if len(page_spacing) == 1 else None  # None: per scan, in scans.csv
+        page = render(eyes, previews, model, page_spacing, timing, agreement_section(agree))
         atomic_write_text(tmp / "report.html", page)
         summary = {
             "n_scans": len(results),
@@ -198,6 +220,45 @@ def make_report(
         **{k: summary[k] for k in ("n_scans", "n_eyes", "seconds_per_scan", "steps_ms")},
         "html": Path(out) / "report.html",
     }
+
+
+def _check_dicom(
+    metas: dict[Path, ScanMeta], spacing: tuple[float, float] | None, dicom_out: str | Path | None, out: str | Path
+) -> None:
+    """Refuse, before any work, a DICOM without spacing when no ``--spacing`` is given, and a ``--dicom-out``
+    that cannot be written (an image-file scan, the folder inside ``--out``)."""
+    missing = [f for f, m in metas.items() if m.source == "dicom" and m.spacing_mm is None]
+    if missing and spacing is None:
+        more = f" (and {len(missing) - 1} more scans)" if len(missing) > 1 else ""
+        raise AntsegInputError(missing[0], NO_SPACING + more)
+    if dicom_out is None:
+        return
+    not_dicom = [f for f, m in metas.items() if m.source != "dicom"]
+    if not_dicom:
+        raise AntsegInputError(not_dicom[0], "--dicom-out needs DICOM scans: this is an image file")
+    d, o = Path(dicom_out).resolve(), Path(out).resolve()
+    if d == o or d.is_relative_to(o) or o.is_relative_to(d):
+        raise AntsegInputError(dicom_out, "--dicom-out must be a folder of its own, not --out or inside it")
+
+
+def _dicom_writer(stack: contextlib.ExitStack, dicom_out, overwrite: bool, used: list[Path], an: ScanAnalyser):
+    """The SEG/SR writer into its own atomic folder (None without ``--dicom-out``)."""
+    if dicom_out is None:
+        return None
+    from antseg.export.dicom_seg_sr import DicomWriter
+
+    writer = DicomWriter(Path("."), model_name=f"antseg {an.seg.checkpoint.model['name']}")  # highdicom first
+    writer.folder = stack.enter_context(atomic_dir(dicom_out, overwrite=overwrite, inputs=used))
+    return writer
+
+
+def _spacing_columns(meta: ScanMeta, sp: tuple[float, float], given: bool, identifiers: bool) -> dict:
+    """The spacing a scan was measured with and where it came from; with identifiers, the patient's name."""
+    source = "--spacing" if given else meta.spacing_from or "model"
+    cols = {"spacing_x_mm": sp[0], "spacing_y_mm": sp[1], "spacing_from": source}
+    if identifiers and meta.source == "dicom":
+        cols.update(patient_name=meta.patient_name, birth_date=meta.birth_date)
+    return cols
 
 
 def _float(v) -> float:
