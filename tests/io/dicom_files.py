@@ -67,7 +67,7 @@ def make_dicom(
     signedness) as a DICOM file. ``spacing`` is (x, y) mm per pixel, written as Pixel Spacing (row, column);
     ``attributes`` are set last (``WindowCenter=...``, ``Laterality="R"``, ...)."""
     ds = base_dataset(sop_class, modality)
-    colour = pixels.shape[-1] == 3 and pixels.ndim in (3, 4)
+    colour = pixels.shape[-1] == 3 and pixels.ndim in (3, 4)  # so a (frames, H, 3) grey stack needs H != 3
     photometric = photometric or ("RGB" if colour else "MONOCHROME2")
     bits = bits_stored or 8 * pixels.dtype.itemsize
     ds.set_pixel_data(pixels, photometric if photometric != "PALETTE COLOR" else "MONOCHROME2", bits)
@@ -115,8 +115,8 @@ def visante_like(path: Path, image: np.ndarray | None = None, **attributes) -> P
     Spacing. ``image`` (uint8, any size) replaces the made-up B-scan, stored as value * 40 - 3000."""
     img = (oct_like() * 255).astype(np.uint8) if image is None else image
     stored = (img.astype(np.int32) * 40 - 3000).astype(np.int16)
-    return make_dicom(path, stored, sop_class=PRIVATE_SOP_CLASS, modality="OPT", Laterality="R",
-                      Manufacturer="Carl Zeiss Meditec (made up)", **attributes)  # fmt: skip
+    attributes = {"Laterality": "R", "Manufacturer": "Carl Zeiss Meditec (made up)", **attributes}
+    return make_dicom(path, stored, sop_class=PRIVATE_SOP_CLASS, modality="OPT", **attributes)
 
 
 def casia_like(path: Path, image: np.ndarray | None = None, spacing=(0.0075, 0.0075), **attributes) -> Path:

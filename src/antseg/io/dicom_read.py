@@ -106,6 +106,8 @@ def number_of_frames(ds: Dataset) -> int:
 
 def check_image(path: Path, ds: Dataset, has_pixels: bool = True) -> None:
     """A DICOM that holds no image (a report, a key object, a presentation state) cannot be a scan."""
+    if "SOPClassUID" not in ds:
+        raise AntsegInputError(path, "unreadable DICOM file, truncated or corrupt (no SOP Class UID)")
     if not has_pixels or "Rows" not in ds or "Columns" not in ds:
         kind = getattr(getattr(ds, "SOPClassUID", None), "name", "") or "unknown SOP class"
         raise AntsegInputError(path, f"DICOM without pixel data ({kind}): not an image")
