@@ -22,6 +22,7 @@ from antseg.inference.spurs import SpurPredictor
 from antseg.io.atomic import atomic_dir
 from antseg.io.images import read_image, write_png
 from antseg.io.output_folder import existing_paths
+from antseg.io.scan_meta import NO_SPACING, resolve_spacing, scan_metadata
 from antseg.io.tables import write_csv, write_json
 
 KEY = ["acd_mm", "acw_mm", "lv_mm", "aod500_mm_left", "aod500_mm_right", "tisa500_mm2_left", "tisa500_mm2_right"]
@@ -121,20 +122,27 @@ def agreement_markdown(table: list[dict], has_reference: bool) -> str:
 def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing: tuple[float, float] | None,
                    device: str = "auto", overwrite: bool = False,
                    spur_wall_mm: float | None = None) -> Path:  # fmt: skip
-    """Predict then measure new images; spacing from ``spacing`` or the segmentation checkpoint.
+    """Predict then measure new images; spacing from ``spacing``, else a DICOM's own (a DICOM without one is
+    refused), else the segmentation checkpoint's.
 
     ``spur_wall_mm``: a predicted spur further than this (mm) from the angle wall is moved onto it (None: the
     default, 0.3 mm; 0: off).
     """
+    files = collect_inputs([Path(p) for p in images])
+    metas = {f: scan_metadata(f) for f in files}  # a DICOM's own spacing; one without it needs --spacing
+    missing = [f for f, m in metas.items() if m.source == "dicom" and m.spacing_mm is None]
+    if missing and spacing is None:
+        raise AntsegInputError(missing[0], NO_SPACING)
     seg, sp = Predictor(weights, device), SpurPredictor(spur_weights, device)
-    spacing = spacing or seg.spacing
-    if spacing is None:
+    override = spacing
+    if (override or seg.spacing) is None and any(m.source == "file" for m in metas.values()):
         raise AntsegInputError(None, "pixel spacing unknown: give --spacing")
     rows = []
     with atomic_dir(out, overwrite=overwrite, inputs=existing_paths(images, weights, spur_weights)) as tmp:
         (tmp / "overlays").mkdir()
-        for f in collect_inputs([Path(p) for p in images]):
+        for f in files:
             img = read_image(f, grayscale=True)
+            spacing = resolve_spacing(metas[f], override, seg.spacing)[0]
             v, why, masks, spur_xy, moved = _predict_and_measure(seg, sp, img, spacing, spur_wall_mm)
             rows.append({**measurement_row(v, why, AngleThresholds(), image=f.name), **moved})
             write_png(tmp / "overlays" / f"{f.stem}.png", draw_biometry(img, masks, spur_xy, v, spacing))

@@ -25,6 +25,7 @@ from antseg.io.atomic import atomic_dir
 from antseg.io.images import read_image
 from antseg.io.output_folder import existing_paths
 from antseg.io.resumable import ResumableDir
+from antseg.io.scan_meta import resolve_spacing, scan_metadata
 from antseg.io.tables import stream_csv, stream_json_list, write_csv
 
 SPUR_COLUMNS = ["image", "landmark", "x", "y", "confidence", "visible", "moved_mm", "model_x", "model_y"]
@@ -124,11 +125,13 @@ def _predict_one(
     names = pred.structures if pred else []
     masks = pred.predict(img).masks if pred else np.zeros((0, *img.shape[:2]), np.uint8)
     points = sp.predict(img) if sp else {}
+    spacing = resolve_spacing(scan_metadata(f), None, pred.spacing)[0] if pred else None  # a DICOM's own, or none
     if points and pred is not None:
-        points = constrain_spurs(points, dict(zip(names, masks, strict=True)), pred.spacing, spur_wall_mm)
+        wall = spacing or pred.spacing
+        points = constrain_spurs(points, dict(zip(names, masks, strict=True)), wall, spur_wall_mm)
     with job.item(f.stem) as tmp:
         write_prediction(tmp, img, masks, names, spurs=points)
-    areas = area_rows(f.name, masks, names, pred.spacing if pred else None)
+    areas = area_rows(f.name, masks, names, spacing)
     spur_rows = [{"image": f.name, "landmark": n, **v} for n, v in points.items()]
     job.record(f.stem, {"areas": areas, "spurs": spur_rows})
 
