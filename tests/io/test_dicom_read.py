@@ -184,3 +184,20 @@ def test_devices_exports_and_discovery(tmp_path):
     assert collect_inputs([tmp_path / "radial#002.dcm"]) == [tmp_path / "radial#002.dcm"]  # one frame, by name
     with pytest.raises(AntsegInputError, match="DICOM without pixel data"):
         collect_inputs([no_pixels(tmp_path / "zz_report.dcm")])
+
+
+def test_implicit_vr_and_jpeg2000_through_pillow_alone(tmp_path, monkeypatch):
+    import pydicom
+    from pydicom.uid import ImplicitVRLittleEndian
+
+    ds = pydicom.dcmread(make_dicom(tmp_path / "e.dcm", U16, bits_stored=12))
+    ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+    ds.save_as(tmp_path / "i.dcm")
+    assert (read_dicom(tmp_path / "i.dcm", grayscale=True) == U16_STRETCHED).all()
+    pytest.importorskip("openjpeg")  # the encoder
+    arr = np.tile(U16, (16, 16))
+    path = make_dicom(tmp_path / "j.dcm", arr, bits_stored=12, transfer_syntax=JPEG2000Lossless)
+    decoder = get_decoder(JPEG2000Lossless)
+    monkeypatch.setattr(decoder, "_available", {k: v for k, v in decoder._available.items() if k == "pillow"})
+    assert decoder.available_plugins == ("pillow",)  # Pillow, an antseg dependency, decodes JPEG 2000 alone
+    assert (read_dicom(path, grayscale=True) == np.tile(U16_STRETCHED, (16, 16))).all()
