@@ -44,6 +44,7 @@ def test_dicom_without_spacing_is_refused_before_any_work(exports, tiny_run, tin
 
 
 def test_report_takes_spacing_eye_and_patient_from_the_files(exports, tiny_run, tiny_spur_run, tmp_path):
+    pytest.importorskip("highdicom")  # --dicom-out: the dicom extra
     from antseg.export.dicom_seg_sr import read_measurements
     from antseg.report import make_report
 
