@@ -201,3 +201,15 @@ def test_implicit_vr_and_jpeg2000_through_pillow_alone(tmp_path, monkeypatch):
     monkeypatch.setattr(decoder, "_available", {k: v for k, v in decoder._available.items() if k == "pillow"})
     assert decoder.available_plugins == ("pillow",)  # Pillow, an antseg dependency, decodes JPEG 2000 alone
     assert (read_dicom(path, grayscale=True) == np.tile(U16_STRETCHED, (16, 16))).all()
+
+
+def test_palette_colour(tmp_path):
+    lut = np.arange(256, dtype=np.uint16) * 257  # 16-bit entries
+    luts = {"Red": lut, "Green": lut[::-1].copy(), "Blue": np.full(256, 0x8000, np.uint16)}
+    attrs = {}
+    for colour, table in luts.items():
+        attrs[f"{colour}PaletteColorLookupTableDescriptor"] = [256, 0, 16]
+        attrs[f"{colour}PaletteColorLookupTableData"] = table.tobytes()
+    path = make_dicom(tmp_path / "p.dcm", U8, photometric="PALETTE COLOR", **attrs)
+    rgb = read_dicom(path)
+    assert (rgb[..., 0] == U8).all() and (rgb[..., 1] == 255 - U8).all() and (rgb[..., 2] == 128).all()
