@@ -313,17 +313,14 @@ def _fix_references(seg, ds, frame: int | None) -> None:
 def read_measurements(path: str | Path) -> dict[str, dict]:
     """A report written by :class:`DicomWriter`, read back with highdicom: measure column -> {"value" (None when
     not measured), "unit" (UCUM), "status", "reasons", "frames" (referenced source frames)}."""
-    hd = _hd()
-    import pydicom
-
-    sr = hd.sr.srread(path) if hasattr(hd.sr, "srread") else hd.sr.EnhancedSR.from_dataset(pydicom.dcmread(path))
+    sr = _hd().sr.srread(path)
     out = {}
     for group in sr.content.get_image_measurement_groups():
         found = group.get_measurements()
         evaluations = group.get_qualitative_evaluations()
         status = [e.value.meaning for e in evaluations if e.name.value == "quality"]
         status_key = next((k for k, v in STATUS.items() if status and v == status[0]), "")
-        sources = group.source_images if hasattr(group, "source_images") else []
+        sources = group.source_images
         out[group.tracking_identifier] = {
             "value": float(found[0].value) if found else None,
             "unit": found[0].unit.value if found else None,
