@@ -1,5 +1,5 @@
-"""Bad input to ``antseg predict``, ``train``, ``biometry`` and ``evaluate``, table by table: every row must give
-exit 2, one line on stderr naming the file (or the flag), no traceback, and no output folder
+"""Bad input to ``antseg predict``, ``report``, ``train``, ``biometry`` and ``evaluate``, table by table: every row
+must give exit 2, one line on stderr naming the file (or the flag), no traceback, and no output folder
 (see :func:`tests.cli.refusal.assert_refused`)."""
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from pydicom.pixels import get_decoder
+from pydicom.uid import JPEGLosslessSV1
 from tests.cli.refusal import Bad, assert_refused, run_main
+from tests.io.dicom_files import casia_like, no_pixels, undecodable, visante_like
 
 from antseg.io.images import write_png
 
@@ -62,7 +65,22 @@ def files(tmp_path_factory) -> dict[str, Path]:
     torch.save({"format": "antseg-checkpoint"}, d / "proto5.pt", pickle_protocol=5)  # torch warns about it
     (d / "train.yaml").write_text("epochs: 2.5\n")
     (d / "a_file").write_text("x")
+    (d / "dcm").mkdir()
+    good = casia_like(d / "dcm" / "good.dcm", rng.integers(0, 255, (48, 64), np.uint8), spacing=(0.02, 0.02))
+    (d / "dcm" / "cut.dcm").write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    no_pixels(d / "dcm" / "report.dcm")
+    undecodable(d / "dcm" / "lossless.dcm", JPEGLosslessSV1)
+    (d / "dcm" / "text.dcm").write_text("not a DICOM file")
+    visante_like(d / "dcm" / "nospacing.dcm", rng.integers(0, 255, (48, 64), np.uint8))
     return d
+
+
+@pytest.fixture
+def no_jpeg_lossless_plugin(monkeypatch):
+    """JPEG Lossless undecodable whatever is installed (pylibjpeg-libjpeg and python-gdcm decode it)."""
+    decoder = get_decoder(JPEGLosslessSV1)
+    monkeypatch.setattr(decoder, "_available", {})
+    monkeypatch.setattr(decoder, "_unavailable", {"pylibjpeg": ("pylibjpeg>=2.0", "pylibjpeg-libjpeg>=2.1")})
 
 
 PREDICT: dict[str, tuple[list[str], str]] = {
@@ -82,11 +100,16 @@ PREDICT: dict[str, tuple[list[str], str]] = {
     "one image twice": (["{d}/imgs/b.png", "{d}/imgs/b.png"], "given twice"),
     "resume with nothing to resume": (["{d}/imgs/b.png", "--resume"], "nothing to resume"),
     "resume and overwrite": (["{d}/imgs/b.png", "--resume", "--overwrite"], "--resume"),
+    "truncated DICOM": (["{d}/dcm/cut.dcm"], "cut.dcm: cannot decode its pixel data, truncated or corrupt"),
+    "DICOM without pixel data": (["{d}/dcm/report.dcm"], "report.dcm: DICOM without pixel data"),
+    "DICOM compressed without its plugin": (["{d}/dcm/lossless.dcm"], "needs a decoder plugin: pip install pylibjpeg"),
+    "text named .dcm": (["{d}/dcm/text.dcm"], "text.dcm: not a DICOM file"),
+    "DICOM frame that does not exist": (["{d}/dcm/good#002.dcm"], "good#002.dcm: no such frame: good.dcm holds 1"),
 }
 
 
 @pytest.mark.parametrize("case", list(PREDICT))
-def test_predict_bad_input(tiny_run, files, tmp_path, run_cli, case):
+def test_predict_bad_input(tiny_run, files, tmp_path, run_cli, case, no_jpeg_lossless_plugin):
     extra, names = PREDICT[case]
     out = tmp_path / "out"
     args = ["predict", tiny_run, *[a.format(d=files) for a in extra], "--out", out, "--device", "cpu"]
@@ -134,6 +157,29 @@ def test_biometry_bad_input(split_phantom, files, tmp_path, run_cli, case):
     out = tmp_path / "out"
     args = ["biometry", "--dataset", split_phantom, "--out", out, *[a.format(d=files) for a in extra]]
     assert_refused(run_cli(args), Bad(args, out, names))
+
+
+REPORT: dict[str, tuple[list[str], str]] = {
+    "DICOM without spacing": (["{d}/dcm/nospacing.dcm"], "nospacing.dcm: no pixel spacing in the file"),
+    "truncated DICOM": (["{d}/dcm/good.dcm", "{d}/dcm/cut.dcm"], "cut.dcm: cannot decode its pixel data"),
+    "DICOM compressed without its plugin": (
+        ["{d}/dcm/lossless.dcm", "--spacing", "0.02"],
+        "lossless.dcm: compressed as JPEG Lossless",
+    ),
+    "DICOM without pixel data": (["{d}/dcm/report.dcm"], "report.dcm: DICOM without pixel data"),
+    "--dicom-out with an image file": (["{d}/still.png", "--dicom-out", "{d}/pacs"], "still.png: --dicom-out"),
+    "--dicom-out inside --out": (["{d}/dcm/good.dcm", "--dicom-out", "{out}/pacs"], "--dicom-out must be a folder"),
+}
+
+
+@pytest.mark.parametrize("case", list(REPORT))
+def test_report_bad_input(tiny_run, tiny_spur_run, files, tmp_path, run_cli, case, no_jpeg_lossless_plugin):
+    extra, names = REPORT[case]
+    out = tmp_path / "out"
+    args = ["report", *[a.format(d=files, out=out) for a in extra], "--out", out, "--weights", tiny_run,
+            "--spurs", tiny_spur_run[1], "--device", "cpu"]  # fmt: skip
+    assert_refused(run_cli(args), Bad(args, out, names))
+    assert not (files / "pacs").exists()
 
 
 TRAIN: dict[str, tuple[list[str], str]] = {

@@ -20,7 +20,7 @@ from antseg.cli.common import (
 
 
 def report(
-    scans: list[Path] = typer.Argument(..., help="AS-OCT scans (JPEG/PNG) and folders of scans."),
+    scans: list[Path] = typer.Argument(..., help="AS-OCT scans (JPEG/PNG/DICOM) and folders of scans."),
     out: Path = typer.Option(
         Path("report"), "--out", help="Folder for report.html, scans.csv, eyes.csv, report.json, overlays/."
     ),
@@ -28,7 +28,9 @@ def report(
         "default", help="Segmentation model: run folder, checkpoint, or 'default' (shipped, synthetic-trained)."
     ),
     spurs: str = typer.Option("default", help="Spur model: run folder, spur.pt, or 'default'."),
-    spacing: str = typer.Option(None, help="mm per pixel 'S' or 'SX,SY' (default: the segmentation model's)."),
+    spacing: str = typer.Option(
+        None, help="mm per pixel 'S' or 'SX,SY' for every scan (default: a DICOM's own, else the model's)."
+    ),
     meta: Path = typer.Option(None, help="CSV with image (or case_id), patient_id, eye: groups scans by eye."),
     reference: Path = typer.Option(None, help="CSV with image (or case_id) and reference measures: agreement plots."),
     narrow_aod500: float = typer.Option(0.15, help="Flag an angle narrow when AOD500 (mm) is below this..."),
@@ -40,6 +42,12 @@ def report(
     mirror: bool = typer.Option(None, "--mirror/--no-mirror", help=MIRROR_HELP),
     repair: bool = typer.Option(None, "--repair/--no-repair", help=REPAIR_HELP),
     config: Path = typer.Option(None, "--config", help=SCAN_CONFIG_HELP),
+    dicom_out: Path = typer.Option(
+        None, "--dicom-out", help="Also write a DICOM SEG and SR per DICOM scan here (needs antseg[dicom])."
+    ),
+    show_identifiers: bool = typer.Option(
+        False, "--show-identifiers", help="Show DICOM patient IDs, names and birth dates (default: a pseudonym)."
+    ),
     device: str = device_option(),
     overwrite: bool = typer.Option(False),
 ) -> None:
@@ -55,7 +63,7 @@ def report(
             scans, out, weights, spurs, spacing=parse_floats(spacing, 2, "--spacing"), meta=meta,
             reference=reference, thresholds=AngleThresholds(narrow_aod500, narrow_tisa500), device=device,
             overwrite=overwrite, progress=update, spur_wall_mm=spur_wall, eye_regex=eye_regex,
-            config=scan_config(config, mirror, repair),
+            config=scan_config(config, mirror, repair), dicom_out=dicom_out, show_identifiers=show_identifiers,
         )  # fmt: skip
     for w in res["warnings"]:
         console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)

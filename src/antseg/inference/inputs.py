@@ -6,20 +6,26 @@ from pathlib import Path
 
 from antseg.errors import AntsegInputError
 from antseg.inference.video import VIDEO_SUFFIXES
+from antseg.io.dicom_read import DICOM_SUFFIXES, expand_frames, is_dicom, split_frame
 from antseg.io.images import IMAGE_SUFFIXES
 
 
 def collect_inputs(inputs: list[Path]) -> list[Path]:
-    """Image files from files and folders (folders: their images, sorted; not recursive), each name once
-    (:func:`check_unique_names`)."""
+    """Image files from files and folders (folders: their images and ``.dcm`` / ``.dicom`` files, sorted; not
+    recursive), each name once (:func:`check_unique_names`). A DICOM file of several frames gives one name per
+    frame (``scan#001.dcm``, ...: :func:`antseg.io.dicom_read.expand_frames`); a file given by name is a DICOM
+    when it has the DICOM marker."""
     files: list[Path] = []
     for p in inputs:
         if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+            suffixes = IMAGE_SUFFIXES + DICOM_SUFFIXES
+            found = sorted(f for f in p.iterdir() if f.suffix.lower() in suffixes and f.is_file())
             if not found:
                 raise AntsegInputError(p, "folder holds no images")
-            files += found
+            files += [s for f in found for s in (expand_frames(f) if is_dicom(f) else [f])]
         elif p.is_file():
+            files += expand_frames(p) if is_dicom(p) else [p]
+        elif split_frame(p)[1] is not None:  # one frame of a multi-frame file, by its frame name
             files.append(p)
         else:
             raise AntsegInputError(p, "does not exist")

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from antseg.errors import AntsegInputError
+from antseg.io.dicom_read import is_dicom, read_dicom
 from antseg.io.quiet import native_stderr_silenced
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -40,12 +41,15 @@ def decode_image(data: bytes, source: str | Path, grayscale: bool = False) -> np
 
 
 def read_image(path: str | Path, grayscale: bool = False) -> np.ndarray:
-    """Read an image file.
+    """Read an image file, or a DICOM scan windowed to 8 bits (:func:`antseg.io.dicom_read.read_dicom`: a
+    ``.dcm`` / ``.dicom`` file, a frame name ``scan#001.dcm``, or any file with the DICOM marker).
 
     Returns:
         uint8 array (H, W) if grayscale else (H, W, 3) RGB.
     """
     path = Path(path)
+    if is_dicom(path):
+        return read_dicom(path, grayscale)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -54,7 +58,14 @@ def read_image(path: str | Path, grayscale: bool = False) -> np.ndarray:
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
-    """Width and height of an image from its header, without decoding the pixels."""
+    """Width and height of an image (or a DICOM scan) from its header, without decoding the pixels."""
+    if is_dicom(path):
+        from antseg.io.dicom_read import check_image, read_header, split_frame
+
+        file = split_frame(path)[0]
+        ds = read_header(file)
+        check_image(file, ds)
+        return int(ds.Columns), int(ds.Rows)
     try:
         with Image.open(path) as im:
             return int(im.width), int(im.height)

@@ -88,7 +88,8 @@ def eye_section(eye: EyeSummary, previews: dict[str, bytes]) -> str:
 def render(
     eyes: list[EyeSummary], previews: dict[str, bytes], model: dict, spacing, timing: dict, agreement_html: str = ""
 ) -> str:
-    """The whole page. ``model`` describes the models (paths, architecture, training data, ``synthetic``)."""
+    """The whole page. ``model`` describes the models (paths, architecture, training data, ``synthetic``);
+    ``spacing`` is the scans' common (x, y) mm per pixel, None when they differ (each is in ``scans.csv``)."""
     n = sum(len(e.scans) for e in eyes)
     when = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     synthetic = (
@@ -105,9 +106,10 @@ def render(
         + f'<td class="num">{_num(e.stats["acd_mm"]["median"])}</td><td class="num">{e.n_warnings}</td></tr>'
         for e in eyes
     )
+    spacing_text = f"Pixel spacing {spacing[0]:g} x {spacing[1]:g} mm/px." if spacing else "Pixel spacing: per scan."
     body = [
         f'<h1>AS-OCT angle report</h1><p class="muted">{n} scans, {len(eyes)} eyes, made {when} by antseg. '
-        f"Pixel spacing {spacing[0]:g} x {spacing[1]:g} mm/px. Segmentation model: {_e(model.get('segmentation'))}; "
+        f"{spacing_text} Segmentation model: {_e(model.get('segmentation'))}; "
         f"spur model: {_e(model.get('spurs'))}. {_e(model.get('training', ''))}</p>",
         synthetic,
         '<h2>Eyes</h2><table class="eyes"><thead><tr><th>eye</th><th>scans</th><th>narrow left</th>'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -18,7 +19,6 @@ from antseg.biometry.dataset import AngleThresholds
 from antseg.biometry.units import rounded
 from antseg.config import dump_config
 from antseg.errors import AntsegInputError
-from antseg.inference.inputs import collect_inputs
 from antseg.io.atomic import atomic_dir, atomic_write_text
 from antseg.io.images import read_image
 from antseg.io.meta_tables import read_meta, read_reference
@@ -31,6 +31,7 @@ from antseg.report.figures import agreement_section
 from antseg.report.grouping import scan_eyes
 from antseg.report.html import render
 from antseg.scan.config import ScanConfig
+from antseg.scan.inputs import ScanInput, scan_inputs
 from antseg.scan.pipeline import ScanPipeline
 from antseg.scan.rows import draw, result_row
 
@@ -102,13 +103,15 @@ def make_report(
     spur_wall_mm: float | None = None,
     eye_regex: str | None = None,
     config: ScanConfig | None = None,
+    dicom_out: str | Path | None = None,
+    show_identifiers: bool = False,
 ) -> dict:
     """Analyse every scan with the per-scan pipeline (:class:`~antseg.scan.ScanPipeline`) and write
     ``report.html``, ``scans.csv``, ``eyes.csv``, ``report.json``, ``scan_config.yaml`` and
     ``overlays/<stem>.jpg`` into ``out``.
 
     Args:
-        inputs: scan files and folders of scans (JPEG/PNG/BMP).
+        inputs: scan files and folders of scans (JPEG/PNG/BMP/TIFF, DICOM).
         meta: CSV with ``image`` (or ``case_id`` = file stem), ``patient_id`` and ``eye``: groups scans by eye
             when the file names are not CASIA exports.
         reference: CSV with ``image`` (or ``case_id``) and measure columns: adds agreement plots and a table.
@@ -118,13 +121,24 @@ def make_report(
             (see :func:`antseg.report.grouping.scan_eyes` for every rule).
         config: the pipeline's settings (mirror pass, repairs, quality limits); ``spacing`` and ``spur_wall_mm``
             override its own.
+        spacing: (x, y) mm per pixel for every scan; None: each DICOM's own (a DICOM without one is refused),
+            the model's for image files.
+        dicom_out: also write a DICOM Segmentation and measurement report per scan into this folder (DICOM
+            scans only; the ``dicom`` extra; :mod:`antseg.export.dicom_seg_sr`).
+        show_identifiers: the patient ID (and name and birth date columns) of DICOM scans in the tables and the
+            page; without it, a pseudonym (:class:`antseg.io.scan_meta.ScanMeta`).
 
     Returns:
         {"n_scans", "n_eyes", "seconds_per_scan", "steps_ms" (per step, median), "html": path, "warnings": when
         ``meta`` or ``reference`` rows and the scans do not match up}.
     """
-    files = collect_inputs([Path(p) for p in inputs])  # each name once: scans are told apart by name
     th = thresholds or AngleThresholds()
+    cfg = replace(config or ScanConfig(), spacing=spacing or (config.spacing if config else None))
+    if spur_wall_mm is not None:
+        cfg = replace(cfg, spur_wall_mm=checks.spur_wall(spur_wall_mm))
+    scans = scan_inputs(inputs, cfg.spacing, None, identifiers=show_identifiers)  # headers only, before any work
+    files = [s.path for s in scans]
+    _check_dicom(scans, dicom_out, out)
     meta_table = read_meta(meta, "--meta") if meta else None
     ref_table = read_reference(reference, AGREEMENT_MEASURES, "--reference") if reference else None
     warnings = [] if meta_table is None else meta_table.match_warnings(files, "--meta", "scans are grouped by name")
@@ -132,20 +146,26 @@ def make_report(
         warnings += ref_table.match_warnings(files, "--reference", "no agreement with reference values is shown")
     meta_rows = {} if meta_table is None else meta_table.index
     ref_rows = {} if ref_table is None else ref_table.index
-    eyes_of = scan_eyes(files, meta_rows, eye_regex)
-    cfg = replace(config or ScanConfig(), spacing=spacing or (config.spacing if config else None))
-    if spur_wall_mm is not None:
-        cfg = replace(cfg, spur_wall_mm=checks.spur_wall(spur_wall_mm))
+    own = [(s.meta.patient or s.path.stem, s.meta.laterality) if s.meta.source == "dicom" else None for s in scans]
+    eyes_of = scan_eyes(files, meta_rows, eye_regex, own)
     pipe = ScanPipeline(weights, spurs, cfg, device, use="report")
-    if pipe.spacing is None:
+    if pipe.spacing is None and any(s.spacing is None for s in scans):
         raise AntsegInputError(None, "pixel spacing unknown: give --spacing (mm per pixel)")
-    results, previews, steps = [], {}, []
+    results, previews, steps, spacings = [], {}, [], {}
     used = existing_paths(inputs, weights, spurs, meta, reference)
-    with atomic_dir(out, overwrite=overwrite, inputs=used) as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(atomic_dir(out, overwrite=overwrite, inputs=used))
+        writer = _dicom_writer(stack, dicom_out, overwrite, used, pipe)
         (tmp / "overlays").mkdir()
         t0 = time.perf_counter()
-        for i, (f, (patient, eye)) in enumerate(zip(files, eyes_of, strict=True)):
-            res = pipe.run(read_image(f), name=f.name)
+        for i, (s, (patient, eye)) in enumerate(zip(scans, eyes_of, strict=True)):
+            f = s.path
+            sp = s.spacing or pipe.spacing
+            res = pipe.run(read_image(f), name=f.name, spacing=sp)
+            res.warnings += s.notes
+            spacings[f.name] = _spacing_columns(s, sp, spacing is not None, show_identifiers)
+            if writer is not None:
+                writer.write(_dicom_scan(writer, f, res, eye))
             t1 = time.perf_counter()
             drawn = draw(res)
             (tmp / "overlays" / f"{f.stem}.jpg").write_bytes(_jpeg(drawn))
@@ -159,7 +179,7 @@ def make_report(
         per_scan = (time.perf_counter() - t0) / len(files)
         eyes = summarise_eyes(results, th)
         model = {**_model_description(pipe), "aod500": th.aod500_mm, "tisa500": th.tisa500_mm2}
-        rows = [scan_row(r, th) for r in results]
+        rows = [{**scan_row(r, th), **spacings[r.path.name]} for r in results]
         agree = []
         if ref_rows:
             for m in AGREEMENT_MEASURES:
@@ -174,7 +194,9 @@ def make_report(
         timing = {"per_scan_s": per_scan, "steps_ms": steps_ms}
         write_csv(tmp / "scans.csv", rows, blank_nan=True)
         write_csv(tmp / "eyes.csv", [eye_row(e) for e in eyes], blank_nan=True)
-        page = render(eyes, previews, model, pipe.spacing, timing, agreement_section(agree))
+        page_spacing = {(r["spacing_x_mm"], r["spacing_y_mm"]) for r in rows}
+        page_spacing = page_spacing.pop() if len(page_spacing) == 1 else None  # None: per scan, in scans.csv
+        page = render(eyes, previews, model, page_spacing, timing, agreement_section(agree))
         atomic_write_text(tmp / "report.html", page)
         dump_config(replace(cfg, spacing=pipe.spacing), tmp / "scan_config.yaml")
         summary = {
@@ -183,7 +205,7 @@ def make_report(
             "seconds_per_scan": per_scan,
             "steps_ms": steps_ms,
             "model": model,
-            "spacing_mm": list(pipe.spacing),
+            "spacing_mm": None if page_spacing is None else list(page_spacing),
             "eyes": [
                 {"eye": e.key, "scans": [s.path.name for s in e.scans], "used": [s.path.name for s in e.used],
                  "stats": e.stats, "narrow": e.narrow}
@@ -199,6 +221,47 @@ def make_report(
         "html": Path(out) / "report.html",
         "warnings": warnings,
     }
+
+
+def _check_dicom(scans: list[ScanInput], dicom_out: str | Path | None, out: str | Path) -> None:
+    """Refuse, before any work, a ``--dicom-out`` that cannot be written (an image-file scan, a folder inside
+    ``--out``)."""
+    if dicom_out is None:
+        return
+    not_dicom = [s.path for s in scans if s.meta.source != "dicom"]
+    if not_dicom:
+        raise AntsegInputError(not_dicom[0], "--dicom-out needs DICOM scans: this is an image file")
+    d, o = Path(dicom_out).resolve(), Path(out).resolve()
+    if d == o or d.is_relative_to(o) or o.is_relative_to(d):
+        raise AntsegInputError(dicom_out, "--dicom-out must be a folder of its own, not --out or inside it")
+
+
+def _dicom_writer(stack: contextlib.ExitStack, dicom_out, overwrite: bool, used: list[Path], pipe: ScanPipeline):
+    """The SEG/SR writer into its own atomic folder (None without ``--dicom-out``)."""
+    if dicom_out is None:
+        return None
+    from antseg.export.dicom_seg_sr import DicomWriter
+
+    writer = DicomWriter(Path("."), model_name=f"antseg {pipe.seg.checkpoint.model['name']}")  # highdicom first
+    writer.folder = stack.enter_context(atomic_dir(dicom_out, overwrite=overwrite, inputs=used))
+    return writer
+
+
+def _dicom_scan(writer, path: Path, res, eye: str):
+    """A pipeline result as the DICOM writer takes it: masks, values, and each measure's status and reasons."""
+    return writer.scan(
+        path, res.mask_dict, res.values, res.reasons, res.warnings, res.spacing, eye,
+        statuses={k: (m.status, list(m.reasons)) for k, m in res.measures.items()},
+    )  # fmt: skip
+
+
+def _spacing_columns(s: ScanInput, sp: tuple[float, float], given: bool, identifiers: bool) -> dict:
+    """The spacing a scan was measured with and where it came from; with identifiers, the patient's name."""
+    source = "--spacing" if given else s.meta.spacing_from or "model"
+    cols = {"spacing_x_mm": sp[0], "spacing_y_mm": sp[1], "spacing_from": source}
+    if identifiers and s.meta.source == "dicom":
+        cols.update(patient_name=s.meta.patient_name, birth_date=s.meta.birth_date)
+    return cols
 
 
 def _float(v) -> float:

@@ -19,12 +19,12 @@ from antseg.biometry.units import rounded
 from antseg.config import dump_config
 from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
-from antseg.inference.inputs import collect_inputs
 from antseg.io.atomic import atomic_dir
 from antseg.io.images import read_image, write_png
 from antseg.io.output_folder import existing_paths
 from antseg.io.tables import write_csv, write_json
 from antseg.scan.config import ScanConfig
+from antseg.scan.inputs import scan_inputs
 from antseg.scan.pipeline import ScanPipeline
 from antseg.scan.rows import draw, result_row
 
@@ -113,26 +113,28 @@ def agreement_markdown(table: list[dict], has_reference: bool) -> str:
 def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing: tuple[float, float] | None,
                    device: str = "auto", overwrite: bool = False,
                    spur_wall_mm: float | None = None, config: ScanConfig | None = None) -> Path:  # fmt: skip
-    """Predict then measure new images with the per-scan pipeline; spacing from ``spacing`` or the segmentation
-    checkpoint. Writes ``biometry.csv`` (every measure with its status), overlays and ``scan_config.yaml``.
+    """Predict then measure new images with the per-scan pipeline; spacing from ``spacing``, else a DICOM's own (a
+    DICOM without one is refused), else the segmentation checkpoint's. Writes ``biometry.csv`` (every measure
+    with its status), overlays and ``scan_config.yaml``.
 
     ``spur_wall_mm``: a predicted spur further than this (mm) from the angle wall is moved onto it (None: the
     default, 0.3 mm; 0: off).
     """
-    files = collect_inputs([Path(p) for p in images])
     cfg = replace(config or ScanConfig(), spacing=spacing or (config.spacing if config else None))
     if spur_wall_mm is not None:
         cfg = replace(cfg, spur_wall_mm=spur_wall_mm)
+    scans = scan_inputs(images, cfg.spacing, None)  # a DICOM without spacing is refused before any work
     pipe = ScanPipeline(weights, spur_weights, cfg, device, use="biometry")
-    if pipe.spacing is None:
+    if pipe.spacing is None and any(s.spacing is None for s in scans):
         raise AntsegInputError(None, "pixel spacing unknown: give --spacing")
     rows = []
     with atomic_dir(out, overwrite=overwrite, inputs=existing_paths(images, weights, spur_weights)) as tmp:
         (tmp / "overlays").mkdir()
-        for f in files:
-            res = pipe.run(read_image(f), name=f.name)
-            rows.append(result_row(res, AngleThresholds(), image=f.name))
-            write_png(tmp / "overlays" / f"{f.stem}.png", draw(res))
+        for s in scans:
+            res = pipe.run(read_image(s.path), name=s.path.name, spacing=s.spacing or pipe.spacing)
+            res.warnings += s.notes
+            rows.append(result_row(res, AngleThresholds(), image=s.path.name))
+            write_png(tmp / "overlays" / f"{s.path.stem}.png", draw(res))
         write_csv(tmp / "biometry.csv", rows, blank_nan=True)
         dump_config(replace(cfg, spacing=pipe.spacing), tmp / "scan_config.yaml")
     return out

@@ -26,6 +26,7 @@ from antseg.io.digest import file_sha256
 from antseg.io.images import read_image
 from antseg.io.output_folder import existing_paths
 from antseg.io.resumable import ResumableDir
+from antseg.io.scan_meta import resolve_spacing, scan_metadata
 from antseg.io.tables import stream_csv, stream_json_list, write_csv
 from antseg.models.checkpoint import require_modality
 from antseg.scan.config import ScanConfig
@@ -112,7 +113,7 @@ def predict_paths(
             log(f"resuming: {sum(f.stem in job.done for f in files)} of {len(files)} images are already done")
         for i, f in enumerate(files):
             if f.stem not in job.done:
-                _predict_scan(job, f, pipe) if pipe is not None else _predict_image(job, f, pred)
+                _predict_scan(job, f, pipe, cfg.spacing) if pipe is not None else _predict_image(job, f, pred)
             if progress:
                 progress(i + 1, len(files))
         _write_tables(job, pred is not None, pipe is not None and pipe.spur is not None, pipe is not None)
@@ -128,12 +129,14 @@ def predict_paths(
     return job.finish()
 
 
-def _predict_scan(job: ResumableDir, f: Path, pipe: ScanPipeline) -> None:
-    """One AS-OCT scan through the pipeline into its own folder, then recorded (with its rows) in the journal."""
-    res = pipe.run(read_image(f), name=f.name)
+def _predict_scan(job: ResumableDir, f: Path, pipe: ScanPipeline, given: tuple[float, float] | None) -> None:
+    """One AS-OCT scan through the pipeline into its own folder, then recorded (with its rows) in the journal.
+    A DICOM's own spacing is used; one without any gets no areas in mm2 (the wall check uses the model's)."""
+    spacing = resolve_spacing(scan_metadata(f), given, pipe.spacing)[0]
+    res = pipe.run(read_image(f), name=f.name, spacing=spacing)
     with job.item(f.stem) as tmp:
         write_prediction(tmp, res.image, res.masks, res.structures, spurs=res.spurs)
-    areas = area_rows(f.name, res.masks, res.structures, res.spacing) if res.structures else []
+    areas = area_rows(f.name, res.masks, res.structures, spacing) if res.structures else []
     spur_rows = [{"image": f.name, "landmark": n, **spur_values(v)} for n, v in res.spurs.items()]
     quality = [{"image": f.name, "in_domain": "yes" if res.in_domain else "no", "warnings": "; ".join(res.warnings),
                 "repairs": "; ".join(r.text() for r in res.repairs)}]  # fmt: skip
@@ -146,7 +149,8 @@ def _predict_image(job: ResumableDir, f: Path, pred) -> None:
     masks = pred.predict(img).masks
     with job.item(f.stem) as tmp:
         write_prediction(tmp, img, masks, pred.structures)
-    job.record(f.stem, {"areas": area_rows(f.name, masks, pred.structures, pred.spacing)})
+    spacing = resolve_spacing(scan_metadata(f), None, pred.spacing)[0]
+    job.record(f.stem, {"areas": area_rows(f.name, masks, pred.structures, spacing)})
 
 
 def _rows(job: ResumableDir, key: str) -> Iterator[dict]:

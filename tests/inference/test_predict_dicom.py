@@ -1,0 +1,36 @@
+"""``antseg predict`` and ``antseg biometry`` on DICOM scans: a multi-frame file is one output per frame, areas in
+mm2 use the file's spacing and stay empty without one (never another device's), biometry asks for --spacing."""
+
+from __future__ import annotations
+
+import numpy as np
+from tests.io.dicom_files import casia_like, enhanced_radial, visante_like
+
+from antseg.io.tables import read_csv
+
+
+def test_predict_and_biometry_on_dicom(tiny_run, tiny_spur_run, tmp_path, cli):
+    rng = np.random.default_rng(0)
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    casia_like(scans / "casia.dcm", rng.integers(0, 255, (60, 120), np.uint8), spacing=(0.02, 0.04))
+    visante_like(scans / "visante.dcm", rng.integers(0, 255, (60, 120), np.uint8))
+    enhanced_radial(scans / "radial.dcm", rng.integers(0, 4000, (2, 60, 120)).astype(np.uint16), spacing=(0.01, 0.01))
+    r = cli("predict", tiny_run, scans, "--out", tmp_path / "pred", "--device", "cpu")
+    assert r.code == 0, r.err
+    folders = sorted(p.name for p in (tmp_path / "pred").iterdir() if p.is_dir())
+    assert folders == ["casia", "radial#001", "radial#002", "visante"]
+    rows = read_csv(tmp_path / "pred" / "areas.csv")
+    for row in rows:
+        px = int(row["area_px"])
+        expect = {"casia.dcm": f"{px * 0.02 * 0.04:.4f}", "visante.dcm": ""}.get(row["image"], f"{px * 1e-4:.4f}")
+        assert row["area_mm2"] == expect, row
+    spur_run = tiny_spur_run[1]
+    base = ["biometry", scans, "--weights", tiny_run, "--spurs", spur_run, "--device", "cpu", "--out"]
+    r = cli(*base, tmp_path / "bio")
+    assert r.code == 2 and "visante.dcm: no pixel spacing in the file" in r.err and not (tmp_path / "bio").exists()
+    r = cli(*base, tmp_path / "bio", "--spacing", "0.016")
+    assert r.code == 0, r.err
+    assert [row["image"] for row in read_csv(tmp_path / "bio" / "biometry.csv")] == [
+        "casia.dcm", "radial#001.dcm", "radial#002.dcm", "visante.dcm"
+    ]  # fmt: skip
