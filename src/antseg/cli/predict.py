@@ -14,7 +14,9 @@ from antseg.inference.video_stream import VideoOptions
 
 def predict(
     weights: Path = typer.Argument(
-        ..., help="Segmentation run folder (best.pt), checkpoint, 'default' (antseg's shipped model), or 'none'."
+        ...,
+        help="Segmentation run folder (best.pt), checkpoint, .onnx file, 'default' (antseg's shipped model: "
+        "the surgical one for a video), or 'none'.",
     ),
     inputs: list[Path] = typer.Argument(..., help="Images, folders of images, or one video (whole, or --timestamp)."),
     out: Path = typer.Option(Path("predictions"), "--out", help="Output folder (default ./predictions)."),
@@ -32,10 +34,22 @@ def predict(
     smooth: bool = typer.Option(None, "--smooth", help="Whole video: smooth the measures and ellipse over time."),
     masks: str = typer.Option(None, help="Whole video: masks as 'video' (lossless .mkv, default), 'png' or 'none'."),
     spacing: str = typer.Option(None, help="Whole video: mm per pixel 'S' or 'SX,SY' for the mm2/mm columns."),
+    overlay_scale: float = typer.Option(
+        None,
+        "--overlay-scale",
+        help="Whole video: overlay size as a fraction of the frame's (default 1; 0.5 is 4x less to encode).",
+    ),  # fmt: skip
+    white_to_white: float = typer.Option(
+        None,
+        "--white-to-white",
+        help="Whole surgical video without --spacing: the limbus diameter taken as the "
+        "scale of the pupil's mm (default 11.7, the adult average).",
+    ),  # fmt: skip
 ) -> None:
     """Write a mask per structure, an overlay and areas.csv (video: original.png, <structure>.png, overlay.png)."""
     given = {"start": start, "end": end, "every": every, "smooth": smooth, "masks": masks,
-             "spacing": parse_floats(spacing, 2, "--spacing")}  # fmt: skip
+             "spacing": parse_floats(spacing, 2, "--spacing"), "overlay_scale": overlay_scale,
+             "white_to_white_mm": white_to_white}  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
     video = VideoOptions(**given) if given else None
     whole = timestamp is None and len(inputs) == 1 and inputs[0].suffix.lower() in VIDEO_SUFFIXES

@@ -57,8 +57,19 @@ class StructureMeasures:
 ABSENT = StructureMeasures(False, 0.0, 0.0, None, None)
 
 
-def fit_ellipse(contour: np.ndarray) -> Ellipse | None:
-    """Least-squares ellipse of an outline ((K, 1, 2) int points, K >= 5), normalised to major/minor/angle."""
+def fit_ellipse(contour: np.ndarray, size: tuple[int, int] | None = None) -> Ellipse | None:
+    """Least-squares ellipse of an outline ((K, 1, 2) int points, K >= 5), normalised to major/minor/angle.
+
+    Args:
+        size: (H, W) of the frame: outline points on its border are left out (where the frame cuts a region,
+            the border is not the region's edge), unless fewer than 5 points would remain.
+    """
+    if size is not None and len(contour) >= 5:
+        h, w = size
+        p = contour.reshape(-1, 2)
+        inner = (p[:, 0] > 0) & (p[:, 0] < w - 1) & (p[:, 1] > 0) & (p[:, 1] < h - 1)
+        if inner.sum() >= 5 and not inner.all():
+            contour = contour[inner]
     if len(contour) < 5:
         return None
     (cx, cy), (w, h), angle = cv2.fitEllipse(contour)
@@ -69,8 +80,20 @@ def fit_ellipse(contour: np.ndarray) -> Ellipse | None:
     return Ellipse(float(cx), float(cy), float(w), float(h), float(angle % 180.0))
 
 
-def measure_mask(mask: np.ndarray, confidence: float) -> StructureMeasures:
-    """Measures of the largest region of one (H, W) uint8 {0, 1} mask (its holes excluded from the area)."""
+def measure_mask(mask: np.ndarray, confidence: float, scale: float = 1.0) -> StructureMeasures:
+    """Measures of the largest region of one (H, W) uint8 {0, 1} mask (its holes excluded from the area), in
+    frame pixels: ``scale`` is the mask's pixels per frame pixel (a mask smaller than its frame)."""
+    m = _measure(mask, confidence)
+    if scale == 1.0 or m.centroid is None:
+        return m
+    e = m.ellipse
+    c = (m.centroid[0] + 0.5) / scale - 0.5, (m.centroid[1] + 0.5) / scale - 0.5
+    if e is not None:
+        e = Ellipse((e.cx + 0.5) / scale - 0.5, (e.cy + 0.5) / scale - 0.5, e.major / scale, e.minor / scale, e.angle)
+    return StructureMeasures(m.present, m.confidence, m.area_px / scale**2, c, e)
+
+
+def _measure(mask: np.ndarray, confidence: float) -> StructureMeasures:
     h, w = mask.shape
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
@@ -90,7 +113,7 @@ def measure_mask(mask: np.ndarray, confidence: float) -> StructureMeasures:
         return StructureMeasures(False, float(confidence), 0.0, None, None)
     centroid = (mo["m10"] / area, mo["m01"] / area)
     present = area >= MIN_AREA_FRACTION * h * w
-    return StructureMeasures(present, float(confidence), area, centroid, fit_ellipse(outline))
+    return StructureMeasures(present, float(confidence), area, centroid, fit_ellipse(outline, (h, w)))
 
 
 MEASURE_COLUMNS = (
