@@ -55,7 +55,7 @@ def _overlay(img: np.ndarray, row: dict, names: list[str], cal: Calibration) -> 
         notes = [f"limbus not found: {v.reason}"]
     e = row["measures"][CORNEA].ellipse
     p = row["measures"][PUPIL].ellipse if PUPIL in names else None
-    line = (f"found={int(v.found)} conf={v.confidence:.2f} fit={v.fit_iou:.2f} "
+    line = (f"found={int(v.found)} conf={v.confidence:.2f} fit={v.fit:.2f} "
             f"limbus={'' if e is None else f'{e.major:.0f}x{e.minor:.0f}'} "
             f"pupil={'' if p is None else f'{p.major:.0f}'} {v.reason}")  # fmt: skip
     return draw_overlay(img, masks, names, ellipses, notes=notes), line

@@ -157,6 +157,11 @@ def test_bad_videos_are_one_line_errors_and_write_nothing(model, tmp_path, cli):
         ("good.mp4", ["--start", "1", "--end", "0.5"], "must be after"),
         ("good.mp4", ["--every", "0"], "--every"),
         ("good.mp4", ["--masks", "gif"], "--masks"),
+        ("good.mp4", ["--overlay-scale", "0"], "--overlay-scale"),
+        ("good.mp4", ["--overlay-scale", "1.5"], "--overlay-scale"),
+        ("good.mp4", ["--overlay-scale", "nan"], "--overlay-scale"),
+        ("good.mp4", ["--white-to-white", "0"], "--white-to-white"),
+        ("good.mp4", ["--white-to-white", "-11"], "--white-to-white"),
         ("good.mp4", ["--timestamp", "0.2", "--every", "2"], "whole video"),
     ]
     for name, extra, msg in cases:

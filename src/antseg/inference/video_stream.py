@@ -40,7 +40,7 @@ from antseg.inference.temporal import MeasureSmoother, SmoothConfig
 from antseg.inference.video_clinical import ClinicalConfig
 from antseg.inference.video_measures import frame_columns, frame_row, measure_mask
 from antseg.inference.video_reader import DecodedFrame, StopInfo, VideoReader
-from antseg.inference.video_surgical import SurgicalAnalysis, SurgicalSettings, applies_to
+from antseg.inference.video_surgical import CONVEX, SurgicalAnalysis, SurgicalSettings, applies_to
 from antseg.inference.video_trust import Calibration
 from antseg.inference.video_writer import MASK_MODES, VideoOutputs
 from antseg.io.atomic import atomic_dir
@@ -162,7 +162,10 @@ def _process_batch(
     for i, (f, lg, lb) in enumerate(zip(frames, logits, boxes, strict=True)):
         t3 = time.perf_counter()
         fm = logits_to_masks(lg, lb, meta, detail)
-        measures = {s: measure_mask(fm.masks[k], fm.confidence[k], fm.scale) for k, s in enumerate(names)}
+        measures = {
+            s: measure_mask(fm.masks[k], fm.confidence[k], fm.scale, convex=surgical is not None and s in CONVEX)
+            for k, s in enumerate(names)
+        }
 
         def smooth(ms, t=f.time_s):
             return ms if smoothers is None else {s: smoothers[s](t, m) for s, m in ms.items()}

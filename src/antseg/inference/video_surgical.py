@@ -38,6 +38,8 @@ from antseg.inference.video_trust import (
 from antseg.models.checkpoint import CheckpointMeta
 
 PLOT = "pupil_diameter.png"
+#: Structures whose ellipse is fitted on the convex hull of their outline (a notch is a miss, not their edge).
+CONVEX = (CORNEA, PUPIL)
 
 
 def applies_to(meta: CheckpointMeta) -> bool:

@@ -4,8 +4,9 @@ Per frame, the limbus (the ``cornea`` structure: the limbus-bounded disc) is rep
 - a region that is an ellipse (the IoU of the region with its fitted ellipse, inside the frame),
 - of a plausible size and shape (its diameter against the frame's shorter side; minor / major axis),
 - mostly inside the frame (the share of the fitted ellipse the frame shows),
-- with a calibrated confidence of at least one half (the probability, on phantoms, that such a frame's limbus
-  is right: :class:`Calibration`),
+- not hopeless: a calibrated confidence of at least 0.1 (the probability, on phantoms, that such a frame's limbus
+  is right: :class:`Calibration`; the confidence is reported with every frame, and a low median confidence over the
+  video is a warning),
 - and no jump from the last frames (its centre and size against the accepted frames of the last half second; a
   new position seen in several consecutive frames replaces the old one).
 Otherwise the frame is "not found", with the reason. Over the whole video, :func:`video_verdict` warns when it
@@ -34,9 +35,9 @@ class TrustConfig:
     min_diameter: float = 0.12
     max_diameter: float = 1.4
     min_aspect: float = 0.55
-    min_fit_iou: float = 0.85
+    min_fit: float = 0.6
     min_visible: float = 0.6
-    min_confidence: float = 0.5
+    min_confidence: float = 0.1
     max_jump: float = 0.25  # centre move, in limbus diameters
     max_size_change: float = 0.2  # relative change of the diameter
     window_s: float = 0.5
@@ -45,10 +46,11 @@ class TrustConfig:
 
 @dataclass(frozen=True)
 class Calibration:
-    """``P(limbus right) = sigmoid(a * logit(mean probability) + b * fit IoU + c)``, fitted on phantom frames.
+    """``P(limbus right) = sigmoid(a * logit(mean probability) + b * fit + c)``, fitted on phantom frames (the fit:
+    :func:`limbus_fit`).
 
     ``source`` says where the numbers come from; an uncalibrated model (no card) uses the mean probability times
-    the fit IoU as its confidence.
+    the fit as its confidence.
     """
 
     a: float = 0.0
@@ -60,11 +62,11 @@ class Calibration:
     def calibrated(self) -> bool:
         return bool(self.source)
 
-    def __call__(self, p_mean: float, fit_iou: float) -> float:
+    def __call__(self, p_mean: float, fit: float) -> float:
         if not self.calibrated:
-            return float(p_mean * fit_iou)
+            return float(p_mean * fit)
         p = min(max(p_mean, 1e-4), 1 - 1e-4)
-        z = self.a * math.log(p / (1 - p)) + self.b * fit_iou + self.c
+        z = self.a * math.log(p / (1 - p)) + self.b * fit + self.c
         return float(1 / (1 + math.exp(-max(min(z, 50.0), -50.0))))
 
     @classmethod
@@ -77,8 +79,9 @@ class Calibration:
 
 @dataclass(frozen=True)
 class EllipseShape:
-    """How ellipse-like a mask is: its IoU with the ellipse fitted to its largest region (inside the frame; stray
-    blobs count against it) and the ellipse's share inside the frame."""
+    """How ellipse-like a mask is: its IoU with the ellipse fitted to its largest region, in the ellipse's box
+    inside the frame (parts of the mask in the box count against it, stray blobs elsewhere do not), and the
+    ellipse's share inside the frame."""
 
     fit_iou: float
     visible: float
@@ -105,18 +108,24 @@ def ellipse_shape(mask: np.ndarray, e: Ellipse | None, scale: float = 1.0) -> El
     union = int(cv2.countNonZero(ell | region))
     shown = int(cv2.countNonZero(ell))
     full = math.pi * e.major * e.minor / 4
-    outside = int(cv2.countNonZero(mask)) - int(cv2.countNonZero(region))  # region pixels beyond the box
-    return EllipseShape(inter / max(union + outside, 1), min(1.0, shown / max(full, 1.0)))
+    return EllipseShape(inter / max(union, 1), min(1.0, shown / max(full, 1.0)))
+
+
+def limbus_fit(m: StructureMeasures, shape: EllipseShape) -> float:
+    """How well the limbus is an ellipse: the share of its outline on its ellipse (a convex fit,
+    :func:`~antseg.inference.video_measures.fit_convex`), else the mask's IoU with its ellipse."""
+    return float(m.fit_share) if m.fit_share is not None else shape.fit_iou
 
 
 @dataclass(frozen=True)
 class LimbusVerdict:
-    """One frame's limbus: ``found``, the calibrated ``confidence``, and the reason when not found."""
+    """One frame's limbus: ``found``, the calibrated ``confidence``, the reason when not found, and its ``fit``
+    (:func:`limbus_fit`)."""
 
     found: bool
     confidence: float
     reason: str = ""
-    fit_iou: float = 0.0
+    fit: float = 0.0
 
 
 class LimbusTracker:
@@ -136,7 +145,8 @@ class LimbusTracker:
             return LimbusVerdict(False, 0.0, "no limbus-like region")
         e = m.ellipse
         shape = ellipse_shape(mask, e, scale)
-        conf = self.calibration(m.confidence, shape.fit_iou)
+        fit = limbus_fit(m, shape)
+        conf = self.calibration(m.confidence, fit)
         side = min(mask.shape) / scale
         d = e.major / side
         reason = ""
@@ -146,16 +156,16 @@ class LimbusTracker:
             reason = f"not round enough (axes ratio {e.minor / e.major:.2f})"
         elif shape.visible < cfg.min_visible:
             reason = f"mostly outside the frame ({shape.visible:.0%} visible)"
-        elif shape.fit_iou < cfg.min_fit_iou:
-            reason = f"not an ellipse (fit IoU {shape.fit_iou:.2f})"
+        elif fit < cfg.min_fit:
+            reason = f"not an ellipse (fit {fit:.2f})"
         elif conf < cfg.min_confidence:
             reason = f"low confidence ({conf:.2f})"
         if reason:
-            return LimbusVerdict(False, conf, reason, shape.fit_iou)
+            return LimbusVerdict(False, conf, reason, fit)
         jump = self._jump(t, e)
         if jump:
-            return LimbusVerdict(False, conf, jump, shape.fit_iou)
-        return LimbusVerdict(True, conf, "", shape.fit_iou)
+            return LimbusVerdict(False, conf, jump, fit)
+        return LimbusVerdict(True, conf, "", fit)
 
     def _jump(self, t: float, e: Ellipse) -> str:
         """'' when ``e`` continues the recent track (and is added to it), else the reason it is refused."""
@@ -201,7 +211,7 @@ class VerdictConfig:
     """When a whole video is flagged out of domain."""
 
     min_found: float = 0.5  # share of frames with a limbus
-    min_median_confidence: float = 0.6  # of the frames where one was found
+    min_median_confidence: float = 0.5  # of the frames where one was found
     min_colour: float = 0.02  # mean channel difference of the network input (0: a grey video)
 
 

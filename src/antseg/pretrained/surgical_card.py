@@ -7,7 +7,8 @@ size, the limbus checks): Dice of ``cornea`` (the limbus-bounded disc), ``pupil`
 with an eye; the limbus centre and diameter and the pupil diameter against the exact ellipses; and how often a
 limbus is reported on frames without one (phantom views of the drapes, grey AS-OCT phantom scans, colour noise).
 
-Calibration: ``P(limbus right | mean probability, ellipse fit)`` by logistic regression on those frames, where
+Calibration: ``P(limbus right | mean probability, share of the outline on its ellipse)`` by logistic regression on
+those frames (and on harder copies of some of them), where
 "right" means a cornea Dice of at least 0.9 on a frame with an eye (never on a frame without one).
 """
 
@@ -62,13 +63,34 @@ def _negatives(work: Path, cfg, log) -> list[np.ndarray]:
     return out
 
 
+def _degraded(images: list[np.ndarray], truths: list, n: int, seed: int) -> tuple[list[np.ndarray], list]:
+    """Harder copies of the first ``n`` frames with an eye (heavy blur, darkness, noise, swapped colours): where a
+    model starts to fail, for the calibration (the truth is unchanged)."""
+    rng = np.random.default_rng([seed, 77])
+    out, truth_out = [], []
+    eye = [(i, t) for i, t in zip(images, truths, strict=True) if t is not None][:n]
+    for img, t in eye:
+        f = img.astype(np.float32)
+        variants = [
+            cv2.GaussianBlur(f, (0, 0), rng.uniform(4, 10)),
+            f * rng.uniform(0.15, 0.35),
+            f + rng.normal(0, rng.uniform(30, 60), f.shape),
+            f[..., ::-1],
+        ]
+        for v in variants:
+            out.append(np.ascontiguousarray(np.clip(v, 0, 255).astype(np.uint8)))
+            truth_out.append(t)
+    return out, truth_out
+
+
 def measure_frames(weights: Path, images, truths) -> list[dict]:
     """Run the video path's per-frame steps on each image; per frame: features, scores against ``truths``
     ((cornea, pupil, instrument) masks, or None for a frame without an eye)."""
     from antseg.anatomy import CORNEA, INSTRUMENT, PUPIL
     from antseg.inference.backends import canvas_hw, logits_to_masks, open_backend, prepare_frame
     from antseg.inference.video_measures import fit_ellipse, measure_mask
-    from antseg.inference.video_trust import ellipse_shape
+    from antseg.inference.video_surgical import CONVEX
+    from antseg.inference.video_trust import ellipse_shape, limbus_fit
 
     backend = open_backend(weights, "cpu", 1)
     names = list(backend.meta.structures)
@@ -78,11 +100,11 @@ def measure_frames(weights: Path, images, truths) -> list[dict]:
         canvas = np.zeros((1, 3, h, w), np.float32)
         lb = prepare_frame(img, backend.meta, canvas[0])
         fm = logits_to_masks(backend(canvas)[0], lb, backend.meta)  # at the frame's size: scored against the truth
-        ms = {s: measure_mask(fm.masks[k], fm.confidence[k]) for k, s in enumerate(names)}
+        ms = {s: measure_mask(fm.masks[k], fm.confidence[k], convex=s in CONVEX) for k, s in enumerate(names)}
         lim = ms[CORNEA]
         shape = ellipse_shape(fm.masks[names.index(CORNEA)], lim.ellipse)
         row = {"eye": truth is not None, "present": lim.present, "p_mean": float(lim.confidence),
-               "fit_iou": shape.fit_iou, "measures": ms, "masks": fm.masks, "shape": shape}  # fmt: skip
+               "fit": limbus_fit(lim, shape), "measures": ms, "masks": fm.masks, "shape": shape}  # fmt: skip
         if truth is not None:
             for k, s in enumerate((CORNEA, PUPIL, INSTRUMENT)):
                 if s in names:
@@ -95,6 +117,9 @@ def measure_frames(weights: Path, images, truths) -> list[dict]:
                     row[f"{s}_centre_err_px"] = math.hypot(pred_e.cx - true_e.cx, pred_e.cy - true_e.cy)
                     row[f"{s}_diameter_err"] = pred_e.major / true_e.major - 1
                     row[f"{s}_true_major"] = true_e.major
+        if f"{CORNEA}_true_major" in row and f"{PUPIL}_true_major" in row:  # the pupil in mm at the 11.7 mm scale
+            ratio = ms[PUPIL].ellipse.major / ms[CORNEA].ellipse.major
+            row["pupil_mm_err"] = ratio / (row[f"{PUPIL}_true_major"] / row[f"{CORNEA}_true_major"]) - 1
         rows.append(row)
     return rows
 
@@ -123,35 +148,49 @@ def write_card(weights: Path, card: Path, cfg, work: Path, log=print, videos: in
         m = ds.load_masks(c)
         truths.append(m if m[0].any() else None)
     negatives = _negatives(work, cfg, log)
-    rows = measure_frames(weights, images + negatives, truths + [None] * len(negatives))
-    eye = [r for r in rows if r["eye"]]
+    hard, hard_truths = _degraded(images, truths, 16, cfg.seed)
+    rows = measure_frames(weights, images + negatives + hard, truths + [None] * len(negatives) + hard_truths)
+    clean = len(images)
+    eye = [r for r in rows[:clean] if r["eye"]]  # the figures: the clean phantom frames with an eye
     # Calibration: right = a limbus with Dice >= 0.9 on a frame with an eye.
     present = [r for r in rows if r["present"]]
     x = np.array([[math.log(min(max(r["p_mean"], 1e-4), 1 - 1e-4) / (1 - min(max(r["p_mean"], 1e-4), 1 - 1e-4))),
-                   r["fit_iou"]] for r in present])  # fmt: skip
+                   r["fit"]] for r in present])  # fmt: skip
     y = np.array([float(r["eye"] and (r.get(f"dice_{CORNEA}") or 0) >= RIGHT_DICE) for r in present])
     a, b, c = (float(v) for v in _fit_logistic(x, y)) if len(set(y.tolist())) == 2 else (0.0, 0.0, 0.0)
-    source = f"logistic fit on {len(present)} frames of an unseen surgical phantom and frames without an eye"
+    source = (
+        f"logistic fit on {len(present)} frames with a limbus-like region: an unseen surgical phantom, harder "
+        "copies of it (blur, darkness, noise, swapped colours) and frames without an eye"
+    )
     cal = Calibration(a, b, c, source) if len(set(y.tolist())) == 2 else Calibration()
     verdicts = []
     for r in rows:  # each frame on its own (no jump history): what a first frame would get
         v = LimbusTracker(calibration=cal)(0.0, r["measures"][CORNEA], r["masks"][0])
         verdicts.append(v)
-    found_eye = [v.found for v, r in zip(verdicts, rows, strict=True) if r["eye"]]
+    found_eye = [v.found for v, r in zip(verdicts[:clean], rows[:clean], strict=True) if r["eye"]]
     found_neg = [v.found for v, r in zip(verdicts, rows, strict=True) if not r["eye"]]
+    hard_rows = list(zip(verdicts[clean + len(negatives) :], rows[clean + len(negatives) :], strict=True))
+    hard_found = [v.found for v, _ in hard_rows]
+    hard_right = [v.found and (r.get(f"dice_{CORNEA}") or 0) >= RIGHT_DICE for v, r in hard_rows]
     right = [(r.get(f"dice_{CORNEA}") or 0) >= RIGHT_DICE for r in eye]
     conf_found = np.array([v.confidence for v, r in zip(verdicts, rows, strict=True) if v.found])
     right_found = np.array([bool(r["eye"] and (r.get(f"dice_{CORNEA}") or 0) >= RIGHT_DICE)
                             for v, r in zip(verdicts, rows, strict=True) if v.found])  # fmt: skip
 
-    def stat(key: str, pct: bool = False) -> dict | None:
-        v = np.array([r[key] for r in eye if r.get(key) is not None], float)
-        if not len(v):
+    def stat(key: str, pct: bool = False, signed: bool = True) -> dict | None:
+        """Over the frames: mean and median of |value|, and the worst 5 % (the bias too, for an error)."""
+        raw = np.array([r[key] for r in eye if r.get(key) is not None], float) * (100 if pct else 1)
+        if not len(raw):
             return None
-        v = np.abs(v) * (100 if pct else 1)
-        return {"mean": round(float(v.mean()), 4), "median": round(float(np.median(v)), 4),
-                "p95": round(float(np.percentile(v, 95)), 4), "n": len(v)}  # fmt: skip
+        v = np.abs(raw)
+        out = {"mean": round(float(v.mean()), 4), "median": round(float(np.median(v)), 4), "n": len(v)}
+        if signed:  # an error: its worst 5 % and its bias
+            out.update(p95=round(float(np.percentile(v, 95)), 4), bias=round(float(raw.mean()), 4))
+        else:  # a score: its worst 5 % and its worst
+            out.update(p5=round(float(np.percentile(v, 5)), 4), min=round(float(v.min()), 4))
+        return out
 
+    scored = [s for s in (CORNEA, PUPIL, INSTRUMENT) if any(f"dice_{s}" in r for r in eye)]
     ck = read_checkpoint(weights)
     params = int(sum(t.numel() for t in ck.state_dict.values() if t.is_floating_point()))
     doc = {
@@ -168,13 +207,20 @@ def write_card(weights: Path, card: Path, cfg, work: Path, log=print, videos: in
         "training": asdict(cfg),
         "phantom_test": {
             "what": f"{len(eye)} frames with an eye from {videos} unseen phantom videos (seed {cfg.seed + 1000})",
-            "dice": {s: stat(f"dice_{s}") for s in (CORNEA, PUPIL, INSTRUMENT)},
+            "dice": {s: stat(f"dice_{s}", signed=False) for s in scored},
             "limbus_centre_error_px": stat(f"{CORNEA}_centre_err_px"),
             "limbus_diameter_error_pct": stat(f"{CORNEA}_diameter_err", pct=True),
             "pupil_diameter_error_pct": stat(f"{PUPIL}_diameter_err", pct=True),
+            "pupil_mm_error_pct": stat("pupil_mm_err", pct=True),
             "limbus_right_share": round(float(np.mean(right)), 4) if right else None,
             "limbus_found_share": round(float(np.mean(found_eye)), 4) if found_eye else None,
             "frame_height_px": sorted({int(i.shape[0]) for i in images}),
+        },
+        "harder_copies": {
+            "frames": len(hard_rows),
+            "what": "16 test frames each blurred, darkened, noised and with swapped colours",
+            "limbus_found_share": round(float(np.mean(hard_found)), 4) if hard_found else None,
+            "limbus_found_and_right_share": round(float(np.mean(hard_right)), 4) if hard_right else None,
         },
         "without_an_eye": {
             "frames": len(found_neg),
@@ -188,7 +234,8 @@ def write_card(weights: Path, card: Path, cfg, work: Path, log=print, videos: in
             "source": cal.source,
             "right_share_of_found": round(float(right_found.mean()), 4) if len(right_found) else None,
             "mean_confidence_of_found": round(float(conf_found.mean()), 4) if len(conf_found) else None,
-            "formula": "sigmoid(a * logit(mean probability) + b * ellipse fit IoU + c)",
+            "formula": "sigmoid(a * logit(mean probability over the disc) + b * share of its outline on its ellipse"
+            " + c)",
         },  # fmt: skip
         "real_data": "not measured here (no labelled real frames ship with antseg); see docs/results/surgical.md",
         "seconds": round(time.perf_counter() - t0, 1),

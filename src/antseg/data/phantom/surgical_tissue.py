@@ -379,10 +379,12 @@ def _red_reflex(q, t, style: TissueStyle, srng, radius_px: float, scale: float) 
     rgb *= (1 - srng.uniform(0.1, 0.5) * np.clip(q - 0.7, 0, 1) / 0.3)[..., None]  # darker towards the iris
     tilt = srng.uniform(0, 6.3)  # the reflex is brighter on one side
     rgb *= (1 + srng.uniform(0, 0.25) * q * np.cos(t - tilt))[..., None]
-    haze = srng.uniform(0.0, 0.45) * srng.random() ** 0.5  # a cloudy lens over the reflex
+    haze = srng.uniform(0.0, 0.85) * srng.random() ** 0.7  # a cloudy lens over the reflex, up to a white cataract
     if haze > 0.02:
-        cloud = haze * (0.7 + 0.3 * np.sin(q * srng.uniform(3, 9) + 2 * np.sin(t * 2 + srng.uniform(0, 6))))
-        grey = np.array([0.62, 0.64, 0.55], np.float32) * srng.uniform(0.7, 1.2)
+        patchy = srng.uniform(0.1, 0.5)
+        cloud = haze * (1 - patchy + patchy * np.sin(q * srng.uniform(3, 9) + 2 * np.sin(t * 2 + srng.uniform(0, 6))))
+        tones = ((0.62, 0.64, 0.55), (0.75, 0.75, 0.7), (0.55, 0.6, 0.62), (0.5, 0.38, 0.22), (0.58, 0.6, 0.45))
+        grey = np.array(tones[srng.integers(0, len(tones))], np.float32) * srng.uniform(0.6, 1.2)
         rgb = rgb * (1 - cloud[..., None]) + grey * cloud[..., None]
     if stage == "dim":
         rgb *= np.array([0.55, 0.45, 0.4], np.float32)

@@ -96,7 +96,7 @@ def sample_tool(
             add(tip, da, r * 0.7, r * rng.uniform(2.0, 4.0), "metal", 1.0)
     elif kind in ("phaco", "ia"):
         needle = rng.uniform(4, 8) * scale
-        sleeve = rng.uniform(12, 22) * scale
+        sleeve = rng.uniform(12, 30) * scale
         out = rng.uniform(12, 35) * scale  # the needle beyond the sleeve
         add(target, d, needle * 0.9, needle, "metal", 1.0, out + needle)
         add(target + d * out, d, sleeve * 0.8, sleeve * rng.uniform(4.0, 12.0), "blue" if kind == "ia" else "silicone",
