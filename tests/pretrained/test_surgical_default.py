@@ -94,6 +94,4 @@ def test_predict_default_on_a_frame_of_a_surgery_video(surgery, tmp_path, cli):
     video, _ = surgery
     r = cli("predict", "default", video, "--timestamp", "0.5", "--out", tmp_path / "f", "--device", "cpu")
     assert r.code == 0, r.err
-    assert {"original.png", "cornea.png", "pupil.png", "overlay.png"} <= {
-        p.name for p in (tmp_path / "f").iterdir()
-    }
+    assert {"original.png", "cornea.png", "pupil.png", "overlay.png"} <= {p.name for p in (tmp_path / "f").iterdir()}

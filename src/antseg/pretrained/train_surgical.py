@@ -39,7 +39,7 @@ STRUCTURES = ("cornea", "pupil")
 class SurgicalPretrainConfig:
     """Settings of the shipped surgical model's training (the defaults made the shipped files)."""
 
-    videos: int = 300
+    videos: int = 320
     frames_per_video: int = 4
     size: tuple[int, int] = (640, 480)  # rendered 4:3 frames (16:9 ones: the same height)
     wide: float = 0.35
@@ -47,7 +47,7 @@ class SurgicalPretrainConfig:
     seed: int = 0
     input_size: tuple[int, int] = (192, 256)  # (height, width) network input
     channels: tuple[int, ...] = (8, 16, 32, 64, 128, 160)
-    epochs: int = 10
+    epochs: int = 12
     batch_size: int = 8
     lr: float = 3e-3
     threads: int = 1  # CPU threads (the weights depend on it; one is fastest on a busy 2-core machine)
