@@ -103,6 +103,7 @@ class PupilMonitor:
 
     def __post_init__(self) -> None:
         self.window: deque[tuple[float, float]] = deque()
+        self.level: float | None = None  # the running median now
         self.reference: float | None = None
         self.below_since: float | None = None
         self.current: Alert | None = None
@@ -115,7 +116,7 @@ class PupilMonitor:
         self.window.append((t, diameter_mm))
         while t - self.window[0][0] > self.cfg.median_s:
             self.window.popleft()
-        level = float(np.median([d for _, d in self.window]))
+        level = self.level = float(np.median([d for _, d in self.window]))
         self.reference = level if self.reference is None else max(self.reference, level)
         drop = 1 - level / self.reference
         if drop >= self.cfg.miosis_drop:
@@ -155,8 +156,11 @@ CLINICAL_COLUMNS = (
 )
 
 
-def write_pupil_plot(path, times, diameters, found, alerts: list[Alert], scale_note: str, title: str) -> None:
-    """A PNG of the pupil diameter over time (gaps where it was not found), alerts shaded."""
+def write_pupil_plot(
+    path, times, diameters, found, alerts: list[Alert], scale_note: str, title: str, levels=None
+) -> None:
+    """A PNG of the pupil diameter over time (gaps where it was not found), its running median (``levels``, what
+    the alerts follow) and the alerts shaded."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -165,7 +169,10 @@ def write_pupil_plot(path, times, diameters, found, alerts: list[Alert], scale_n
     t = np.asarray(times, float)
     d = np.array([np.nan if v is None else v for v in diameters], float)
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(10, 5), sharex=True, gridspec_kw={"height_ratios": [4, 1]})
-    ax.plot(t, d, lw=1.2, color="tab:red", label="pupil diameter")
+    ax.plot(t, d, lw=1.0, color="tab:red", alpha=0.6, label="pupil diameter")
+    if levels is not None:
+        lv = np.array([np.nan if v is None else v for v in levels], float)
+        ax.plot(t, lv, lw=1.8, color="darkred", label="running median (alerts follow it)")
     for a in alerts:
         ax.axvspan(a.start_s, a.end_s, color="orange", alpha=0.3, lw=0)
     if alerts:
@@ -174,7 +181,7 @@ def write_pupil_plot(path, times, diameters, found, alerts: list[Alert], scale_n
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
-    ax.text(0.99, 0.02, scale_note, transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="0.3")
+    ax.text(0.99, 0.97, scale_note, transform=ax.transAxes, ha="right", va="top", fontsize=8, color="0.3")
     ax2.fill_between(t, 0, np.asarray(found, float), step="mid", color="tab:cyan", alpha=0.6, lw=0)
     ax2.set_yticks([0, 1], ["not found", "found"], fontsize=8)
     ax2.set_xlabel("time (s)")

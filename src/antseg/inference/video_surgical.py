@@ -86,6 +86,7 @@ class SurgicalAnalysis:
         self.confidence: list[float] = []
         self.colour: list[float] = []
         self.pupil_mm: list[float | None] = []
+        self.pupil_level: list[float | None] = []
         self.reasons: dict[str, int] = {}
         self.scale_note = ""
 
@@ -125,6 +126,7 @@ class SurgicalAnalysis:
             self.reasons[key] = self.reasons.get(key, 0) + 1
             drop, alert = self.monitor(t, None)
             self.pupil_mm.append(None)
+            self.pupil_level.append(None)
             row.update(status=NOT_FOUND, reason=v.reason, pupil_found=0, miosis=int(alert))
             if smooth is not None:
                 measures = smooth(measures)
@@ -168,6 +170,7 @@ class SurgicalAnalysis:
                     notes.append(f"pupil {diameter:.1f} mm")
         drop, alert = self.monitor(t, diameter)
         self.pupil_mm.append(diameter)
+        self.pupil_level.append(None if diameter is None else self.monitor.level)
         row.update(pupil_drop_pct=_fmt(None if drop is None else 100 * drop, 1), miosis=int(alert))
         if alert:
             notes.append("MIOSIS: pupil constricting")
@@ -187,7 +190,7 @@ class SurgicalAnalysis:
         if self.has_pupil and self.times:
             write_pupil_plot(
                 folder / PLOT, self.times, self.pupil_mm, self.found, self.monitor.alerts,
-                self.scale_note or "no scale", title,
+                self.scale_note or "no scale", title, self.pupil_level,
             )  # fmt: skip
         n = len(self.found)
         return {

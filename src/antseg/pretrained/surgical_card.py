@@ -208,7 +208,7 @@ def write_card(weights: Path, card: Path, cfg, work: Path, log=print, videos: in
         "phantom_test": {
             "what": f"{len(eye)} frames with an eye from {videos} unseen phantom videos (seed {cfg.seed + 1000})",
             "dice": {s: stat(f"dice_{s}", signed=False) for s in scored},
-            "limbus_centre_error_px": stat(f"{CORNEA}_centre_err_px"),
+            "limbus_centre_error_px": {k: v for k, v in (stat(f"{CORNEA}_centre_err_px") or {}).items() if k != "bias"},
             "limbus_diameter_error_pct": stat(f"{CORNEA}_diameter_err", pct=True),
             "pupil_diameter_error_pct": stat(f"{PUPIL}_diameter_err", pct=True),
             "pupil_mm_error_pct": stat("pupil_mm_err", pct=True),
