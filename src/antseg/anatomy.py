@@ -18,6 +18,8 @@ RIGHT_IRIS = "right_iris"
 IRIS = "iris"
 CORNEA = "cornea"
 PUPIL = "pupil"
+#: Surgical instruments, all classes together (a surgical video's occluders, not anatomy).
+INSTRUMENT = "instrument"
 
 #: The AS-OCT structures of the reference project, in their usual order (the nucleus lies inside the lens).
 ASOCT_STRUCTURES: tuple[str, ...] = (ANTERIOR_CHAMBER, LENS, NUCLEUS, LEFT_IRIS, RIGHT_IRIS)
@@ -67,6 +69,7 @@ DISPLAY_NAMES: dict[str, str] = {
     IRIS: "Iris",
     CORNEA: "Cornea",
     PUPIL: "Pupil",
+    INSTRUMENT: "Instrument",
 }
 
 
@@ -85,6 +88,7 @@ STRUCTURE_COLOURS: dict[str, tuple[int, int, int]] = {
     IRIS: (40, 220, 90),
     CORNEA: (0, 230, 230),
     PUPIL: (255, 60, 60),
+    INSTRUMENT: (120, 255, 80),
 }
 LANDMARK_COLOURS: dict[str, tuple[int, int, int]] = {LEFT_SPUR: (255, 0, 0), RIGHT_SPUR: (0, 160, 255)}
 _FALLBACK_COLOURS = [
@@ -149,7 +153,10 @@ def _vocab(table: dict[str, list[str]]) -> dict[str, str]:
 ASOCT_VOCAB: dict[str, str] = _vocab({**STRUCTURE_ALIASES, **LANDMARK_ALIASES})
 ASOCT_LANDMARK_NAMES: frozenset[str] = frozenset(LANDMARK_ALIASES)
 #: normalised spelling -> canonical name, for surgical (Cataract-1K) sources.
-SURGICAL_VOCAB: dict[str, str] = {normalize_label(c): normalize_label(c) for c in CATARACT1K_CLASSES}
+SURGICAL_VOCAB: dict[str, str] = {
+    **{normalize_label(c): normalize_label(c) for c in CATARACT1K_CLASSES},
+    INSTRUMENT: INSTRUMENT,  # antseg's own name for every instrument together (phantoms, exports)
+}
 
 # -- biometric measures ---------------------------------------------------------------------------------------
 #: Whole-scan measures (lengths in mm, areas in mm2).

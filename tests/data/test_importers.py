@@ -336,8 +336,8 @@ def test_labelme_round_trip_of_phantom(asoct_phantom, tmp_path):
 
 
 def _supervisely_tree(root, objects, w=40, h=30, video="case_5013", frame="case5013_01.png"):
-    (root / video / "img").mkdir(parents=True)
-    (root / video / "ann").mkdir()
+    (root / video / "img").mkdir(parents=True, exist_ok=True)
+    (root / video / "ann").mkdir(exist_ok=True)
     write_png(root / video / "img" / frame, np.zeros((h, w, 3), np.uint8))
     doc = {"description": "", "tags": [], "size": {"height": h, "width": w}, "objects": objects}
     (root / video / "ann" / f"{frame}.json").write_text(json.dumps(doc))
@@ -413,7 +413,7 @@ def test_supervisely_real_cataract1k_annotations(tmp_path, shared_reference):
 
 
 def test_supervisely_round_trip_of_surgical_phantom(surgical_phantom, tmp_path):
-    policy = LabelPolicy.from_cli(None, None, ["Cornea"])
+    policy = LabelPolicy.from_cli(None, None, ["Cornea", "Pupil"])  # the instruments are dropped
     back = load_dataset(
         run_importer(
             "supervisely",
@@ -481,3 +481,26 @@ def test_age_bad_tables(tmp_path):
     table.write_text("ASOCT_Name,Left_Label,X1,Y1,Right_Label,X2,Y2\nT1.jpg,0,one,2,0,3,4\n")
     with pytest.raises(AntsegInputError, match="X1 must be a number"):
         run_importer("age", tmp_path / "t", tmp_path / "o")
+
+
+def test_supervisely_keeps_cornea_and_pupil_and_reports_a_missing_pupil(tmp_path, cli):
+    """Cataract-1K's anatomy: --keep Cornea --keep Pupil imports the limbus disc and the pupil, drops the tools,
+    and names the frames that label one without the other."""
+
+    def poly(title, pts):
+        return {"classTitle": title, "geometryType": "polygon", "points": {"exterior": pts, "interior": []}}
+
+    cornea = poly("Cornea", [[4, 4], [34, 4], [34, 26], [4, 26]])
+    pupil = poly("Pupil", [[12, 10], [26, 10], [26, 20], [12, 20]])
+    tool = poly("Capsulorhexis Forceps", [[0, 29], [39, 0], [39, 5]])
+    _supervisely_tree(tmp_path / "src", [tool, pupil, cornea])
+    _supervisely_tree(tmp_path / "src", [cornea], video="case_5014", frame="case5014_01.png")
+    r = cli("data", "import", "supervisely", tmp_path / "src", tmp_path / "o", "--keep", "Cornea", "--keep", "Pupil",
+            "--workers", "1")  # fmt: skip
+    assert r.code == 0, r.err
+    assert "1 frame(s) have a cornea polygon but no pupil polygon" in r.out and "case5014_01" in r.out
+    ds = load_dataset(tmp_path / "o")
+    assert ds.structures == ["cornea", "pupil"]
+    m = ds.load_masks(ds.case("case5013_01"))
+    assert m[0].sum() == 31 * 23 and m[1].sum() == 15 * 11 and not (m[1] & ~m[0]).any()
+    assert not ds.load_masks(ds.case("case5014_01"))[1].any()

@@ -90,3 +90,18 @@ def test_fast_postprocessing_matches_letterbox_invert():
     ref = (torch.sigmoid(lb.invert(torch.from_numpy(logits)[None]))[0].numpy() > 0.5).astype(np.uint8)
     assert fm.masks.shape == (2, 300, 401) and (fm.masks != ref).mean() < 1e-3
     assert 0.5 < fm.confidence[0] < 1
+
+
+def test_a_large_frame_is_shrunk_by_halvings_to_the_same_input():
+    """Full-HD-like frames: area halvings first, statistics from a subsample; the input stays prepare_image's."""
+    from antseg.inference.backends import canvas_hw
+
+    coarse = np.random.default_rng(3).integers(0, 256, (9, 16, 3), dtype=np.uint8)
+    img = cv2.resize(coarse, (1920, 1080), interpolation=cv2.INTER_CUBIC)
+    meta = CheckpointMeta(structures=["cornea"], input_size=[192, 256], in_channels=3)
+    assert canvas_hw(img.shape[:2], meta, 32) == (160, 256) and canvas_hw(img.shape[:2], meta, None) == (192, 256)
+    ref, lb_ref = prepare_image(img, 3, (192, 256), "image_zscore")
+    got = np.zeros((3, 160, 256), np.float32)
+    lb = prepare_frame(img, meta, got)
+    assert lb == lb_ref and lb.inner_hw == (144, 256)
+    assert np.abs(got[:, :144] - ref[:, :144]).max() < 0.05 and not got[:, 144:].any()

@@ -94,12 +94,17 @@ def test_start_end_every_and_mask_video(model, tmp_path):
 def test_any_frame_size(model, tmp_path, size, codec, pix_fmt):
     v = write_index_video(tmp_path / "v.mkv", 3, size=size, codec=codec, pix_fmt=pix_fmt)
     out = tmp_path / "o"
-    predict_video(model, v, out, VideoOptions(masks="png"), device="cpu")
+    predict_video(model, v, out, VideoOptions(masks="png", mask_detail=0), device="cpu")
     import cv2
 
     m = cv2.imread(str(out / "masks" / "cornea" / "000002.png"), cv2.IMREAD_UNCHANGED)
     assert m.shape == (size[1], size[0]) and set(np.unique(m)) <= {0, 255}
     assert [read_pattern(f[: size[1], : size[0]]) for f in decode_frames(out / "overlay.mp4")] == [0, 1, 2]
+    if size[0] > 4 * 64:  # by default, masks of a large frame stop at 4x the network's 64x48 input
+        predict_video(model, v, tmp_path / "o2", VideoOptions(masks="png"), device="cpu")
+        m = cv2.imread(str(tmp_path / "o2" / "masks" / "cornea" / "000002.png"), cv2.IMREAD_UNCHANGED)
+        assert m.shape == (144, 256)
+        assert [f.shape[:2] for f in decode_frames(tmp_path / "o2" / "overlay.mp4")] == [(1080, 1920)] * 3
 
 
 def test_display_rotation_is_applied(model, tmp_path):
@@ -152,6 +157,11 @@ def test_bad_videos_are_one_line_errors_and_write_nothing(model, tmp_path, cli):
         ("good.mp4", ["--start", "1", "--end", "0.5"], "must be after"),
         ("good.mp4", ["--every", "0"], "--every"),
         ("good.mp4", ["--masks", "gif"], "--masks"),
+        ("good.mp4", ["--overlay-scale", "0"], "--overlay-scale"),
+        ("good.mp4", ["--overlay-scale", "1.5"], "--overlay-scale"),
+        ("good.mp4", ["--overlay-scale", "nan"], "--overlay-scale"),
+        ("good.mp4", ["--white-to-white", "0"], "--white-to-white"),
+        ("good.mp4", ["--white-to-white", "-11"], "--white-to-white"),
         ("good.mp4", ["--timestamp", "0.2", "--every", "2"], "whole video"),
     ]
     for name, extra, msg in cases:

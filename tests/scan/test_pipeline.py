@@ -102,9 +102,10 @@ def test_an_image_that_is_not_a_b_scan_gets_a_warning_and_no_numbers(pipe, scan,
 
 def test_a_surgery_frame_gets_a_warning_and_no_numbers(pipe, surgical_phantom):
     ds = load_dataset(surgical_phantom)
-    res = pipe.run(ds.load_image(ds.cases[0]), "frame.png", spacing=(0.0075, 0.0075))
-    assert not res.in_domain and any("colour" in w for w in res.warnings)
-    assert all(m.status == NOT_MEASURED for m in res.measures.values())
+    for case in ds.cases[:3]:
+        res = pipe.run(ds.load_image(case), "frame.png", spacing=(0.0075, 0.0075))
+        assert not res.in_domain and res.warnings
+        assert all(m.status == NOT_MEASURED for m in res.measures.values())
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 7), (300, 20000), (20000, 300)])

@@ -25,7 +25,9 @@ from antseg.scan.predict import predict_paths
 
 def predict(
     weights: Path = typer.Argument(
-        ..., help="Segmentation run folder (best.pt), checkpoint, 'default' (antseg's shipped model), or 'none'."
+        ...,
+        help="Segmentation run folder (best.pt), checkpoint, .onnx file, 'default' (antseg's shipped model: "
+        "the surgical one for a video), or 'none'.",
     ),
     inputs: list[Path] = typer.Argument(..., help="Images, folders of images, or one video (whole, or --timestamp)."),
     out: Path = typer.Option(Path("predictions"), "--out", help="Output folder (default ./predictions)."),
@@ -45,13 +47,25 @@ def predict(
     spacing: str = typer.Option(
         None, help="mm per pixel 'S' or 'SX,SY' (default: the model's): areas in mm2, the spur wall check, video mm."
     ),
+    overlay_scale: float = typer.Option(
+        None,
+        "--overlay-scale",
+        help="Whole video: overlay size as a fraction of the frame's (default 1; 0.5 is 4x less to encode).",
+    ),  # fmt: skip
+    white_to_white: float = typer.Option(
+        None,
+        "--white-to-white",
+        help="Whole surgical video without --spacing: the limbus diameter taken as the "
+        "scale of the pupil's mm (default 11.7, the adult average).",
+    ),  # fmt: skip
     mirror: bool = typer.Option(None, "--mirror/--no-mirror", help=MIRROR_HELP),
     repair: bool = typer.Option(None, "--repair/--no-repair", help=REPAIR_HELP),
     config: Path = typer.Option(None, "--config", help=SCAN_CONFIG_HELP),
 ) -> None:
     """Write a mask per structure, an overlay and areas.csv (video: original.png, <structure>.png, overlay.png)."""
     sp = parse_floats(spacing, 2, "--spacing")
-    given = {"start": start, "end": end, "every": every, "smooth": smooth, "masks": masks}
+    given = {"start": start, "end": end, "every": every, "smooth": smooth, "masks": masks,
+             "overlay_scale": overlay_scale, "white_to_white_mm": white_to_white}  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
     whole = timestamp is None and len(inputs) == 1 and inputs[0].suffix.lower() in VIDEO_SUFFIXES
     video = VideoOptions(**given, **({"spacing": sp} if sp else {})) if given or (whole and sp) else None

@@ -63,7 +63,7 @@ def phantom_video(
         seconds,
         fps,
         seed,
-        on_frame=lambda k, fr: polygons.append(fr.polygons["Cornea"]),
+        on_frame=lambda k, fr: polygons.append(fr.polygons["Cornea"][0]),  # one limbus polygon per frame
         drift=drift,
         jitter=jitter,
         speed=speed,

@@ -81,6 +81,7 @@ class OnnxBackend:
             raise AntsegInputError(path, f"is a {self.meta.task} model, not a segmentation model")
         self.export_info = doc
         self.source = path
+        self.size_multiple: int | None = int(doc.get("size_multiple") or 1) if doc.get("dynamic_size") else None
         self.input_name = self.session.get_inputs()[0].name
         self.device = "cuda" if self.session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
 

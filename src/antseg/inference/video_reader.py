@@ -175,6 +175,7 @@ class VideoReader:
         self, path: str | Path, start: float = 0.0, end: float | None = None, every: int = 1, queue_size: int = 8
     ) -> None:
         self.container, self.stream, self.info = open_video(path)
+        self.stream.thread_type = "AUTO"  # frame and slice threads: the decoder keeps up with full-HD video
         self.start, self.end, self.every = float(start), end, int(every)
         self.stopped: StopInfo | None = None
         self.decoded = 0  # frames decoded (all of them, in range or not)

@@ -4,7 +4,11 @@ thread), streaming, so memory stays flat whatever the video's length.
 ``predict_video(weights, video, out)`` writes into ``out`` (atomically: a temporary folder renamed at the end):
 ``overlay.mp4``, the masks (``--masks video|png|none``), ``frames.csv`` (one row per processed frame: index,
 pts, time, and per structure presence, confidence, area, centroid, equivalent diameter, fitted ellipse) and
-``summary.json``. ``weights`` is a run folder, a checkpoint, or an exported ``.onnx`` file (ONNX Runtime).
+``summary.json``. ``weights`` is a run folder, a checkpoint, an exported ``.onnx`` file (ONNX Runtime), or
+``default``: the shipped surgical model (its ONNX twin when ONNX Runtime is installed).
+
+A surgical model (with a ``cornea`` channel) also gets the limbus checked frame by frame, the clinical columns,
+``pupil.png`` and a verdict on the whole video (:mod:`antseg.inference.video_surgical`).
 
 Bad input (not a video, no video stream, no frames, ``--start`` past the end) is a one-line error and writes
 nothing. A video that breaks part-way keeps the frames done: the outputs are finished and kept, and the error
@@ -24,14 +28,25 @@ import numpy as np
 
 from antseg import checks
 from antseg.errors import AntsegInputError
-from antseg.inference.backends import Backend, logits_to_masks, open_backend, prepare_frame, video_threads
+from antseg.inference.backends import (
+    Backend,
+    canvas_hw,
+    logits_to_masks,
+    open_backend,
+    prepare_frame,
+    video_threads,
+)
 from antseg.inference.temporal import MeasureSmoother, SmoothConfig
+from antseg.inference.video_clinical import ClinicalConfig
 from antseg.inference.video_measures import frame_columns, frame_row, measure_mask
 from antseg.inference.video_reader import DecodedFrame, StopInfo, VideoReader
+from antseg.inference.video_surgical import CONVEX, SurgicalAnalysis, SurgicalSettings, applies_to
+from antseg.inference.video_trust import Calibration
 from antseg.inference.video_writer import MASK_MODES, VideoOutputs
 from antseg.io.atomic import atomic_dir
 from antseg.io.output_folder import existing_paths
 from antseg.models.checkpoint import require_modality
+from antseg.pretrained import SURGICAL_FILE, SURGICAL_ONNX, is_default, is_shipped, surgical_card, surgical_checkpoint
 
 
 @dataclass
@@ -46,7 +61,14 @@ class VideoOptions:
         overlay: write ``overlay.mp4``.
         batch: frames per network call (0: 1 on a CPU, where larger batches measured slower, 8 on a GPU).
         threads: CPU threads for the network (0: all cores but one, :func:`~antseg.inference.backends.video_threads`).
-        spacing: (x, y) mm per pixel for the mm columns; None: the model's spacing, if it has one.
+        spacing: (x, y) mm per pixel for the mm columns; None: the model's spacing, if it has one. A surgical
+            model without one takes its scale from the limbus (``white_to_white_mm``).
+        overlay_scale: the overlay video's size as a fraction of the frame's (1: full size; 0.5 halves each side,
+            a quarter of the writing time).
+        white_to_white_mm: the limbus diameter assumed as the scale of the pupil's mm when there is no spacing.
+        mask_detail: masks (and the measures taken on them) at most this many times the network's resolution
+            when the frame is larger (0: at the frame's size). The logits hold no finer detail; smaller masks are
+            cheaper to measure, draw and write (full-HD and a 256-px-wide network: 1024x576).
     """
 
     start: float = 0.0
@@ -58,6 +80,9 @@ class VideoOptions:
     batch: int = 0
     threads: int = 0
     spacing: tuple[float, float] | None = None
+    overlay_scale: float = 1.0
+    white_to_white_mm: float = 11.7
+    mask_detail: float = 4.0
     smooth_config: SmoothConfig = field(default_factory=SmoothConfig)
 
     def checked(self) -> VideoOptions:
@@ -71,6 +96,9 @@ class VideoOptions:
         self.threads = checks.integer(self.threads, "threads", minimum=0)
         checks.choice(self.masks, "--masks", MASK_MODES)
         self.spacing = checks.spacing(self.spacing)
+        self.overlay_scale = checks.number(self.overlay_scale, "--overlay-scale", minimum=0.05, maximum=1.0)
+        self.white_to_white_mm = checks.positive(self.white_to_white_mm, "--white-to-white")
+        self.mask_detail = checks.number(self.mask_detail, "mask_detail", minimum=0.0)
         return self
 
 
@@ -86,6 +114,30 @@ class VideoResult:
     stage_ms: dict[str, float]
     backend: str
     stopped: StopInfo | None = None
+    surgical: dict | None = None  # the surgical block of summary.json (limbus found, pupil, alerts, warnings)
+    cpu_ms: float = 0.0  # CPU time of the whole process per frame, every thread (the cost on a shared machine)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list((self.surgical or {}).get("warnings", []))
+
+
+class _Canvas:
+    """The network input of a batch, sized for the frames' shape (made again if a frame's shape changes)."""
+
+    def __init__(self, backend: Backend, batch: int) -> None:
+        self.backend, self.batch, self.src_hw, self.array = backend, batch, None, np.zeros(0, np.float32)
+
+    def __call__(self, frames: list[DecodedFrame]) -> np.ndarray:
+        src = frames[0].image.shape[:2]
+        if any(f.image.shape[:2] != src for f in frames):
+            raise AntsegInputError(None, "the video's frames change size within one batch: use batch 1")
+        if src != self.src_hw:
+            meta = self.backend.meta
+            h, w = canvas_hw(src, meta, self.backend.size_multiple)
+            self.array = np.zeros((self.batch, int(meta.in_channels), h, w), np.float32)
+            self.src_hw = src
+        return self.array
 
 
 def _process_batch(
@@ -96,6 +148,8 @@ def _process_batch(
     smoothers: dict[str, MeasureSmoother] | None,
     spacing,
     timing: dict[str, float],
+    surgical: SurgicalAnalysis | None = None,
+    detail: float = 0.0,
 ) -> None:
     meta = backend.meta
     names = list(meta.structures)
@@ -106,16 +160,45 @@ def _process_batch(
     t2 = time.perf_counter()
     timing["preprocess"] += t1 - t0
     timing["inference"] += t2 - t1
-    for f, lg, lb in zip(frames, logits, boxes, strict=True):
+    for i, (f, lg, lb) in enumerate(zip(frames, logits, boxes, strict=True)):
         t3 = time.perf_counter()
-        fm = logits_to_masks(lg, lb, meta)
-        measures = {s: measure_mask(fm.masks[k], fm.confidence[k]) for k, s in enumerate(names)}
-        if smoothers is not None:
-            measures = {s: smoothers[s](f.time_s, m) for s, m in measures.items()}
-        row = frame_row(f.index, f.pts, f.time_s, measures, spacing)
-        ellipses = {s: m.ellipse for s, m in measures.items() if m.present}
+        fm = logits_to_masks(lg, lb, meta, detail)
+        measures = {
+            s: measure_mask(fm.masks[k], fm.confidence[k], fm.scale, convex=surgical is not None and s in CONVEX)
+            for k, s in enumerate(names)
+        }
+
+        def smooth(ms, t=f.time_s):
+            return ms if smoothers is None else {s: smoothers[s](t, m) for s, m in ms.items()}
+
+        notes: list[str] = []
+        extra: dict = {}
+        if surgical is not None:
+            ih, iw = lb.inner_hw
+            colour = float(np.abs(np.diff(canvas[i, :, :ih:4, :iw:4], axis=0)).mean())
+            analysis, measures = surgical(f.time_s, measures, fm.masks, colour, smooth, fm.scale)
+            ellipses, notes, extra = analysis.ellipses, analysis.notes, analysis.row
+        else:
+            measures = smooth(measures)
+            ellipses = {s: m.ellipse for s, m in measures.items() if m.present}
+        row = {**frame_row(f.index, f.pts, f.time_s, measures, spacing), **extra}
         timing["postprocess"] += time.perf_counter() - t3
-        outputs.put(f.index, f.pts, f.image, fm.masks, row, ellipses)  # waits while the writer is behind
+        outputs.put(f.index, f.pts, f.image, fm.masks, row, ellipses, notes)  # waits while the writer is behind
+
+
+def resolve_video_weights(weights: str | Path) -> str | Path:
+    """``default``: the shipped surgical model (ONNX Runtime's twin when it is installed); else ``weights``."""
+    return surgical_checkpoint(prefer_onnx=True) if is_default(weights) else weights
+
+
+def _shipped_surgical(backend: Backend) -> bool:
+    return Path(backend.source).name in (SURGICAL_FILE, SURGICAL_ONNX) and is_shipped(backend.source)
+
+
+def surgical_settings(backend: Backend, opt: VideoOptions) -> SurgicalSettings:
+    """The trust and clinical settings of a run; the shipped model's confidence is calibrated by its card."""
+    cal = Calibration.from_card(surgical_card()) if _shipped_surgical(backend) else Calibration()
+    return SurgicalSettings(clinical=ClinicalConfig(white_to_white_mm=opt.white_to_white_mm), calibration=cal)
 
 
 def predict_video(
@@ -127,13 +210,16 @@ def predict_video(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     backend: Backend | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> VideoResult:
     """Segment every frame of ``video`` in [start, end) (every N-th) into the folder ``out``.
 
     Args:
-        weights: run folder, checkpoint, or ``.onnx`` file (ignored when ``backend`` is given).
+        weights: run folder, checkpoint, ``.onnx`` file, or ``default`` (the shipped surgical model; ignored when
+            ``backend`` is given).
         backend: an already loaded backend (benchmarks reuse one).
         progress: called with (frames done, frames expected or 0 when unknown).
+        log: receives the whole video's warnings (a surgical model's out-of-domain verdict).
 
     Raises:
         AntsegInputError: bad input (nothing written), or a video that broke part-way (outputs kept; the
@@ -141,6 +227,7 @@ def predict_video(
     """
     opt = (options or VideoOptions()).checked()
     out = Path(out)
+    weights = resolve_video_weights(weights) if backend is None else weights
     backend = backend or open_backend(weights, device, opt.threads or video_threads())
     require_modality(backend.meta, getattr(backend, "source", weights), "surgical", "video segmentation")
     names = list(backend.meta.structures)
@@ -155,9 +242,10 @@ def predict_video(
     timing = {"preprocess": 0.0, "inference": 0.0, "postprocess": 0.0}
     smoothers = {s: MeasureSmoother(opt.smooth_config) for s in names} if opt.smooth else None
     batch_size = opt.batch or (8 if str(getattr(backend, "device", "cpu")).startswith("cuda") else 1)
-    h, w = backend.meta.input_hw
-    canvas = np.zeros((batch_size, int(backend.meta.in_channels), h, w), np.float32)
-    t_start = time.perf_counter()
+    canvas = _Canvas(backend, batch_size)
+    surgical = SurgicalAnalysis(names, spacing, surgical_settings(backend, opt)) if applies_to(backend.meta) else None
+    columns = frame_columns(names) + (surgical.columns() if surgical else [])
+    t_start, cpu_start = time.perf_counter(), time.process_time()
     done = 0
     torch_threads = _torch_threads()
     with (
@@ -165,19 +253,25 @@ def predict_video(
         _restore_torch_threads(torch_threads),
         atomic_dir(out, overwrite=overwrite, inputs=existing_paths(video, weights)) as tmp,
     ):
-        outputs = VideoOutputs(tmp, names, info.time_base, info.rate, opt.masks, frame_columns(names), opt.overlay)
+        outputs = VideoOutputs(
+            tmp, names, info.time_base, info.rate, opt.masks, columns, opt.overlay, overlay_scale=opt.overlay_scale
+        )
         try:
             batch: list[DecodedFrame] = []
             for frame in reader:
                 batch.append(frame)
                 if len(batch) == batch_size:
-                    _process_batch(backend, batch, canvas, outputs, smoothers, spacing, timing)
+                    _process_batch(
+                        backend, batch, canvas(batch), outputs, smoothers, spacing, timing, surgical, opt.mask_detail
+                    )
                     done += len(batch)
                     batch = []
                     if progress:
                         progress(done, max(expected, done))
             if batch:
-                _process_batch(backend, batch, canvas, outputs, smoothers, spacing, timing)
+                _process_batch(
+                    backend, batch, canvas(batch), outputs, smoothers, spacing, timing, surgical, opt.mask_detail
+                )
                 done += len(batch)
         finally:
             outputs.close()
@@ -195,8 +289,13 @@ def predict_video(
             {k: 1000 * v / done for k, v in stage_ms.items()},
             backend.name,
             reader.stopped,
+            surgical.finish(tmp, f"{info.path.name}: pupil diameter") if surgical else None,
+            1000 * (time.process_time() - cpu_start) / done,
         )
         _write_summary(tmp / "summary.json", result, backend, info, opt)
+    for warning in result.warnings:
+        if log:
+            log(f"warning: {warning}")
     if reader.stopped is not None:
         raise AntsegInputError(path, f"{reader.stopped.describe()}; the {done} frames before it are in {out}")
     return result
@@ -240,6 +339,7 @@ def _write_summary(path: Path, r: VideoResult, backend: Backend, info, opt: Vide
         "seconds": round(r.seconds, 3),
         "frames_per_s": round(r.fps, 2),
         "stage_ms_per_frame": {k: round(v, 2) for k, v in r.stage_ms.items()},
+        "cpu_ms_per_frame": round(r.cpu_ms, 2),
         "source": {
             "codec": info.codec,
             "width": info.width,
@@ -258,8 +358,16 @@ def _write_summary(path: Path, r: VideoResult, backend: Backend, info, opt: Vide
             "masks": opt.masks,
             "batch": opt.batch,
             "spacing_mm": opt.spacing,
+            "overlay_scale": opt.overlay_scale,
+            "mask_detail": opt.mask_detail,
+            "white_to_white_mm": opt.white_to_white_mm,
         },
     }
+    if r.surgical is not None:
+        doc["surgical"] = r.surgical
+    if _shipped_surgical(backend):
+        card = surgical_card()
+        doc["model_card"] = {"synthetic": True, "figures": card.get("phantom_test"), "card": "surgical.card.json"}
     path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
 
 
@@ -273,6 +381,7 @@ def predict_video_input(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     resume: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> Path:
     """``antseg predict`` on one whole video: the checks of the command line, then :func:`predict_video`."""
     if timestamp is not None:
@@ -283,4 +392,4 @@ def predict_video_input(
         raise AntsegInputError(None, "--resume is for images; a video is written whole (use --start to skip ahead)")
     if weights is None:
         raise AntsegInputError(None, "a video needs segmentation weights")
-    return predict_video(weights, inputs[0], out, options, device, overwrite, progress).out
+    return predict_video(weights, inputs[0], out, options, device, overwrite, progress, log=log).out

@@ -20,7 +20,7 @@ from antseg.inference.inputs import check_video_input, collect_inputs
 from antseg.inference.onnx_predictor import load_predictor
 from antseg.inference.outputs import area_rows, write_prediction
 from antseg.inference.video import VIDEO_SUFFIXES, read_frame_at
-from antseg.inference.video_stream import VideoOptions, predict_video_input
+from antseg.inference.video_stream import VideoOptions, predict_video_input, resolve_video_weights
 from antseg.io.atomic import atomic_dir
 from antseg.io.digest import file_sha256
 from antseg.io.images import read_image
@@ -77,7 +77,7 @@ def predict_paths(
     inputs = [Path(p) for p in inputs]
     out = Path(out)
     if video is not None or (timestamp is None and len(inputs) == 1 and inputs[0].suffix.lower() in VIDEO_SUFFIXES):
-        return predict_video_input(weights, inputs, out, timestamp, video, device, overwrite, progress, resume)
+        return predict_video_input(weights, inputs, out, timestamp, video, device, overwrite, progress, resume, log)
     if timestamp is not None:
         if resume:
             raise AntsegInputError(None, "--resume is for images; a video frame is one output")
@@ -181,6 +181,7 @@ def _predict_video(
         raise AntsegInputError(None, "a video frame needs segmentation weights")
     video = check_video_input(inputs[0])
     frame = read_frame_at(video, t)
+    weights = resolve_video_weights(weights)  # ``default``: the surgical model
     pred = load_predictor(weights, device)
     require_modality(pred.meta, pred.checkpoint.path, "surgical", "video segmentation")
     with atomic_dir(out, overwrite=overwrite, inputs=existing_paths(video, weights)) as tmp:

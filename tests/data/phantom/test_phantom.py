@@ -124,26 +124,3 @@ def test_phantom_dataset_is_valid_with_reference_biometry(asoct_phantom):
         rows = list(csv.DictReader(fh))
     assert [r["case_id"] for r in rows] == [c.case_id for c in ds]
     assert len({c.patient_id for c in ds}) == 6 and {c.eye for c in ds} == {"L", "R"}
-
-
-def test_surgical_phantom(surgical_phantom):
-    import json
-
-    import av
-
-    from antseg.data.masks import rasterize_polygon_cv2
-
-    ds = load_dataset(surgical_phantom)
-    assert ds.manifest.modality == "surgical" and ds.structures == ["cornea"]
-    assert len({c.patient_id for c in ds}) == 3
-    c = ds.cases[0]
-    ann = json.loads((surgical_phantom / "supervisely" / c.patient_id / "ann" / f"{c.case_id}.png.json").read_text())
-    assert ann["objects"][0]["classTitle"] == "Cornea" and len(ann["objects"]) == 3
-    poly = np.array(ann["objects"][0]["points"]["exterior"])
-    np.testing.assert_array_equal(ds.load_masks(c)[0], rasterize_polygon_cv2(poly, [], c.width, c.height))
-    img = ds.load_image(c)
-    cornea = ds.load_masks(c)[0].astype(bool)
-    assert img[cornea][:, 0].mean() > img[cornea][:, 2].mean()  # red reflex / warm iris inside the disc
-    with av.open(str(surgical_phantom / "videos" / f"{c.patient_id}.mp4")) as v:
-        frames = list(v.decode(video=0))
-    assert len(frames) == 4 and frames[0].width == 256

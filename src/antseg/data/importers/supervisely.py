@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from antseg.anatomy import ASOCT_VOCAB, SURGICAL_VOCAB
+from antseg.anatomy import ASOCT_VOCAB, CORNEA, PUPIL, SURGICAL_VOCAB
 from antseg.data.importers.base import (
     ImportOptions,
     ImportResult,
@@ -81,13 +81,37 @@ def scan_supervisely(src: Path) -> list[SourceCase]:
     return cases
 
 
+def missing_anatomy(cases: list[SourceCase], opts: ImportOptions, structures: list[str]) -> list[str]:
+    """Warnings for frames that label the limbus disc (Cornea) but not the pupil, or the pupil but not the disc,
+    when both are imported: their empty mask would teach a model that the structure is absent there."""
+    if not {CORNEA, PUPIL} <= set(structures):
+        return []
+    vocab = {**ASOCT_VOCAB, **SURGICAL_VOCAB}
+    out = []
+    for has, lacks in ((CORNEA, PUPIL), (PUPIL, CORNEA)):
+        ids = []
+        for c in cases:
+            names = {opts.policy.resolve(sh.label, vocab) for sh in c.shapes}
+            if has in names and lacks not in names:
+                ids.append(c.case_id)
+        if ids:
+            eg = ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
+            out.append(f"{len(ids)} frame(s) have a {has} polygon but no {lacks} polygon: their {lacks} mask is "
+                       f"empty ({eg}); check them, or drop them before training")  # fmt: skip
+    return out
+
+
 @IMPORTERS.register("supervisely")
 def import_supervisely(src: Path, out: Path, opts: ImportOptions, progress=None) -> ImportResult:
-    """Import Supervisely polygons (with holes); frames of one video share a patient id (split by video)."""
+    """Import Supervisely polygons (with holes); frames of one video share a patient id (split by video).
+
+    Cataract-1K's anatomy: ``--keep Cornea --keep Pupil`` imports the limbus-bounded disc and the pupil (what
+    antseg's surgical model segments); a frame with one of them and not the other is reported.
+    """
     if not src.is_dir():
         raise AntsegInputError(src, "not a folder")
     cases = scan_supervisely(src)
-    return run_import(
+    res = run_import(
         "supervisely",
         src,
         out,
@@ -99,3 +123,5 @@ def import_supervisely(src: Path, out: Path, opts: ImportOptions, progress=None)
         progress,
         patient_regex=VIDEO_REGEX,
     )
+    res.warnings.extend(missing_anatomy(cases, opts, res.structures))
+    return res

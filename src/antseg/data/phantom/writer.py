@@ -15,12 +15,12 @@ import numpy as np
 
 import antseg
 from antseg import checks
-from antseg.anatomy import CORNEA, DIAGNOSIS_GROUPS, MEASURES, SPURS, default_colour
+from antseg.anatomy import CORNEA, DIAGNOSIS_GROUPS, INSTRUMENT, MEASURES, PUPIL, SPURS, default_colour
 from antseg.config import config_to_dict
 from antseg.data.canonical import write_dataset_files, write_mask
 from antseg.data.phantom.asoct import PHANTOM_STRUCTURES, STYLES, NoiseBank, generate_scan
 from antseg.data.phantom.realism import DEVICES
-from antseg.data.phantom.surgical import Scene, sample_view, supervisely_json, write_video
+from antseg.data.phantom.surgical import INSTRUMENTS, Scene, sample_view, supervisely_json, write_video
 from antseg.data.schema import Case, Manifest, Structure
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir
@@ -28,6 +28,8 @@ from antseg.io.images import write_png
 from antseg.io.tables import write_csv
 
 REFERENCE_BIOMETRY = "biometry.csv"
+#: What a surgical phantom labels: the limbus-bounded disc, the pupil, the instruments.
+SURGICAL_STRUCTURES: tuple[str, ...] = (CORNEA, PUPIL, INSTRUMENT)
 
 
 @dataclass
@@ -75,15 +77,30 @@ class AsoctPhantomConfig:
 
 @dataclass
 class SurgicalPhantomConfig:
-    """Cataract-surgery phantom settings: ``videos`` x ``frames_per_video`` annotated frames."""
+    """Cataract-surgery phantom settings: ``videos`` x ``frames_per_video`` annotated frames.
+
+    Attributes:
+        size: (width, height) of the 4:3 videos.
+        wide: fraction of the videos rendered 16:9 at the same height (as full-HD footage frames the eye).
+        no_eye: fraction of the videos that show no eye (the microscope over the drapes): empty masks.
+        structures: the canonical structures, in mask order, among ``cornea`` (the limbus-bounded disc),
+            ``pupil`` and ``instrument`` (every instrument together; often empty). The Supervisely copy always
+            holds every class.
+        video_seconds: > 0: also write an mp4 of that length per video.
+        workers: processes rendering videos side by side (the frames do not depend on it).
+    """
 
     videos: int = 6
     frames_per_video: int = 5
     seed: int = 0
     size: tuple[int, ...] = (1024, 768)
     frame_interval_s: float = 5.0
-    video_seconds: float = 0.0  # > 0: also write an mp4 of that length per video
+    video_seconds: float = 0.0
     fps: int = 25
+    wide: float = 0.0
+    no_eye: float = 0.0
+    structures: tuple[str, ...] = (CORNEA, PUPIL)
+    workers: int = 1
     name: str = "surgical-phantom"
     extra: dict = field(default_factory=dict)
 
@@ -200,61 +217,98 @@ def _provenance(what: str, config: dict) -> dict:
     }
 
 
+def _surgical_video(v: int, cfg: SurgicalPhantomConfig, root: Path) -> list[Case]:
+    """Render video ``v``: its annotated frames (canonical + Supervisely copy) and, if asked, its mp4."""
+    vid = f"case{5000 + v}"
+    rng = np.random.default_rng([cfg.seed, v])
+    w, h = int(cfg.size[0]), int(cfg.size[1])
+    if rng.random() < cfg.wide:
+        w = int(round(h * 16 / 9 / 2)) * 2
+    view = sample_view(rng, w, h, eye=rng.random() >= cfg.no_eye)
+    scene = Scene(view, w, h)
+    sup = root / "supervisely" / vid
+    (sup / "img").mkdir(parents=True)
+    (sup / "ann").mkdir()
+    cases = []
+    for f in range(cfg.frames_per_video):
+        fr = scene.frame(f * cfg.frame_interval_s, np.random.default_rng([cfg.seed, v, f]), tools="random")
+        case_id = f"{vid}_{f + 1:02d}"
+        write_png(root / "images" / f"{case_id}.png", fr.image)
+        (sup / "img" / f"{case_id}.png").write_bytes((root / "images" / f"{case_id}.png").read_bytes())
+        (sup / "ann" / f"{case_id}.png.json").write_text(json.dumps(supervisely_json(fr, w, h)))
+        mask_rel = write_mask(root, case_id, surgical_masks(fr.masks, cfg.structures, h, w))
+        cases.append(
+            Case(
+                case_id=case_id,
+                patient_id=vid,
+                image=f"images/{case_id}.png",
+                mask=mask_rel,
+                width=w,
+                height=h,
+                extra={"video": vid, "time_s": f"{f * cfg.frame_interval_s:g}"},
+            )
+        )
+    if cfg.video_seconds > 0:
+        write_video(root / "videos" / f"{vid}.mp4", scene, cfg.video_seconds, cfg.fps, cfg.seed + v)
+    return cases
+
+
+def surgical_masks(masks: dict[str, np.ndarray], structures: tuple[str, ...], h: int, w: int) -> np.ndarray:
+    """(N, H, W) canonical masks of a phantom frame's per-class masks (``instrument``: all instruments)."""
+    empty = np.zeros((h, w), np.uint8)
+    by_name = {CORNEA: masks.get("Cornea", empty), PUPIL: masks.get("Pupil", empty)}
+    tools = [m for k, m in masks.items() if k in INSTRUMENTS]
+    by_name[INSTRUMENT] = np.bitwise_or.reduce(tools) if tools else empty
+    return np.stack([by_name[s] for s in structures])
+
+
 def generate_surgical_dataset(
     out: str | Path, cfg: SurgicalPhantomConfig, overwrite: bool = False, progress=None
 ) -> Path:
-    """Write a canonical surgical phantom (structure ``cornea``) plus the same frames as Supervisely JSON.
+    """Write a canonical surgical phantom (``cfg.structures``) plus the same frames as Supervisely JSON.
 
-    Layout: the canonical files, ``supervisely/case<id>/{img,ann}/`` (Cataract-1K style, with the
-    Pupil and instrument polygons too) and, if ``video_seconds`` > 0, ``videos/case<id>.mp4``.
+    Layout: the canonical files, ``supervisely/case<id>/{img,ann}/`` (Cataract-1K style: Cornea, Pupil and each
+    instrument's polygons) and, if ``video_seconds`` > 0, ``videos/case<id>.mp4``.
     """
     if cfg.videos < 1 or cfg.frames_per_video < 1:
         raise AntsegInputError(None, "videos and frames_per_video must be at least 1")
+    bad = [s for s in cfg.structures if s not in SURGICAL_STRUCTURES]
+    if bad or not cfg.structures:
+        raise AntsegInputError(None, f"surgical phantom structures must be among {', '.join(SURGICAL_STRUCTURES)}")
+    for name in ("wide", "no_eye"):
+        if not 0.0 <= float(getattr(cfg, name)) <= 1.0:
+            raise AntsegInputError(None, f"{name} must be a fraction in [0, 1], got {getattr(cfg, name)}")
     checks.size(cfg.size, "--size", minimum=64)
     cfg.video_seconds = checks.number(cfg.video_seconds, "video_seconds", minimum=0.0, maximum=3600.0)
     cfg.fps = checks.integer(cfg.fps, "fps", minimum=1, maximum=240)
     cfg.frame_interval_s = checks.positive(cfg.frame_interval_s, "frame_interval_s")
-    w, h = cfg.size
     out = Path(out)
-    total = cfg.videos * cfg.frames_per_video
     with atomic_dir(out, overwrite=overwrite) as tmp:
         (tmp / "images").mkdir()
-        cases = []
-        for v in range(cfg.videos):
-            vid = f"case{5000 + v}"
-            rng = np.random.default_rng([cfg.seed, v])
-            view = sample_view(rng, w, h)
-            scene = Scene(view, w, h)
-            sup = tmp / "supervisely" / vid
-            (sup / "img").mkdir(parents=True)
-            (sup / "ann").mkdir()
-            for f in range(cfg.frames_per_video):
-                fr = scene.frame(f * cfg.frame_interval_s, np.random.default_rng([cfg.seed, v, f]))
-                case_id = f"{vid}_{f + 1:02d}"
-                write_png(tmp / "images" / f"{case_id}.png", fr.image)
-                (sup / "img" / f"{case_id}.png").write_bytes((tmp / "images" / f"{case_id}.png").read_bytes())
-                (sup / "ann" / f"{case_id}.png.json").write_text(json.dumps(supervisely_json(fr, w, h)))
-                mask_rel = write_mask(tmp, case_id, fr.masks["Cornea"][None])
-                cases.append(
-                    Case(
-                        case_id=case_id,
-                        patient_id=vid,
-                        image=f"images/{case_id}.png",
-                        mask=mask_rel,
-                        width=w,
-                        height=h,
-                        extra={"video": vid, "time_s": f"{f * cfg.frame_interval_s:g}"},
-                    )
-                )
+        if cfg.video_seconds > 0:
+            (tmp / "videos").mkdir()
+        job = partial(_surgical_video, cfg=cfg, root=tmp)
+        workers = max(1, min(cfg.workers or os.cpu_count() or 1, cfg.videos))
+        cases: list[Case] = []
+        total = cfg.videos * cfg.frames_per_video
+        if workers == 1:
+            results = map(job, range(cfg.videos))
+            pool = None
+        else:
+            pool = ProcessPoolExecutor(workers)
+            results = pool.map(job, range(cfg.videos))
+        try:
+            for r in results:
+                cases.extend(r)
                 if progress:
                     progress(len(cases), total)
-            if cfg.video_seconds > 0:
-                (tmp / "videos").mkdir(exist_ok=True)
-                write_video(tmp / "videos" / f"{vid}.mp4", scene, cfg.video_seconds, cfg.fps, cfg.seed + v)
+        finally:
+            if pool is not None:
+                pool.shutdown()
         manifest = Manifest(
             name=cfg.name,
             modality="surgical",
-            structures=[Structure("cornea", 1, default_colour("cornea", 0))],
+            structures=[Structure(n, i + 1, default_colour(n, i)) for i, n in enumerate(cfg.structures)],
             landmarks=[],
             provenance=_provenance("phantom surgical", config_to_dict(cfg)),
         )
