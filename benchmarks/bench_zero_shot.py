@@ -100,14 +100,14 @@ def evaluate(
 
 def few_shot(
     real: Path, train_ids: list[str], steps: int, lr: float, threads: int,
-    spur_epochs: int = 0, refine_steps: int = 400, seed: int = 0, starts: int = REFINE_STARTS,
+    spur_epochs: int = 0, refine_steps: int = 400, seed: int = 0, starts: int = REFINE_STARTS, keep: bool = True,
 ) -> dict:  # fmt: skip
     """Fine-tune from scratch and from ``default`` on ``train_ids``; score both on the other cases."""
     import shutil
     import tempfile
+    from dataclasses import replace
 
     from antseg.training import TrainConfig
-    from antseg.training.init_weights import load_initial_weights
     from antseg.training.trainer import Trainer
 
     out: dict = {}
@@ -122,11 +122,10 @@ def few_shot(
             c.split = "train" if c.case_id in train_ids else "test"
         ds.save()
         batches = -(-len(train_ids) // 4)
-        cfg = TrainConfig(epochs=max(1, steps // batches), val_every=max(1, steps // batches), threads=threads, lr=lr)
+        cfg = TrainConfig(epochs=max(1, steps // batches), val_every=max(1, steps // batches), threads=threads, lr=lr,
+                          keep_init_structures=keep)  # fmt: skip
         for init in ("scratch", "default"):
-            t = Trainer(data, Path(tmp) / init, cfg, log=lambda s: None)
-            if init != "scratch":
-                load_initial_weights(t.model, init, t.channels, log=print)
+            t = Trainer(data, Path(tmp) / init, replace(cfg, init="" if init == "scratch" else init), log=print)
             t0 = time.perf_counter()
             t.fit()
             res = evaluate(data, str(Path(tmp) / init), None, split="test")
@@ -169,11 +168,12 @@ def main() -> None:
     ap.add_argument("--refine-steps", type=int, default=400, help="Few-shot spurs: refiner steps.")
     ap.add_argument("--seed", type=int, default=0, help="Few-shot spurs: training seed.")
     ap.add_argument("--refine-starts", type=int, default=REFINE_STARTS, help="Spur refinement starts (0: one).")
+    ap.add_argument("--no-keep", action="store_true", help="Few-shot: drop the structures the labels lack.")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.few_shot:
         res = few_shot(args.real, args.few_shot.split(","), args.steps, args.lr, args.threads, args.spur_epochs,
-                       args.refine_steps, args.seed, args.refine_starts)  # fmt: skip
+                       args.refine_steps, args.seed, args.refine_starts, keep=not args.no_keep)  # fmt: skip
         for init, r in res.items():
             print(f"## {init}")
             _print(r)

@@ -40,6 +40,7 @@ def _root(
     """antseg: one toolkit for anterior-segment OCT and cataract-surgery video."""
 
 
+from antseg.cli import adapt as _adapt  # noqa: E402
 from antseg.cli import benchmark as _benchmark  # noqa: E402
 from antseg.cli import biometry as _biometry  # noqa: E402
 from antseg.cli import data as _data  # noqa: E402
@@ -47,6 +48,7 @@ from antseg.cli import demo as _demo  # noqa: E402
 from antseg.cli import evaluate as _evaluate  # noqa: E402
 from antseg.cli import export as _export  # noqa: E402
 from antseg.cli import info as _info  # noqa: E402
+from antseg.cli import label as _label  # noqa: E402
 from antseg.cli import predict as _predict  # noqa: E402
 from antseg.cli import report as _report  # noqa: E402
 from antseg.cli import train as _train  # noqa: E402
@@ -60,6 +62,8 @@ app.command("benchmark")(_benchmark.benchmark)
 app.command("report")(_report.report)
 app.command("demo")(_demo.demo)
 app.command("info")(_info.info)
+app.command("adapt")(_adapt.adapt)
+app.command("label")(_label.label)
 app.add_typer(_export.app, name="export")
 
 

@@ -5,8 +5,9 @@ In a B-scan through the anterior segment:
 - the anterior chamber is one region without holes, under the cornea, above the irises and the lens front; in
   each column it is one vertical run (a gap between its roof and floor that no other structure fills is
   chamber: typically the reflection line or a dim patch the model missed);
-- each iris is one wedge at its own lateral end of the chamber (a left iris on the left, never in the pupil);
-- the lens lies below the chamber, and the nucleus inside the lens;
+- each iris is one solid wedge at its own lateral end of the chamber (a left iris on the left, never in the
+  pupil);
+- the lens lies below the chamber, and the nucleus inside the lens; each is one region without holes;
 - the cornea is one band.
 
 :func:`repair_masks` enforces these in a fixed order and returns a :class:`~antseg.scan.result.Repair` for every
@@ -114,12 +115,16 @@ def repair_masks(
         if ac is not None and ac.any():
             above = np.arange(lens.shape[0])[:, None] <= _floor_rows(ac)[None]
             lens = log.add(LENS, "removed lens above the chamber's floor", lens, lens & ~above)
-        out[LENS] = log.add(LENS, "removed islands", lens, largest_component(lens)) if lens.any() else lens
+        if lens.any():
+            lens = log.add(LENS, "removed islands", lens, largest_component(lens))
+            lens = log.add(LENS, "filled holes", lens, fill_holes(lens))
+        out[LENS] = lens
         if NUCLEUS in out:
             inside = out[NUCLEUS] & out[LENS]
             inside = log.add(NUCLEUS, "removed nucleus outside the lens", out[NUCLEUS], inside)
             if inside.any():
                 inside = log.add(NUCLEUS, "removed islands", inside, largest_component(inside))
+                inside = log.add(NUCLEUS, "filled holes", inside, fill_holes(inside) & out[LENS])
             out[NUCLEUS] = inside
     _repair_irises(out, ac, log)
     if ac is not None and ac.any():
@@ -141,7 +146,8 @@ def _repair_irises(out: dict[str, np.ndarray], ac: np.ndarray | None, log: _Log)
     away from its side of the chamber (in the pupil, or on the other side) removed."""
     for name in (LEFT_IRIS, RIGHT_IRIS):
         if name in out and out[name].any():
-            out[name] = log.add(name, "removed islands", out[name], largest_component(out[name]))
+            iris = log.add(name, "removed islands", out[name], largest_component(out[name]))
+            out[name] = log.add(name, "filled holes", iris, fill_holes(iris))
     if ac is None or not ac.any() or LEFT_IRIS not in out or RIGHT_IRIS not in out:
         return
     cols = np.flatnonzero(ac.any(axis=0))

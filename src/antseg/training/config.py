@@ -34,6 +34,9 @@ class TrainConfig:
             channels by structure (or landmark) name, so a dataset with fewer, more or reordered structures keeps
             what the checkpoint learnt about each one it shares, and new ones start fresh. The architecture is
             the checkpoint's. Empty: random initialisation. Ignored with ``--resume``.
+        keep_init_structures: with ``init``, the structures the initial model segments and the dataset does not
+            label (a lens in a dataset that draws none) stay in the fine-tuned model, taught by the initial
+            model's own masks on the training images; without it they are dropped and forgotten.
     """
 
     model: str = "unet-lite"
@@ -61,6 +64,7 @@ class TrainConfig:
     time_budget_s: float = 0.0
     recipe: str = ""
     init: str = ""
+    keep_init_structures: bool = True
 
     def __post_init__(self) -> None:
         """Check every number here, so a bad one is refused before a run folder is made (CLI, YAML, API)."""

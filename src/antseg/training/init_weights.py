@@ -45,6 +45,13 @@ def init_spec(init: str | Path, channel_names: list[str]) -> dict:
     return {"name": ck.model["name"], "kwargs": {k: v for k, v in ck.model["kwargs"].items() if k != "classes"}}
 
 
+def init_outputs(init: str | Path, channel_names: list[str]) -> tuple[Checkpoint, list[str]]:
+    """The checkpoint ``init`` names for ``channel_names`` and all of its output names (structures or
+    landmarks): what a fine-tuned model can keep beyond the dataset's own labels."""
+    ck = _resolve(init, channel_names)
+    return ck, _names(ck)
+
+
 def _channel_dims(spec: dict) -> dict[str, list[int]]:
     """Tensor name -> the dimensions that count output channels, found by building the architecture with
     two different numbers of classes and comparing the shapes."""

@@ -201,10 +201,16 @@ def augmented_crop(
 
 
 def train_refiner(ds: CanonicalDataset, cases, channels: list[str], spur: SpurConfig, seed: int, device,
-                  log=print) -> tuple[torch.nn.Module, list[dict]]:  # fmt: skip
+                  log=print, init: torch.nn.Module | None = None,
+                  deadline: float | None = None) -> tuple[torch.nn.Module, list[dict]]:  # fmt: skip
     """Stage 2: one small U-Net for both sides (right-side crops are mirrored to look like left ones),
     trained by cross-entropy of its spatial softmax against a Gaussian at the true position, plus a small
-    soft-argmax L1 term (integral regression) that pulls the whole distribution onto the point."""
+    soft-argmax L1 term (integral regression) that pulls the whole distribution onto the point.
+
+    Args:
+        init: a refiner to start from (fine-tuning: the initial spur model's); None: random weights.
+        deadline: ``time.perf_counter()`` value after which no more steps are taken (a time budget).
+    """
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     samples = []
@@ -216,6 +222,8 @@ def train_refiner(ds: CanonicalDataset, cases, channels: list[str], spur: SpurCo
     if not samples:
         raise AntsegInputError(ds.root, "no landmark to train the refiner on")
     model = make_refiner().to(device)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
     opt = torch.optim.AdamW(model.parameters(), lr=spur.refine_lr, weight_decay=1e-4)
     if spur.refine_steps >= 10:
         sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -227,6 +235,9 @@ def train_refiner(ds: CanonicalDataset, cases, channels: list[str], spur: SpurCo
     rows, t0 = [], time.perf_counter()
     s = spur.crop
     for step in range(spur.refine_steps):
+        if deadline is not None and time.perf_counter() > deadline and step > 0:
+            log(f"refiner: time budget spent after {step} of {spur.refine_steps} steps")
+            break
         xs, ys = [], []
         for j in rng.integers(0, len(samples), spur.refine_batch):
             img, (gx, gy), flip = samples[j]
@@ -259,8 +270,24 @@ def train_refiner(ds: CanonicalDataset, cases, channels: list[str], spur: SpurCo
     return model.eval(), rows
 
 
+#: With a time budget, the share stage 1 gets (checked between its epochs); the refiner has the rest.
+STAGE1_SHARE = 0.6
+
+
+def _init_refiner(init: str, channels: list[str]) -> torch.nn.Module | None:
+    """The refiner of the spur model ``init`` starts from, when it has one (fine-tuning keeps what it learned)."""
+    if not init:
+        return None
+    from antseg.training.init_weights import init_outputs
+
+    ck, _ = init_outputs(init, channels)
+    return ck.build_refiner() if ck.refiner is not None else None
+
+
 def train_spurs(dataset, run, cfg: TrainConfig, spur: SpurConfig | None = None, log=print, step_cb=None) -> dict:
-    """Train both stages; writes ``<run>/stage1/`` (the generic run folder) and ``<run>/spur.pt``.
+    """Train both stages; writes ``<run>/stage1/`` (the generic run folder) and ``<run>/spur.pt``. With
+    ``cfg.init`` both stages start from that spur model; ``cfg.time_budget_s`` bounds the whole training (stage 1
+    gets :data:`STAGE1_SHARE` of it, checked between epochs; the refiner stops at the end of the budget).
 
     Returns:
         {"stage1": TrainResult, "refine_rows": [...], "checkpoint": path}
@@ -268,9 +295,15 @@ def train_spurs(dataset, run, cfg: TrainConfig, spur: SpurConfig | None = None, 
     spur = spur or SpurConfig()
     run = Path(run)
     check_run_folder(run, resume=False, inputs=existing_paths(dataset))
-    t = SpurTrainer(dataset, run / runs.STAGE1, cfg, spur, log)
+    start = time.perf_counter()
+    budget = float(cfg.time_budget_s or 0)
+    stage1_cfg = replace(cfg, time_budget_s=budget * STAGE1_SHARE) if budget > 0 else cfg
+    t = SpurTrainer(dataset, run / runs.STAGE1, stage1_cfg, spur, log)
     res = t.fit(step_cb=step_cb)
-    refiner, rows = train_refiner(t.ds, t.train.cases, t.channels, spur, cfg.seed, t.device, log)
+    refiner, rows = train_refiner(
+        t.ds, t.train.cases, t.channels, spur, cfg.seed, t.device, log, init=_init_refiner(cfg.init, t.channels),
+        deadline=start + budget if budget > 0 else None,
+    )  # fmt: skip
     stage1 = read_checkpoint(run / runs.STAGE1 / runs.BEST)
     meta = replace(stage1.meta, **spur.refiner_meta())
     path = save_checkpoint(run / runs.SPUR, stage1.build(), meta, refiner=refiner)

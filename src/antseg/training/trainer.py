@@ -85,6 +85,7 @@ class Trainer:
         self.run, self.cfg, self.log = Path(run), cfg, log
         self.ds = load_dataset(dataset)
         self.structures = self.ds.structures
+        self.teacher, self.teacher_names = None, []
         self.channels = self.channel_names()
         self.device = resolve_device(cfg.device)
         if cfg.threads:
@@ -122,13 +123,37 @@ class Trainer:
     def channel_names(self) -> list[str]:
         if not self.structures:
             raise AntsegInputError(self.ds.root, "the dataset has no structures to segment")
-        return self.structures
+        if self.cfg.init and self.cfg.keep_init_structures:
+            from antseg.training.init_weights import init_outputs
+
+            ck, names = init_outputs(self.cfg.init, self.structures)
+            self.teacher_names = [n for n in names if n not in self.structures]
+            if self.teacher_names:
+                self.teacher = (ck, [names.index(n) for n in self.teacher_names])
+                self.log(f"keeping {', '.join(self.teacher_names)} from {ck.path} (the dataset does not label them)")
+        return self.structures + self.teacher_names
 
     def select_cases(self):
         return select_cases(self.ds, self.cfg, self.log)
 
     def load(self, cases) -> SegSamples:
-        return load_samples(self.ds, cases, self.in_channels, tuple(self.cfg.input_size), self.cfg.normalization)
+        samples = load_samples(self.ds, cases, self.in_channels, tuple(self.cfg.input_size), self.cfg.normalization)
+        if self.teacher is not None and len(cases):
+            samples.masks = torch.cat([samples.masks, self.teacher_masks(samples)], dim=1)
+        return samples
+
+    @torch.no_grad()
+    def teacher_masks(self, samples: SegSamples) -> torch.Tensor:
+        """The initial model's masks of the structures the dataset does not label, on the training inputs."""
+        ck, idx = self.teacher
+        net = ck.build(self.device)
+        sides = side_channels(list(ck.meta.structures)) if ck.meta.side_gate else {}
+        out = []
+        for i in range(0, len(samples.images), 8):
+            x = samples.images[i : i + 8].to(self.device)
+            logits = gate_sides(net(x).float(), sides, samples.inner_w[i : i + 8])
+            out.append((torch.sigmoid(logits[:, idx]) > float(ck.meta.threshold)).float().cpu())
+        return torch.cat(out).to(samples.masks.dtype)
 
     def make_loss(self):
         from monai.losses import DiceFocalLoss  # imported here: MONAI's import takes seconds
@@ -145,7 +170,7 @@ class Trainer:
         sp = self.ds.manifest.spacing_mm
         return CheckpointMeta(
             **self.task_meta(),
-            structures=list(self.structures),
+            structures=list(self.channels),
             landmarks=list(self.ds.landmarks),
             input_size=[int(v) for v in self.cfg.input_size],
             in_channels=self.in_channels,
@@ -227,9 +252,10 @@ class Trainer:
             ious.append(j * len(x))
         n = len(data.cases)
         dice, iou = (torch.stack(dices).sum(0) / n).cpu(), (torch.stack(ious).sum(0) / n).cpu()
-        row = {"val_loss": sum(losses) / n, "val_dice": float(dice.mean()), "val_iou": float(iou.mean())}
+        own = len(self.structures)  # the best epoch is chosen on the user's labels, not on the kept teacher's
+        row = {"val_loss": sum(losses) / n, "val_dice": float(dice[:own].mean()), "val_iou": float(iou[:own].mean())}
         row["val_score"] = row["val_dice"]
-        row.update({f"dice_{s}": float(v) for s, v in zip(self.structures, dice, strict=True)})
+        row.update({f"dice_{s}": float(v) for s, v in zip(self.channels, dice, strict=True)})
         return row
 
     # -- the loop ---------------------------------------------------------------------------------------

@@ -1,0 +1,48 @@
+"""Settings of unsupervised adaptation (a typed dataclass, loadable from YAML, overridable by flags)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class AdaptConfig:
+    """How ``antseg adapt`` fits a model to a folder of unlabelled scans.
+
+    Attributes:
+        budget_s: wall-clock seconds for the whole adaptation (all rounds, segmentation and spurs).
+        rounds: pseudo-label and fine-tune rounds; each round's model labels the next round's scans.
+        max_scans: at most this many scans are used (spread evenly over the inputs).
+        min_accepted: fewer scans passing the quality checks than this: adaptation stops with a clear error.
+        rehearsal: realistic phantom scans (exact labels) mixed into each round, so that the model keeps what it
+            knows where the pseudo-labels say nothing (0: none).
+        spurs: also adapt the spur model, on the spurs the checks trust (confident, on the wall, the same on the
+            mirrored scan).
+        spur_mirror_mm: a pseudo-spur must lie within this distance of the one found on the mirrored scan.
+        epochs: fine-tuning epochs per round for the segmentation (the budget may stop it sooner).
+        spur_epochs: stage-1 epochs per round for the spur model.
+        refine_steps: spur refiner steps per round.
+        lr: learning rate of the fine-tuning (the model starts from good weights: lower than training's).
+        batch_size: images per step.
+        seed: random seed (scan selection, phantom, training).
+        threads: CPU threads (0: all cores).
+        device: ``auto``, ``cpu`` or ``cuda[:k]``.
+        spacing: (x, y) mm per pixel of the scans (None: the model's); the quality checks measure in mm.
+    """
+
+    budget_s: float = 300.0
+    rounds: int = 2
+    max_scans: int = 200
+    min_accepted: int = 3
+    rehearsal: int = 24
+    spurs: bool = True
+    spur_mirror_mm: float = 0.1
+    epochs: int = 8
+    spur_epochs: int = 4
+    refine_steps: int = 150
+    lr: float = 5e-4
+    batch_size: int = 4
+    seed: int = 0
+    threads: int = 0
+    device: str = "auto"
+    spacing: tuple[float, float] | None = None

@@ -1,0 +1,180 @@
+"""``antseg adapt``: fit the segmentation and spur models to a user's device from unlabelled scans.
+
+Self-training, round by round: the per-scan pipeline (mirror pass, repairs, quality checks) labels the scans
+with the current models, the labels its checks trust are kept (:mod:`antseg.adaptation.pseudo`), realistic
+phantom scans with exact labels are mixed in, and both models are fine-tuned on that; the next round labels the
+scans with the fine-tuned models. The run folder is used wherever ``default`` is (``predict``, ``biometry``,
+``report``, ``--init``), and ``adaptation.json`` beside the weights says what was done and measured.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from antseg.adaptation.config import AdaptConfig
+from antseg.adaptation.pseudo import merge, pseudo_label, rehearsal_phantom
+from antseg.config import dump_config
+from antseg.errors import AntsegInputError
+from antseg.inference.inputs import collect_inputs
+from antseg.io.atomic import atomic_write_text
+from antseg.io.output_folder import check_output_folder, existing_paths, write_owner_marker
+from antseg.models import read_checkpoint, runs, save_checkpoint
+from antseg.scan.config import ScanConfig
+from antseg.scan.pipeline import ScanPipeline
+
+#: The adaptation's own record in the run folder.
+RECORD = "adaptation.json"
+WORK = "work"
+
+
+def _spread(files: list[Path], n: int) -> list[Path]:
+    """At most ``n`` of ``files``, evenly spread (a long series keeps its variety)."""
+    if len(files) <= n:
+        return files
+    step = len(files) / n
+    return [files[int(i * step)] for i in range(n)]
+
+
+def _log_state(out: Path, state: dict) -> None:
+    atomic_write_text(out / RECORD, json.dumps(state, indent=1, default=str) + "\n")
+
+
+def adapt(
+    weights: str | Path,
+    scans: list[Path],
+    out: str | Path,
+    spurs: str | Path | None = None,
+    cfg: AdaptConfig | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    log: Callable[[str], None] = print,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Adapt ``weights`` (and ``spurs``) to the unlabelled ``scans``; writes the run folder ``out``.
+
+    Args:
+        weights: segmentation model to start from (``default``, a run folder or a checkpoint).
+        scans: scan files and folders (any format ``predict`` reads).
+        spurs: spur model to adapt as well (None: segmentation only).
+        resume: continue an interrupted adaptation in ``out`` from its last finished round.
+        progress: ``(rounds done, rounds)``.
+
+    Returns:
+        the record written to ``out/adaptation.json``: settings, per round the scans accepted and the time taken.
+    """
+    cfg = cfg or AdaptConfig()
+    out = Path(out)
+    files = _spread(collect_inputs([Path(p) for p in scans]), cfg.max_scans)
+    inputs = existing_paths(scans, weights, spurs)
+    if resume:
+        if not (out / RECORD).is_file():
+            raise AntsegInputError(out, "nothing to resume: no adaptation here (run without --resume)")
+        state = json.loads((out / RECORD).read_text(encoding="utf-8"))
+    else:
+        check_output_folder(out, overwrite, inputs)
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        state = {"from": {"segmentation": str(weights), "spurs": None if spurs is None else str(spurs)},
+                 "scans": [str(f) for f in files], "config": asdict(cfg), "rounds": [], "done": False}  # fmt: skip
+        dump_config(cfg, out / "adapt_config.yaml")
+        _log_state(out, state)
+    try:
+        return _adapt(weights, spurs, files, out, cfg, state, log, progress)
+    except BaseException:
+        if not resume and not state["rounds"]:
+            shutil.rmtree(out, ignore_errors=True)  # nothing finished: leave nothing behind
+        raise
+
+
+def _adapt(weights, spurs, files, out, cfg, state, log, progress) -> dict:
+    t0 = time.monotonic() - sum(r["seconds"] for r in state["rounds"])
+    seg_now = state["rounds"][-1]["segmentation"] if state["rounds"] else str(weights)
+    spur_now = state["rounds"][-1].get("spurs") if state["rounds"] else (None if spurs is None else str(spurs))
+    for k in range(len(state["rounds"]), cfg.rounds):
+        left = cfg.budget_s - (time.monotonic() - t0)
+        if left <= 0:
+            log(f"budget spent after {k} round(s)")
+            break
+        r0 = time.monotonic()
+        rnd = _round(k, seg_now, spur_now, files, out, cfg, left / (cfg.rounds - k), log)
+        rnd["seconds"] = time.monotonic() - r0
+        state["rounds"].append(rnd)
+        seg_now, spur_now = rnd["segmentation"], rnd.get("spurs") or spur_now
+        _log_state(out, state)
+        if progress:
+            progress(k + 1, cfg.rounds)
+    if not state["rounds"]:
+        raise AntsegInputError(out, "the time budget ended before the first round: give a larger --budget")
+    _install(out, seg_now, spur_now, state, len(files))
+    state["done"] = True
+    state["seconds"] = time.monotonic() - t0
+    _log_state(out, state)
+    write_owner_marker(out)
+    return state
+
+
+def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg: AdaptConfig, budget: float,
+           log: Callable[[str], None]) -> dict:  # fmt: skip
+    """One round: label the scans with the current models, keep what the checks trust, fine-tune both."""
+    from antseg.training import TrainConfig, train_segmentation
+
+    work = out / WORK / f"round{k + 1}"
+    if work.exists():
+        shutil.rmtree(work)  # an interrupted round starts again
+    pipe = ScanPipeline(seg, spur, ScanConfig(spacing=cfg.spacing), cfg.device)
+    t0 = time.monotonic()
+    made = pseudo_label(pipe, files, work / "pseudo", cfg.spur_mirror_mm)
+    accepted = [p for p in made if p.accepted]
+    spurs_ok = sum(v is not None for p in accepted for v in p.spurs.values())
+    log(f"round {k + 1}: {len(accepted)} of {len(made)} scans pass the checks ({spurs_ok} spurs trusted)")
+    if len(accepted) < cfg.min_accepted:
+        reasons = sorted({p.why.split(":")[0] for p in made if not p.accepted})
+        raise AntsegInputError(None, f"only {len(accepted)} of {len(made)} scans pass the quality checks (need "
+                               f"{cfg.min_accepted}): {'; '.join(reasons[:3])}")  # fmt: skip
+    phantom = None
+    if cfg.rehearsal > 0 and set(pipe.structures) <= {"anterior_chamber", "lens", "nucleus", "left_iris",
+                                                       "right_iris", "cornea"}:  # fmt: skip
+        phantom = rehearsal_phantom(work / "phantom", cfg.rehearsal, cfg.seed + 1000 * (k + 1), pipe.structures)
+    data = merge(work / "pseudo", phantom, work / "data", seed=cfg.seed + k)
+    left = budget - (time.monotonic() - t0)
+    seg_budget = left * (0.6 if spur and cfg.spurs else 1.0)
+    tcfg = TrainConfig(init=str(seg), epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed + k,
+                       threads=cfg.threads, device=cfg.device, time_budget_s=max(1.0, seg_budget),
+                       val_every=1)  # fmt: skip
+    res = train_segmentation(data, work / "seg", tcfg, log=lambda s: None)
+    new_seg = str(work / "seg" / runs.BEST)
+    log(f"round {k + 1}: segmentation fine-tuned for {res.epochs_done} epoch(s) (validation Dice "
+        f"{res.best_score:.3f} on pseudo-labels and phantom)")  # fmt: skip
+    record = {"round": k + 1, "scans": len(made), "accepted": len(accepted), "spurs_trusted": spurs_ok,
+              "rejected": {p.name: p.why for p in made if not p.accepted}, "segmentation": new_seg,
+              "phantom_rehearsal": 0 if phantom is None else cfg.rehearsal}  # fmt: skip
+    both = sum(all(v is not None for v in p.spurs.values()) for p in accepted)
+    if spur and cfg.spurs and both >= cfg.min_accepted:
+        from antseg.training.spurs import SpurConfig, train_spurs
+
+        sdata = merge(work / "pseudo", phantom, work / "spur_data", seed=cfg.seed + k, spurs=True)
+        left = budget - (time.monotonic() - t0)
+        scfg = replace(tcfg, init=str(spur), epochs=cfg.spur_epochs, time_budget_s=max(1.0, 0.7 * left))
+        sres = train_spurs(sdata, work / "spur", scfg, SpurConfig(refine_steps=cfg.refine_steps), log=lambda s: None)
+        record["spurs"] = str(sres["checkpoint"])
+        log(f"round {k + 1}: spur model fine-tuned on {both} scans with both spurs trusted")
+    return record
+
+
+def _install(out: Path, seg: str, spur: str | None, state: dict, n_scans: int) -> None:
+    """Copy the last round's checkpoints to ``out/best.pt`` and ``out/spur.pt``, saying in their metadata that
+    they were adapted (reports made with them say so)."""
+    what = f"adapted without labels (self-training, {len(state['rounds'])} round(s)) on {n_scans} scans"
+    for src, name in ((seg, runs.BEST), (spur, runs.SPUR)):
+        if not src:
+            continue
+        ck = read_checkpoint(runs.segmentation_checkpoint(src) if name == runs.BEST else runs.spur_checkpoint(src))
+        origin = state["from"]["segmentation" if name == runs.BEST else "spurs"]
+        meta = replace(ck.meta, dataset=f"{what}, from {origin}", recipe="adapted", synthetic=False)
+        save_checkpoint(out / name, ck.build(), meta, refiner=ck.build_refiner() if ck.refiner is not None else None)

@@ -1,0 +1,42 @@
+"""``antseg adapt``: argument handling; the work is :func:`antseg.adaptation.adapt`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from antseg.cli.common import console, device_option, parse_floats, progress_bar
+
+
+def adapt(
+    weights: str = typer.Argument(..., help="Segmentation model to start from: 'default', a run folder or checkpoint."),
+    scans: list[Path] = typer.Argument(..., help="Unlabelled scans and folders of scans of your device."),
+    out: Path = typer.Option(..., "--out", help="Run folder for the adapted models (use it wherever 'default' is)."),
+    spurs: str = typer.Option("default", help="Spur model to adapt too ('none': segmentation only)."),
+    budget: float = typer.Option(None, help="Wall-clock seconds for the whole adaptation (default 300)."),
+    rounds: int = typer.Option(None, help="Pseudo-label and fine-tune rounds (default 2)."),
+    spacing: str = typer.Option(None, help="mm per pixel 'S' or 'SX,SY' of the scans (default: the model's)."),
+    seed: int = typer.Option(None, help="Random seed (default 0)."),
+    config: Path = typer.Option(None, "--config", help="YAML file with AdaptConfig fields."),
+    device: str = device_option(),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted adaptation in --out."),
+    overwrite: bool = typer.Option(False, help="Replace an earlier adaptation in --out."),
+) -> None:
+    """Fit the models to your device without labels: the pipeline labels your scans, the labels its quality
+    checks trust are kept, phantom scans with exact labels are mixed in, and the models are fine-tuned, round by
+    round. Then: antseg report SCANS --weights OUT --spurs OUT."""
+    from antseg.adaptation import AdaptConfig
+    from antseg.adaptation import adapt as run_adapt
+    from antseg.config import load_config
+
+    cfg = load_config(AdaptConfig, config, budget_s=budget, rounds=rounds, seed=seed, device=device,
+                      spacing=parse_floats(spacing, 2, "--spacing"))  # fmt: skip
+    with progress_bar("adapt", unit="rounds") as update:
+        res = run_adapt(
+            weights, scans, out, spurs=None if spurs.lower() == "none" else spurs, cfg=cfg, resume=resume,
+            overwrite=overwrite, log=lambda s: console.print(s, markup=False), progress=update,
+        )  # fmt: skip
+    last = res["rounds"][-1]
+    console.print(f"[green]adapted[/] in {res['seconds']:.0f} s: {last['accepted']} of {last['scans']} scans used; "
+                  f"models in {out}")  # fmt: skip
