@@ -77,7 +77,6 @@ def main() -> None:
     settings = "the per-scan pipeline's defaults (mirror pass, repairs, reflection bridge, spur wall 0.3 mm)"
     entries = []
     with tempfile.TemporaryDirectory(prefix="antseg-card-") as tmp:
-
         cfg = AsoctPhantomConfig(n=args.phantom_n, seed=args.phantom_seed, style="realistic",
                                  devices=("ss1000", "casia2", "narrow"))  # fmt: skip
         ph = generate_asoct_dataset(Path(tmp) / "phantom", cfg)

@@ -18,6 +18,7 @@ CASIA_PATTERN = r"^(?P<patient>[^_]+)_\d{8}_\d{6}_(?P<eye>[LR])_"
 #: A numbered series: ``T0004-01`` -> ``T0004`` (the scan number is 1-3 digits after ``-``, ``_`` or a space).
 SERIES_PATTERN = re.compile(r"^(?P<patient>.*?[^-_ ])[-_ ](?P<scan>\d{1,3})$")
 
+
 def normalize_eye(text: str | None) -> str:
     """``R`` or ``L`` for the usual ways of writing an eye (:func:`antseg.anatomy.eye_of`); ``""`` for an empty or
     unknown value (``OU``, ``both``, ...): a name that does not say which eye leaves it open."""

@@ -57,13 +57,14 @@ def eye_section(eye: EyeSummary, previews: dict[str, bytes]) -> str:
         mean = f"{_num(st['mean'])}{sd}" if st["n"] else "not measured"
         status = "" if st["status"] == "ok" else st["status"]
         rows.append(
-            f'<tr><td>{_e(label(m))}</td><td{cls}>{_num(st["median"]) if st["n"] else ""}</td><td{cls}>{mean}</td>'
+            f"<tr><td>{_e(label(m))}</td><td{cls}>{_num(st['median']) if st['n'] else ''}</td><td{cls}>{mean}</td>"
             f'<td class="num">{st["n"]}</td><td class="{"warn" if status == "check" else ""}">{_e(status)}</td>'
             f"<td>{_e(typical_text(m))}</td><td>{_e(st['flag'])}</td></tr>"
         )
     parts.append(
         '<table class="measures"><thead><tr><th>measure</th><th>median</th><th>mean ± sd</th><th>n</th>'
-        "<th>status</th><th>typical adult range</th><th>flag</th></tr></thead><tbody>" + "".join(rows)
+        "<th>status</th><th>typical adult range</th><th>flag</th></tr></thead><tbody>"
+        + "".join(rows)
         + "</tbody></table>"
         '<p class="muted">Summaries use the scans whose value passed every check; "check": no scan measured it '
         "without doubt, so the doubted values are summarised: look at the scans first.</p>"

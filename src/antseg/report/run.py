@@ -207,8 +207,13 @@ def make_report(
             "model": model,
             "spacing_mm": None if page_spacing is None else list(page_spacing),
             "eyes": [
-                {"eye": e.key, "scans": [s.path.name for s in e.scans], "used": [s.path.name for s in e.used],
-                 "stats": e.stats, "narrow": e.narrow}
+                {
+                    "eye": e.key,
+                    "scans": [s.path.name for s in e.scans],
+                    "used": [s.path.name for s in e.used],
+                    "stats": e.stats,
+                    "narrow": e.narrow,
+                }
                 for e in eyes
             ],  # fmt: skip
             "scans": rows,
