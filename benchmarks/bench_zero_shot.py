@@ -76,7 +76,7 @@ def evaluate(
             if pipe.seg is not None:
                 row[f"wallerr_{name}"] = _error(p, ref)
         rows.append(row)
-    keys = [k for k in rows[0] if k != "case_id"] if rows else []
+    keys = list(dict.fromkeys(k for r in rows for k in r if k != "case_id"))  # a hidden spur has no key
     summary: dict = {"n": len(rows)}
     for k in keys:
         vals = [r[k] for r in rows if k in r and not math.isnan(r[k])]
@@ -84,7 +84,7 @@ def evaluate(
         if k.startswith("err_"):
             summary[k.replace("err_", "missed_")] = sum(1 for r in rows if k in r and math.isnan(r[k]))
     for prefix, name in (("err_", "spur_error"), ("wallerr_", "spur_wall_error")):
-        errs = [r[k] for r in rows for k in keys if k.startswith(prefix) and not math.isnan(r[k])]
+        errs = [r[k] for r in rows for k in keys if k.startswith(prefix) and k in r and not math.isnan(r[k])]
         if errs:
             summary[f"{name}_px"] = statistics.fmean(errs)
             summary[f"{name}_median_px"] = statistics.median(errs)

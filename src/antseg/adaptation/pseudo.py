@@ -59,13 +59,23 @@ def judge(res: ScanResult, spur_mirror_mm: float, spur_confidence: float) -> tup
 
 def pseudo_label(
     pipe: ScanPipeline, files: list[Path], out: Path, spur_mirror_mm: float,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, deadline: float | None = None, min_labelled: int = 12,
 ) -> list[Pseudo]:  # fmt: skip
     """Run the pipeline on ``files`` and write the accepted ones into ``out`` (a canonical dataset, ``train``
-    split; images as PNG so every input format works the same). Returns one :class:`Pseudo` per file."""
+    split; images as PNG so every input format works the same). Returns one :class:`Pseudo` per file labelled.
+
+    Args:
+        deadline: a ``time.monotonic()`` after which no further scan is labelled (the rest of a round's budget
+            is for training), once at least ``min_labelled`` scans are labelled (fewer teach too little, whatever
+            the machine's speed).
+    """
+    import time
+
     (out / "images").mkdir(parents=True, exist_ok=True)
     cases, made = [], []
     for i, f in enumerate(files):
+        if deadline is not None and len(made) >= min_labelled and time.monotonic() > deadline:
+            break
         res = pipe.run(read_image(f), name=f.name)
         ok, why, spurs = judge(res, spur_mirror_mm, pipe.config.limits.spur_confidence)
         made.append(Pseudo(f.name, ok, why, spurs))

@@ -30,6 +30,8 @@ from antseg.scan.pipeline import ScanPipeline
 #: The adaptation's own record in the run folder.
 RECORD = "adaptation.json"
 WORK = "work"
+#: The share of a round's time that labelling may take (the rest trains).
+LABEL_SHARE = 0.45
 
 
 def _spread(files: list[Path], n: int) -> list[Path]:
@@ -38,6 +40,27 @@ def _spread(files: list[Path], n: int) -> list[Path]:
         return files
     step = len(files) / n
     return [files[int(i * step)] for i in range(n)]
+
+
+def _shuffled(files: list[Path], seed: int) -> list[Path]:
+    """``files`` in a seeded random order: any prefix of it is a sample of the whole series."""
+    import numpy as np
+
+    return [files[k] for k in np.random.default_rng(seed).permutation(len(files))]
+
+
+def _rehearsal(folder: Path, cfg: AdaptConfig, structures: list[str]) -> Path:
+    """The rehearsal phantom, rendered once per adaptation (rendering costs more than a round's labelling)."""
+    from antseg.data.canonical import load_dataset
+
+    try:
+        if len(load_dataset(folder).cases) == cfg.rehearsal:
+            return folder
+    except Exception:  # noqa: BLE001 - absent or cut short by an interruption: render it again
+        pass
+    if folder.exists():
+        shutil.rmtree(folder)
+    return rehearsal_phantom(folder, cfg.rehearsal, cfg.seed + 1000, structures)
 
 
 def _log_state(out: Path, state: dict) -> None:
@@ -129,7 +152,12 @@ def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg
         shutil.rmtree(work)  # an interrupted round starts again
     pipe = ScanPipeline(seg, spur, ScanConfig(spacing=cfg.spacing), cfg.device)
     t0 = time.monotonic()
-    made = pseudo_label(pipe, files, work / "pseudo", cfg.spur_mirror_mm)
+    # Labelling may take at most LABEL_SHARE of the round, in an order spread over the scans, so a slow machine
+    # still trains on a varied subset instead of labelling everything and training on nothing.
+    made = pseudo_label(pipe, _shuffled(files, cfg.seed + k), work / "pseudo", cfg.spur_mirror_mm,
+                        deadline=t0 + LABEL_SHARE * budget)  # fmt: skip
+    if len(made) < len(files):
+        log(f"round {k + 1}: labelled {len(made)} of {len(files)} scans within the round's labelling time")
     accepted = [p for p in made if p.accepted]
     spurs_ok = sum(v is not None for p in accepted for v in p.spurs.values())
     log(f"round {k + 1}: {len(accepted)} of {len(made)} scans pass the checks ({spurs_ok} spurs trusted)")
@@ -140,7 +168,7 @@ def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg
     phantom = None
     if cfg.rehearsal > 0 and set(pipe.structures) <= {"anterior_chamber", "lens", "nucleus", "left_iris",
                                                        "right_iris", "cornea"}:  # fmt: skip
-        phantom = rehearsal_phantom(work / "phantom", cfg.rehearsal, cfg.seed + 1000 * (k + 1), pipe.structures)
+        phantom = _rehearsal(out / WORK / "phantom", cfg, pipe.structures)
     data = merge(work / "pseudo", phantom, work / "data", seed=cfg.seed + k)
     left = budget - (time.monotonic() - t0)
     seg_budget = left * (0.6 if spur and cfg.spurs else 1.0)

@@ -36,6 +36,11 @@ def train_seg(
     device: str = device_option(None),
     time_budget: float = typer.Option(None, help="Stop after this many seconds of training."),
     init: str = typer.Option(None, help="Start from these weights: a run folder, a checkpoint, or 'default'."),
+    keep_init: bool = typer.Option(
+        None,
+        "--keep-init-structures/--drop-init-structures",
+        help="With --init: keep the structures your labels lack (default: keep).",
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last.pt."),
 ) -> None:
     """Train a segmentation model (Dice+Focal, AdamW, cosine schedule; AMP on CUDA)."""
@@ -43,6 +48,7 @@ def train_seg(
         config, recipe, resume_run=out if resume else None, model=model, epochs=epochs, batch_size=batch_size,
         lr=lr, input_size=_hw(input_size), encoder_weights=encoder_weights, augment=False if no_augment else None,
         seed=seed, device=device, time_budget_s=time_budget, init=init,
+        keep_init_structures=keep_init,
     )  # fmt: skip
     console.print(
         f"training [bold]{cfg.model}[/] on {dataset} -> {out} "
