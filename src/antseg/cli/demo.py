@@ -9,7 +9,6 @@ import typer
 from antseg.cli.common import console
 from antseg.cli.render import print_demo
 from antseg.config import dump_config, load_config
-from antseg.demo_pipeline import DemoConfig, run_demo
 
 
 def demo(
@@ -21,6 +20,8 @@ def demo(
     config: Path = typer.Option(None, help="YAML file with DemoConfig fields."),
 ) -> None:
     """Generate phantoms, write them in real source formats, import, split and validate them."""
+    from antseg.demo_pipeline import DemoConfig, run_demo
+
     cfg = load_config(
         DemoConfig, config, out=out, n_asoct=n, seed=seed, train=False if no_train else None, quick=quick or None
     ).resolved()

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from antseg.cli.common import console, device_option, progress_bar
-from antseg.evaluation import evaluate_run
 
 
 def evaluate(
@@ -23,6 +22,8 @@ def evaluate(
     Spur models: error per side in px and um, PCK@5/10/20/50 px, misses; per group.
     Both (a folder with best.pt and spur.pt, or --spurs): also biometry, predicted vs reference values
     (mean/max error, ICC, Bland-Altman)."""
+    from antseg.evaluation import evaluate_run
+
     evaluate_run(
         weights, dataset, out, split=split, spurs=spurs, device=device, overwrite=overwrite,
         progress=progress_bar, report=lambda md: console.print(md, markup=False, soft_wrap=True),
