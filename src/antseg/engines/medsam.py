@@ -32,6 +32,7 @@ from typing import Any
 
 from antseg import checks
 from antseg.engines.base import Engine, EngineConfig, EnginePredictor
+from antseg.engines.medsam_predict import META, WEIGHTS, MedsamPredictor
 from antseg.engines.registry import engine_tasks, register_engine
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_write_text
@@ -41,7 +42,6 @@ TRAIN_OPTIONS: dict[str, Any] = {
     "box_jitter": 20.0, "amp": True,
 }  # fmt: skip
 BOX_OPTIONS: dict[str, Any] = {"boxes": "model", "box_model": None}
-META, WEIGHTS = "medsam.json", "medsam.pt"
 MEDSAM_ENGINES = ("medsam", "medsam-oracle")
 
 
@@ -208,8 +208,6 @@ class MedsamEngine(Engine):
         self, run: str | Path, device: str = "auto", boxes: str | None = None, box_model: str | Path | None = None
     ) -> EnginePredictor:
         """The fine-tuned MedSAM of ``run`` with its box source (``boxes``/``box_model`` override the run's)."""
-        from antseg.engines.medsam_predict import MedsamPredictor
-
         self.check_available()
         return MedsamPredictor(Path(run), device, boxes, box_model)
 

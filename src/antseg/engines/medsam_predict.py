@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 
 from antseg.engines.base import EngineOutput, EnginePredictor
-from antseg.engines.medsam import META, WEIGHTS
 from antseg.engines.registry import get_engine
 from antseg.errors import AntsegInputError
+
+#: A MedSAM run folder's files: written by :class:`antseg.engines.medsam.MedsamEngine`'s training, read here.
+META, WEIGHTS = "medsam.json", "medsam.pt"
 
 
 def load_box_predictor(run: Path, meta: dict[str, Any], device: str) -> tuple[EnginePredictor, str]:
