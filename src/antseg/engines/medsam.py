@@ -148,11 +148,11 @@ class MedsamEngine(Engine):
         """
         import torch
 
+        from antseg.checks import resolve_device
         from antseg.data.canonical import load_dataset
         from antseg.engines.medsam_model import arch_spec, build_sam, load_weights, weights_path
         from antseg.engines.medsam_train import MedsamTrainConfig, MedsamTrainer, make_samples
         from antseg.io.tables import write_csv
-        from antseg.preprocessing import resolve_device
 
         self.check_available()
         t0 = time.monotonic()

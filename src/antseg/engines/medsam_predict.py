@@ -39,8 +39,8 @@ class MedsamPredictor(EnginePredictor):
     def __init__(self, run: Path, device: str, boxes: str | None = None, box_model: str | Path | None = None) -> None:
         import torch
 
+        from antseg.checks import resolve_device
         from antseg.engines.medsam_model import build_sam
-        from antseg.preprocessing import resolve_device
 
         try:
             meta = json.loads((run / META).read_text(encoding="utf-8"))

@@ -53,15 +53,6 @@ META = "nnunet.json"
 TRAINER = "AntsegTrainer"
 
 
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when available else ``cpu``; ``cpu``/``cuda``/``cuda:k`` as antseg's one device parser
-    (:func:`antseg.preprocessing.resolve_device`) accepts them."""
-    from antseg.preprocessing import resolve_device as torch_device
-
-    dev = torch_device(device)
-    return dev.type if dev.index is None else f"{dev.type}:{dev.index}"
-
-
 def _options(cfg: EngineConfig, run: Path) -> dict[str, Any]:
     bad = sorted(set(cfg.options) - set(OPTIONS))
     if bad:
@@ -113,7 +104,7 @@ class NnUNetEngine(Engine):
         t0 = time.monotonic()
         run = Path(run).resolve()
         opts = _options(cfg, run)
-        device = resolve_device(cfg.device)
+        device = str(checks.resolve_device(cfg.device))
         if device.startswith("cuda:") and device != "cuda:0":
             raise AntsegInputError(None, "nnU-Net trains on cuda:0 only: select the GPU with CUDA_VISIBLE_DEVICES")
         run.mkdir(parents=True, exist_ok=True)
@@ -184,7 +175,7 @@ class NnUNetEngine(Engine):
             mirroring: test-time mirroring; None: the run's ``mirroring`` option (default True).
         """
         self.check_available()
-        return NnUNetRunPredictor(Path(run), resolve_device(device), mirroring)
+        return NnUNetRunPredictor(Path(run), str(checks.resolve_device(device)), mirroring)
 
 
 def _version() -> str:

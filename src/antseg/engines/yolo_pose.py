@@ -55,10 +55,9 @@ CONFIG_DIR = "ultralytics"
 
 
 def ultralytics_device(device: str) -> str:
-    """antseg device (``auto``, ``cpu``, ``cuda``, ``cuda:k``) -> Ultralytics' (``cpu``, ``0``, ``k``)."""
-    from antseg.preprocessing import resolve_device  # antseg's one device parser
-
-    dev = resolve_device(device)
+    """antseg device (``auto``, ``cpu``, ``cuda``, ``cuda:k``), resolved by antseg's one resolver
+    (:func:`antseg.checks.resolve_device`), spelled as Ultralytics spells it (``cpu``, ``0``, ``k``)."""
+    dev = checks.resolve_device(device)
     return "cpu" if dev.type == "cpu" else str(dev.index or 0)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 import antseg
+from antseg.checks import resolve_device
 from antseg.config import dump_config
 from antseg.data.canonical import CanonicalDataset, load_dataset
 from antseg.data.split import SplitConfig, assign_splits
@@ -20,7 +21,7 @@ from antseg.errors import AntsegInputError
 from antseg.io.output_folder import check_output_target, existing_paths
 from antseg.io.tables import read_csv, write_csv
 from antseg.models import CheckpointMeta, create_model, read_checkpoint, runs, save_checkpoint
-from antseg.preprocessing import flip_pairs, gate_sides, resolve_device, side_channels
+from antseg.preprocessing import flip_pairs, gate_sides, side_channels
 from antseg.training.augment import augment
 from antseg.training.config import TrainConfig
 from antseg.training.plots import plot_curves
