@@ -183,3 +183,39 @@ def test_statement_count_of_a_long_function():
     body = "\n".join(f"    x{i} = {i}" for i in range(30))
     fn = ast.parse(f"def f():\n{body}\n    if x0:\n        y = 1\n").body[0]
     assert _statements(fn) == 32 > MAX_CLI_STATEMENTS
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def private_uses(path: Path) -> list[str]:
+    """Private (underscore) names a script takes from antseg: imported, or reached through ``super()``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "antseg":
+            parts = node.module.split(".") + [a.name for a in node.names]
+            found += [f"{node.module}.{p}" for p in parts if p.startswith("_") and not p.startswith("__")]
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.startswith("antseg.") and "._" in a.name]
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            call = node.value
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "super":
+                found.append(f"super().{node.attr}")
+    return found
+
+
+def test_private_use_finder(tmp_path):
+    f = tmp_path / "bench.py"
+    f.write_text(
+        "from antseg.training.trainer import Trainer, _batch_metrics\nimport antseg._hidden\n"
+        "class P(Base):\n    def step(self):\n        return super()._probabilities(1)\n"
+    )
+    assert private_uses(f) == ["antseg.training.trainer._batch_metrics", "antseg._hidden", "super()._probabilities"]
+
+
+@pytest.mark.skipif(not BENCHMARKS.is_dir(), reason="benchmarks/ is not beside the tests")
+def test_benchmark_scripts_use_only_public_names():
+    scripts = sorted(BENCHMARKS.glob("*.py"))
+    assert scripts
+    assert {p.name: private_uses(p) for p in scripts if private_uses(p)} == {}

@@ -47,7 +47,9 @@ def test_missing_weights_and_extra_are_one_line(monkeypatch, tmp_path):
 def test_core_never_imports_ultralytics():
     import subprocess
 
-    code = "import antseg.engines, antseg.benchmark, antseg.engines.yolo_pose, sys; print('ultralytics' in sys.modules)"
+    code = (
+        "import antseg.engines, antseg.comparison, antseg.engines.yolo_pose, sys; print('ultralytics' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

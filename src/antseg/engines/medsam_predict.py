@@ -26,7 +26,7 @@ def load_box_predictor(run: Path, meta: dict[str, Any], device: str) -> tuple[En
         raise AntsegInputError(path, "medsam box model run not found")
     if meta.get("box_method"):
         return get_engine(meta["box_method"]).load(path, device), meta["box_method"]
-    from antseg.engines.antseg_models import AntsegPredictor
+    from antseg.engines.builtin_segmentation import AntsegPredictor
 
     return AntsegPredictor(path, device), path.name
 

@@ -59,7 +59,7 @@ def list_engines(task: str | None = None) -> list[str]:
 def get_engine(name: str) -> Engine:
     """An instance of the engine ``name`` (an antseg model name or a registered engine); unknown names raise an
     error listing the valid ones."""
-    from antseg.engines.antseg_models import antseg_engine_names, model_engine
+    from antseg.engines.builtin_segmentation import antseg_engine_names, model_engine
 
     if name in antseg_engine_names():
         return model_engine(name)

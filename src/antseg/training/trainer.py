@@ -67,7 +67,7 @@ def select_cases(ds: CanonicalDataset, cfg: TrainConfig, log: Callable[[str], No
     return train, val
 
 
-def _batch_metrics(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def batch_metrics(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-structure mean Dice and IoU over the batch, at the network resolution (hard masks)."""
     p = logits > 0
     t = target > 0.5
@@ -248,7 +248,7 @@ class Trainer:
                 logits = self.model(x).float()
             logits = gate_sides(logits, self.sides, data.inner_w[i : i + self.cfg.batch_size])
             losses.append(float(self.loss_fn(logits, y)) * len(x))
-            d, j = _batch_metrics(logits, y)
+            d, j = batch_metrics(logits, y)
             dices.append(d * len(x))
             ious.append(j * len(x))
         n = len(data.cases)

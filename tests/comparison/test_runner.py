@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from antseg.benchmark import BenchmarkConfig, run_benchmark
-from antseg.benchmark.report import results_markdown
+from antseg.comparison import BenchmarkConfig, run_benchmark
+from antseg.comparison.report import results_markdown
 from antseg.data.canonical import load_dataset
 from antseg.data.split import SplitConfig, split_dataset
 from antseg.engines import ENGINES, Engine, EngineOutput, EnginePredictor, MissingExtraError, get_engine
