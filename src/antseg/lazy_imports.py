@@ -4,6 +4,7 @@ does not import the heavy libraries (torch, OpenCV) its other modules need: ``an
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,6 @@ def lazy_attributes(package: str, homes: dict[str, str]) -> tuple[Callable[[str]
         return getattr(importlib.import_module(module), name)
 
     def dir_() -> list[str]:
-        return sorted(homes)
+        return sorted(set(vars(sys.modules[package])) | set(homes))
 
     return getattr_, dir_
