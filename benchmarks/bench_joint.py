@@ -27,7 +27,7 @@ from antseg.preprocessing import Letterbox, gate_sides, side_channels
 from antseg.training import TrainConfig, train_segmentation
 from antseg.training.samples import SegSamples, load_samples
 from antseg.training.spurs import SpurConfig, SpurTrainer
-from antseg.training.trainer import Trainer, _batch_metrics
+from antseg.training.trainer import Trainer, batch_metrics
 
 
 class JointTrainer(Trainer):
@@ -84,7 +84,7 @@ def score(seg_model, spur_model, data: SegSamples, structures, landmarks, hw) ->
         seg, spur = (out[:, :k], out[:, k:]) if seg_model is spur_model else (out, spur_model(x).float())
         seg = gate_sides(seg, side_channels(structures), w)
         spur = gate_sides(spur, side_channels(landmarks), w)
-        dices.append(_batch_metrics(seg, data.masks[i : i + 1, :k])[0].tolist())
+        dices.append(batch_metrics(seg, data.masks[i : i + 1, :k])[0].tolist())
         lb = Letterbox((c.height, c.width), tuple(hw))
         for (px, py, _), n in zip(decode_logits(spur[0], SpurConfig().sigma), landmarks, strict=True):
             gx, gy = lb.canvas_to_point((px, py))

@@ -1,5 +1,5 @@
 """Measure the shipped default models and write their card, ``src/antseg/pretrained/model_card.json``: the one
-file the report, ``antseg info default`` and the docs quote (see :mod:`antseg.pretrained.card`).
+file the report, ``antseg info default`` and the docs quote (see :mod:`antseg.models.model_card`).
 
 Each entry runs :mod:`bench_trust` (the per-scan pipeline as ``predict``/``biometry``/``report`` run it) on one
 labelled dataset: a fresh realistic phantom made here (exact truth, a seed the models never saw) and every
@@ -25,8 +25,8 @@ from bench_trust import evaluate
 
 from antseg.data.phantom.writer import AsoctPhantomConfig, generate_asoct_dataset
 from antseg.models import read_checkpoint
-from antseg.pretrained import FILES, checkpoint
-from antseg.pretrained.card import CARD_VERSION, card_path
+from antseg.models.model_card import CARD_VERSION, card_path
+from antseg.models.shipped import FILES, checkpoint
 from antseg.scan import ScanConfig, ScanPipeline
 
 SCRIPT = "benchmarks/bench_model_card.py"

@@ -48,8 +48,8 @@ class PlantingPipeline(ScanPipeline):
 
     defect = "none"
 
-    def _probabilities(self, image, grey):
-        own, flipped = super()._probabilities(image, grey)
+    def probabilities(self, image, grey):
+        own, flipped = super().probabilities(image, grey)
         return plant(own, self.structures, self.defect), None if flipped is None else plant(
             flipped, self.structures, self.defect
         )

@@ -24,7 +24,7 @@ import numpy as np
 from antseg.inference.backends import open_backend, video_threads
 from antseg.inference.video_reader import VideoReader
 from antseg.inference.video_stream import VideoOptions, predict_video
-from antseg.pretrained import surgical_checkpoint
+from antseg.models.shipped import surgical_checkpoint
 
 SIZE = (1920, 1080)
 

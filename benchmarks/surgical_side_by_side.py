@@ -29,7 +29,7 @@ from antseg.data.phantom.surgical import Scene, sample_view
 from antseg.inference.video_trust import Calibration, LimbusTracker
 from antseg.inference.video_writer import draw_overlay
 from antseg.io.images import read_image
-from antseg.pretrained import is_default, surgical_card, surgical_checkpoint
+from antseg.models.shipped import is_default, surgical_card, surgical_checkpoint
 from antseg.pretrained.surgical_card import measure_frames
 
 

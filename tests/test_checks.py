@@ -126,7 +126,7 @@ def test_device_names_and_what_this_machine_has(monkeypatch):
     """Item 13: one device parser; ``cuda:N`` beyond the GPUs here is refused in one line, not a CUDA error."""
     import torch
 
-    from antseg.preprocessing import resolve_device
+    from antseg.checks import resolve_device
 
     assert [checks.device(v) for v in ("auto", " CPU ", "cuda", "cuda:01")] == ["auto", "cpu", "cuda", "cuda:1"]
     for bad in ("gpu", "gpu9", "cuda:", "cuda:-1", "cuda:x", "mps0", "", None, 0):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from antseg.checks import resolve_device
 from antseg.errors import AntsegInputError
 from antseg.preprocessing import (
     Letterbox,
@@ -13,7 +14,6 @@ from antseg.preprocessing import (
     flip_pairs,
     gate_sides,
     normalize,
-    resolve_device,
     side_channels,
 )
 

@@ -12,8 +12,12 @@ import math
 from collections.abc import Sequence
 from numbers import Integral, Real
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from antseg.errors import AntsegInputError
+
+if TYPE_CHECKING:
+    import torch
 
 #: The largest image side antseg accepts for a network input or a phantom (pixels).
 MAX_SIDE = 16384
@@ -157,7 +161,7 @@ DEVICES = ("auto", "cpu", "cuda", "cuda:N")
 
 def device(value: object, what: str = "--device") -> str:
     """A device name: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (lower-cased, spaces stripped). Whether that
-    device exists here is checked where it is used (:func:`antseg.preprocessing.resolve_device`)."""
+    device exists here is checked where it is used (:func:`resolve_device`)."""
     text = str(value).strip().lower() if isinstance(value, str) else None
     if text in ("auto", "cpu", "cuda"):
         return text
@@ -165,6 +169,28 @@ def device(value: object, what: str = "--device") -> str:
         return f"cuda:{int(text[5:])}"
     hint = " (write cuda for a GPU)" if text and text.startswith("gpu") else ""
     raise AntsegInputError(None, f"{what} must be one of {', '.join(DEVICES)}, got {value!r}{hint}")
+
+
+def resolve_device(name: object, what: str = "--device") -> torch.device:
+    """The device to run on: ``name`` parsed by :func:`device`, then what this machine has: ``auto`` -> CUDA when
+    available, else the CPU; ``cuda`` without CUDA, or ``cuda:N`` beyond the GPUs here, is an input error.
+
+    The one device resolver: engines that need another spelling (nnU-Net's ``cuda:0``, Ultralytics' ``0``)
+    convert its result."""
+    import torch  # imported here: parsing a device name (the command line) needs no torch
+
+    name = device(name, what)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise AntsegInputError(None, f"device {name!r} requested but CUDA is not available")
+        index = int(name.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise AntsegInputError(
+                None, f"device {name!r} requested but this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
+    return torch.device(name)
 
 
 #: Upper bounds of the narrow-angle thresholds: above them every angle would be flagged narrow (AOD500 and TISA500

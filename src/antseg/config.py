@@ -173,6 +173,22 @@ def load_config(cls: type[C], path: str | Path | None = None, base: C | None = N
     return cls(**values)
 
 
+def load_options(cls: type[C], options: dict[str, Any], owner: str) -> C:
+    """The typed options (a dataclass) of ``owner`` (an engine) from a mapping: ``--option OWNER.KEY=VALUE`` on the
+    command line or a config's ``options``. Unknown keys are refused, listing the valid ones; each value is
+    coerced and checked as :func:`load_config` does, and named ``--option OWNER.KEY`` in errors.
+
+    Raises:
+        AntsegInputError: an unknown key, or a value of the wrong type or out of range.
+    """
+    valid = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(map(str, options)) - set(valid))
+    if unknown:
+        raise AntsegInputError(None, f"unknown {owner} option(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+    hints = typing.get_type_hints(cls)
+    return cls(**{k: _coerce(v, hints[k], f"--option {owner}.{k}", COMMAND_LINE) for k, v in options.items()})
+
+
 def config_to_dict(cfg: Any) -> dict[str, Any]:
     """Plain-YAML-safe dict of a config dataclass (paths and tuples become strings and lists)."""
 

@@ -9,9 +9,7 @@ import cv2
 import numpy as np
 import torch
 
-from antseg import checks
 from antseg.anatomy import mirror_name, side_of
-from antseg.errors import AntsegInputError
 from antseg.io.images import to_grey
 
 
@@ -141,20 +139,3 @@ def crop_at(img: np.ndarray, cx: float, cy: float, size: int, flip: bool) -> tup
         out[ys0 - y0 : ys1 - y0, xs0 - x0 : xs1 - x0] = img[ys0:ys1, xs0:xs1]
     out = normalize(out.astype(np.uint8), "image_zscore")
     return (out[:, ::-1].copy() if flip else out), (x0, y0)
-
-
-def resolve_device(name: str) -> torch.device:
-    """The one device parser (:func:`antseg.checks.device`), then what this machine has: ``auto`` -> CUDA when
-    available, else the CPU; ``cuda`` without CUDA, or ``cuda:N`` beyond the GPUs here, is an input error."""
-    name = checks.device(name)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise AntsegInputError(None, f"device {name!r} requested but CUDA is not available")
-        index = int(name.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            raise AntsegInputError(
-                None, f"device {name!r} requested but this machine has {torch.cuda.device_count()} CUDA device(s)"
-            )
-    return torch.device(name)

@@ -25,6 +25,9 @@ def test_predicted_biometry_cli(tiny_run, tiny_spur_run, tmp_path, cli):
     r = cli("evaluate", seg, ds, "--spurs", spur_run, "--out", tmp_path / "ev", "--split", "all", "--device", "cpu")
     assert r.code == 0, r.err
     assert (tmp_path / "ev" / "results.md").is_file() and (tmp_path / "ev" / "biometry" / "agreement.csv").is_file()
+    # --spurs is scored as the spur model of a run folder is: its table printed and written
+    assert "| Left |" in r.out and "| Right |" in r.out
+    assert (tmp_path / "ev" / "landmarks" / "landmarks_summary.csv").is_file()
 
 
 def _column(path, measure: str) -> dict[str, str]:

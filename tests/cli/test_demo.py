@@ -74,3 +74,12 @@ def test_demo_runs(tmp_path, cli):
     assert "demo finished" in r.out and (tmp_path / "demo" / "demo_config.yaml").is_file()
     r = cli("demo", "--out", tmp_path / "demo", "--n", "8", "--no-train")  # re-running replaces its own folder
     assert r.code == 0
+
+
+def test_demo_help_says_what_it_does(cli):
+    r = cli("demo", "--help")
+    flat = " ".join(r.out.split())
+    assert r.code == 0 and "validate them" not in flat
+    for words in ("data, training, evaluation, biometry and a surgical video", "within its time budget"):
+        assert words in flat
+    assert "The whole pipeline on phantom data" in cli("--help").out  # the command list

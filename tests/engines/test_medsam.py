@@ -11,7 +11,7 @@ import torch
 
 from antseg.data import load_dataset
 from antseg.engines import EngineConfig, MissingExtraError, get_engine
-from antseg.engines.medsam import resolve_box_source
+from antseg.engines.medsam import MedsamOptions, resolve_box_source
 from antseg.engines.medsam_model import mask_box, preprocess, read_state_dict, scale_boxes
 from antseg.engines.medsam_train import jitter_boxes
 from antseg.errors import AntsegInputError
@@ -49,17 +49,17 @@ def test_boxes_exact_and_scaled():
 def test_box_sources(tmp_path):
     runs = {"medsam": str(tmp_path / "m"), "unet-lite": str(tmp_path / "u"), "transresunet": str(tmp_path / "t")}
     run = tmp_path / "run"
-    src = resolve_box_source({"boxes": "model", "box_model": None}, runs, run)
+    src = resolve_box_source(MedsamOptions(boxes="model", box_model=None), runs, run)
     assert src == {"boxes": "model", "box_method": "unet-lite", "box_run": "../u"}
-    src = resolve_box_source({"boxes": "model", "box_model": "transresunet"}, runs, run)
+    src = resolve_box_source(MedsamOptions(boxes="model", box_model="transresunet"), runs, run)
     assert src["box_method"] == "transresunet"
-    assert resolve_box_source({"boxes": "oracle", "box_model": None}, {}, run)["boxes"] == "oracle"
+    assert resolve_box_source(MedsamOptions(boxes="oracle", box_model=None), {}, run)["boxes"] == "oracle"
     with pytest.raises(AntsegInputError, match="medsam needs boxes at inference"):
-        resolve_box_source({"boxes": "model", "box_model": None}, {"medsam": "x"}, run)
+        resolve_box_source(MedsamOptions(boxes="model", box_model=None), {"medsam": "x"}, run)
     with pytest.raises(AntsegInputError, match="nope"):
-        resolve_box_source({"boxes": "model", "box_model": str(tmp_path / "nope")}, {}, run)
+        resolve_box_source(MedsamOptions(boxes="model", box_model=str(tmp_path / "nope")), {}, run)
     (tmp_path / "own").mkdir()
-    src = resolve_box_source({"boxes": "model", "box_model": str(tmp_path / "own")}, {}, run)
+    src = resolve_box_source(MedsamOptions(boxes="model", box_model=str(tmp_path / "own")), {}, run)
     assert src["box_method"] is None and src["box_run"] == str((tmp_path / "own").resolve())
 
 
@@ -162,9 +162,12 @@ def test_cli_option_values_are_typed():
     from antseg.engines.medsam import _options
 
     opts = _options(EngineConfig(options={"lr": "1e-3", "batch_size": "2", "tune_encoder": "true"}), "model")
-    assert opts["lr"] == 1e-3 and opts["batch_size"] == 2 and opts["tune_encoder"] is True
-    with pytest.raises(AntsegInputError, match="medsam lr must be a float"):
+    assert opts.lr == 1e-3 and opts.batch_size == 2 and opts.tune_encoder is True and opts.boxes == "model"
+    assert _options(EngineConfig(), "oracle").boxes == "oracle"  # the engine's default box source
+    with pytest.raises(AntsegInputError, match="--option medsam.lr must be"):
         _options(EngineConfig(options={"lr": "fast"}), "model")
+    with pytest.raises(AntsegInputError, match="unknown medsam option.*lr0.*valid: weights, arch"):
+        _options(EngineConfig(options={"lr0": 1}), "model")
 
 
 def test_oracle_trains_itself_when_settings_differ(medsam_runs):

@@ -47,7 +47,9 @@ def test_missing_weights_and_extra_are_one_line(monkeypatch, tmp_path):
 def test_core_never_imports_ultralytics():
     import subprocess
 
-    code = "import antseg.engines, antseg.benchmark, antseg.engines.yolo_pose, sys; print('ultralytics' in sys.modules)"
+    code = (
+        "import antseg.engines, antseg.comparison, antseg.engines.yolo_pose, sys; print('ultralytics' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -121,9 +123,11 @@ def test_cli_option_values_are_typed(tmp_path):
 
     with ultralytics_env(tmp_path):
         opts, extra = _options(EngineConfig(options={"imgsz": 320, "lr0": "1e-3", "close_mosaic": "2"}))
-        assert opts["imgsz"] == 320 and extra == {"lr0": 1e-3, "close_mosaic": 2}
+        assert opts.imgsz == 320 and opts.batch == 16 and extra == {"lr0": 1e-3, "close_mosaic": 2}
         with pytest.raises(AntsegInputError, match="lr0"):
             _options(EngineConfig(options={"lr0": "fast"}))
+        with pytest.raises(AntsegInputError, match="--option yolo11-pose.imgsz must be a whole number"):
+            _options(EngineConfig(options={"imgsz": "big"}))
 
 
 def test_env_is_offline_and_restored(monkeypatch, tmp_path):

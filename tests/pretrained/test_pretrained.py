@@ -12,7 +12,7 @@ from antseg.data.phantom.asoct import PHANTOM_STRUCTURES, NoiseBank, generate_sc
 from antseg.errors import AntsegInputError
 from antseg.models import create_model, read_checkpoint, runs
 from antseg.models.checkpoint import CheckpointMeta, save_checkpoint
-from antseg.pretrained import FILES, checkpoint, is_default, is_shipped
+from antseg.models.shipped import FILES, checkpoint, is_default, is_shipped
 from antseg.training.init_weights import init_spec, load_initial_weights
 
 

@@ -14,7 +14,7 @@ import torch
 from antseg.data.phantom.surgical import Scene, sample_view, write_video
 from antseg.evaluation.video import read_frames_csv
 from antseg.models import read_checkpoint
-from antseg.pretrained import (
+from antseg.models.shipped import (
     SURGICAL_CARD,
     SURGICAL_FILE,
     SURGICAL_ONNX,

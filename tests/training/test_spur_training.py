@@ -33,3 +33,25 @@ def test_refiner_trains_with_very_few_steps(asoct_phantom):
     spur = SpurConfig(refine_steps=2, refine_batch=2, crop=32, refine_jitter=4)
     model, rows = train_refiner(ds, ds.cases[:2], ds.landmarks, spur, seed=0, device="cpu", log=lambda s: None)
     assert rows[-1]["step"] == 2 and not model.training
+
+
+def test_time_budget_bounds_both_stages(split_phantom, tmp_path):
+    """A tiny ``time_budget_s`` stops stage 1 after its first epoch and the refiner after its first step, however
+    many epochs and steps were asked for (``antseg train spur --time-budget``, the demo's spur step)."""
+    from tests.conftest import TINY_SEG
+
+    from antseg.io.tables import read_csv
+    from antseg.training import TrainConfig
+    from antseg.training.spurs import SpurConfig, train_spurs
+
+    cfg = TrainConfig(**{**TINY_SEG, "epochs": 1000, "time_budget_s": 1e-6})
+    lines: list[str] = []
+    res = train_spurs(
+        split_phantom, tmp_path / "run", cfg, SpurConfig(refine_steps=10**6, refine_batch=2, crop=32),
+        log=lines.append,
+    )  # fmt: skip
+    assert res["stage1"].epochs_done == 1 and res["stage1"].stopped_by_budget
+    assert len(read_csv(tmp_path / "run" / "stage1" / "metrics.csv")) == 1
+    assert "refiner: time budget spent after 1 of 1000000 steps" in lines
+    assert [r["step"] for r in read_csv(tmp_path / "run" / "refine_metrics.csv")] == ["1"]  # where it stopped
+    assert (tmp_path / "run" / "spur.pt").is_file()

@@ -1,4 +1,4 @@
-"""``antseg benchmark``: argument handling; the work is :func:`antseg.benchmark.run_benchmark`."""
+"""``antseg benchmark``: argument handling; the work is :func:`antseg.comparison.run_benchmark`."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def benchmark(
     """Train every method on the same split, predict the same test images in-process, score them with antseg's
     metrics at full resolution: the reference results table (Dice, IoU, HD95, ASSD), per group, the scleral-spur
     table (--spurs) and speed."""
-    from antseg.benchmark import BenchmarkConfig, run_benchmark
+    from antseg.comparison import BenchmarkConfig, run_benchmark
     from antseg.config import load_config
 
     options = parse_options(option)

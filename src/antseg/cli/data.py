@@ -9,16 +9,12 @@ import typer
 from antseg.cli.common import console, parse_floats, parse_size, progress_bar
 from antseg.cli.render import print_report, print_split
 from antseg.config import load_config
-from antseg.data.canonical import load_dataset
-from antseg.data.exporters import EXPORTERS, run_exporter
-from antseg.data.importers import IMPORTERS, ImportOptions, run_importer
+from antseg.data.exporters import EXPORTERS
+from antseg.data.importers import IMPORTERS, ImportOptions
 from antseg.data.labels import LabelPolicy
-from antseg.data.phantom.asoct import STYLES
-from antseg.data.phantom.layouts import write_phantom
-from antseg.data.phantom.realism import DEVICES
-from antseg.data.phantom.writer import AsoctPhantomConfig, SurgicalPhantomConfig
-from antseg.data.split import SplitConfig, split_dataset
-from antseg.data.validate import validate_dataset
+from antseg.data.phantom.choices import DEVICES, STYLES
+
+# The commands import the library where they use it: ``antseg data ... --help`` loads no NumPy or OpenCV.
 
 app = typer.Typer(help="Import, check, split and synthesise datasets.", no_args_is_help=True)
 phantom_app = typer.Typer(help="Synthetic datasets with exact ground truth.", no_args_is_help=True)
@@ -42,6 +38,8 @@ def import_cmd(
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
 ) -> None:
     """Turn an annotated source into a checked canonical dataset (nothing is written on error)."""
+    from antseg.data.importers import run_importer
+
     opts = ImportOptions(
         policy=LabelPolicy.from_cli(map_, ignore, keep),
         name=name,
@@ -69,6 +67,8 @@ def export_cmd(
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
 ) -> None:
     """Write a canonical dataset in another tool's layout."""
+    from antseg.data.exporters import run_exporter
+
     run_exporter(fmt, dataset, out, image_format=image_format, overwrite=overwrite)
     console.print(f"[green]exported[/] {dataset} as {fmt} into {out}")
 
@@ -76,6 +76,8 @@ def export_cmd(
 @app.command("validate")
 def validate_cmd(dataset: Path = typer.Argument(..., help="Canonical dataset folder.")) -> None:
     """Check files, sizes, masks, landmarks, duplicates and patient leakage; exit 1 when invalid."""
+    from antseg.data.validate import validate_dataset
+
     rep = validate_dataset(dataset)
     print_report(rep)
     if not rep.ok:
@@ -92,6 +94,8 @@ def split_cmd(
     config: Path = typer.Option(None, help="YAML file with SplitConfig fields."),
 ) -> None:
     """Split by patient (by video for surgical data), stratified by diagnosis group, seeded."""
+    from antseg.data.split import SplitConfig, split_dataset
+
     cfg = load_config(
         SplitConfig,
         config,
@@ -107,6 +111,8 @@ def split_cmd(
 @app.command("info")
 def info_cmd(dataset: Path = typer.Argument(..., help="Canonical dataset folder.")) -> None:
     """Summarise a canonical dataset."""
+    from antseg.data.canonical import load_dataset
+
     ds = load_dataset(dataset)
     m = ds.manifest
     console.print(f"[bold]{m.name}[/] ({m.modality}): {len(ds)} cases, {len({c.patient_id for c in ds})} patients")
@@ -142,6 +148,9 @@ def phantom_asoct(
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
 ) -> None:
     """Synthetic CASIA-like B-scans with exact masks, spurs and analytic biometry (biometry.csv)."""
+    from antseg.data.phantom.layouts import write_phantom
+    from antseg.data.phantom.writer import AsoctPhantomConfig
+
     cfg = load_config(
         AsoctPhantomConfig,
         config,
@@ -173,6 +182,9 @@ def phantom_surgical(
     overwrite: bool = typer.Option(False, help="Replace an existing output folder."),
 ) -> None:
     """Synthetic microscope frames with an exact Cornea polygon, as canonical data and Supervisely JSON."""
+    from antseg.data.phantom.layouts import write_phantom
+    from antseg.data.phantom.writer import SurgicalPhantomConfig
+
     cfg = load_config(
         SurgicalPhantomConfig,
         config,

@@ -9,7 +9,6 @@ import typer
 from antseg.cli.common import console
 from antseg.cli.render import print_demo
 from antseg.config import dump_config, load_config
-from antseg.demo_pipeline import DemoConfig, run_demo
 
 
 def demo(
@@ -20,7 +19,15 @@ def demo(
     quick: bool = typer.Option(False, "--quick", help="Every step on tiny data with tiny budgets (about a minute)."),
     config: Path = typer.Option(None, help="YAML file with DemoConfig fields."),
 ) -> None:
-    """Generate phantoms, write them in real source formats, import, split and validate them."""
+    """The whole pipeline on phantom data, offline: data, training, evaluation, biometry and a surgical video.
+
+    AS-OCT and surgical phantoms are written in real source formats (LabelMe, Supervisely), imported, split and
+    validated; then (unless --no-train) a segmentation model, the two-stage scleral-spur model and the cornea
+    model are trained, each within its time budget (DemoConfig's train_budget_s, spur_budget_s,
+    cornea_budget_s), evaluated on the test split, the test scans measured against their analytic biometry, and
+    a phantom surgical video segmented end to end."""
+    from antseg.demo_pipeline import DemoConfig, run_demo
+
     cfg = load_config(
         DemoConfig, config, out=out, n_asoct=n, seed=seed, train=False if no_train else None, quick=quick or None
     ).resolved()

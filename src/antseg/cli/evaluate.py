@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from antseg.cli.common import console, device_option, progress_bar
-from antseg.evaluation import evaluate_run
 
 
 def evaluate(
@@ -15,14 +14,19 @@ def evaluate(
     dataset: Path = typer.Argument(..., help="Canonical dataset folder."),
     out: Path = typer.Option(..., "--out", help="Folder for the CSV, JSON and markdown tables."),
     split: str = typer.Option("test", help="train, val, test or all."),
-    spurs: Path = typer.Option(None, help="Spur model: adds a biometry block (predicted vs reference values)."),
+    spurs: Path = typer.Option(
+        None,
+        help="Spur model (run folder or spur.pt): adds its spur table and a biometry block (predicted vs reference).",
+    ),
     device: str = device_option(),
     overwrite: bool = typer.Option(False),
 ) -> None:
     """Segmentation: Dice, IoU, HD95, ASSD per case and structure; mean ± sd per structure and group.
     Spur models: error per side in px and um, PCK@5/10/20/50 px, misses; per group.
-    Both (a folder with best.pt and spur.pt, or --spurs): also biometry, predicted vs reference values
-    (mean/max error, ICC, Bland-Altman)."""
+    Both (a folder with best.pt and spur.pt, or --spurs): both tables, and biometry, predicted vs reference
+    values (mean/max error, ICC, Bland-Altman)."""
+    from antseg.evaluation import evaluate_run
+
     evaluate_run(
         weights, dataset, out, split=split, spurs=spurs, device=device, overwrite=overwrite,
         progress=progress_bar, report=lambda md: console.print(md, markup=False, soft_wrap=True),

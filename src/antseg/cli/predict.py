@@ -18,9 +18,6 @@ from antseg.cli.common import (
     progress_bar,
     scan_config,
 )
-from antseg.inference.video import VIDEO_SUFFIXES
-from antseg.inference.video_stream import VideoOptions
-from antseg.scan.predict import predict_paths
 
 
 def predict(
@@ -63,6 +60,10 @@ def predict(
     config: Path = typer.Option(None, "--config", help=SCAN_CONFIG_HELP),
 ) -> None:
     """Write a mask per structure, an overlay and areas.csv (video: original.png, <structure>.png, overlay.png)."""
+    from antseg.inference.video import VIDEO_SUFFIXES
+    from antseg.inference.video_stream import VideoOptions
+    from antseg.scan.predict import predict_paths
+
     sp = parse_floats(spacing, 2, "--spacing")
     given = {"start": start, "end": end, "every": every, "smooth": smooth, "masks": masks,
              "overlay_scale": overlay_scale, "white_to_white_mm": white_to_white}  # fmt: skip

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 
 from antseg.cli.common import console
-from antseg.data.canonical import load_dataset
-from antseg.data.split import split_table
-from antseg.data.validate import ValidationReport
-from antseg.demo_pipeline import DemoResult
+
+if TYPE_CHECKING:
+    from antseg.data.validate import ValidationReport
+    from antseg.demo_pipeline import DemoResult
 
 
 def print_report(rep: ValidationReport, limit: int = 30) -> None:
@@ -33,6 +35,8 @@ def print_report(rep: ValidationReport, limit: int = 30) -> None:
 
 
 def print_split(ds) -> None:
+    from antseg.data.split import split_table
+
     table = split_table(ds)
     groups = sorted({g for gs in table.values() for g in gs})
     t = Table(title="cases (patients) per split and group")
@@ -49,6 +53,8 @@ def print_split(ds) -> None:
 
 def print_demo(res: DemoResult) -> None:
     """The demo's datasets, validation findings and result tables."""
+    from antseg.data.canonical import load_dataset
+
     for name, path in (("AS-OCT", res.asoct), ("surgical", res.surgical)):
         ds = load_dataset(path)
         console.rule(f"{name}: {path}")

@@ -8,8 +8,8 @@ import typer
 
 from antseg import checks
 from antseg.cli.common import console, device_option, parse_size, progress_bar
-from antseg.models import DEFAULT_MODEL, list_models
-from antseg.training import RECIPES, resolve_train_config, train_segmentation
+from antseg.models.registry import DEFAULT_MODEL, list_models
+from antseg.training.config import RECIPES, resolve_train_config
 
 app = typer.Typer(help="Train models.", no_args_is_help=True)
 
@@ -44,6 +44,8 @@ def train_seg(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last.pt."),
 ) -> None:
     """Train a segmentation model (Dice+Focal, AdamW, cosine schedule; AMP on CUDA)."""
+    from antseg.training.trainer import train_segmentation
+
     cfg = resolve_train_config(
         config, recipe, resume_run=out if resume else None, model=model, epochs=epochs, batch_size=batch_size,
         lr=lr, input_size=_hw(input_size), encoder_weights=encoder_weights, augment=False if no_augment else None,

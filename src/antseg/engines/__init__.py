@@ -6,7 +6,7 @@ from antseg.engines.registry import ENGINES, engine_tasks, get_engine, list_engi
 register_lazy("nnunet", "antseg.engines.nnunet")
 register_lazy("medsam", "antseg.engines.medsam")
 register_lazy("medsam-oracle", "antseg.engines.medsam")
-register_lazy("antseg", "antseg.engines.antseg_spurs", tasks=("landmarks",))
+register_lazy("antseg", "antseg.engines.builtin_spurs", tasks=("landmarks",))
 register_lazy("yolo11-pose", "antseg.engines.yolo_pose", tasks=("landmarks",))
 
 __all__ = [

@@ -27,58 +27,79 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from antseg import checks
+from antseg.config import load_options
 from antseg.engines.base import Engine, EngineConfig, EnginePredictor
+from antseg.engines.medsam_predict import META, WEIGHTS, MedsamPredictor
 from antseg.engines.registry import engine_tasks, register_engine
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_write_text
 
-TRAIN_OPTIONS: dict[str, Any] = {
-    "weights": None, "arch": "vit_b", "tune_encoder": False, "batch_size": 4, "lr": 1e-4, "weight_decay": 0.01,
-    "box_jitter": 20.0, "amp": True,
-}  # fmt: skip
-BOX_OPTIONS: dict[str, Any] = {"boxes": "model", "box_model": None}
-META, WEIGHTS = "medsam.json", "medsam.pt"
 MEDSAM_ENGINES = ("medsam", "medsam-oracle")
 
 
-def _coerce(key: str, value: Any, default: Any) -> Any:
-    """``value`` as the type of the option's default (bool, int, float); other options pass unchanged."""
-    if value is None or default is None or isinstance(default, str):
-        return value
-    if isinstance(default, bool):
-        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-    try:
-        return type(default)(value)
-    except (TypeError, ValueError):
-        raise AntsegInputError(None, f"medsam {key} must be a {type(default).__name__}, got {value!r}") from None
+@dataclass
+class MedsamOptions:
+    """MedSAM's settings (``--option medsam.KEY=VALUE``), checked as they are made.
+
+    Attributes:
+        weights: the MedSAM checkpoint (``medsam_vit_b.pth``; nothing is downloaded).
+        arch: SAM architecture (``vit_b``; ``tiny`` and ``small`` for tests).
+        tune_encoder: also fine-tune the image encoder (default: the mask decoder only).
+        batch_size, lr, weight_decay: the optimiser's.
+        box_jitter: random shift of the training boxes, in pixels.
+        amp: bf16 encoder on CUDA.
+        boxes: ``model`` (a segmentation model's masks give the boxes) or ``oracle`` (the ground truth).
+        box_model: that segmentation model: a method trained earlier in the benchmark or a run folder.
+    """
+
+    weights: str | None = None
+    arch: str = "vit_b"
+    tune_encoder: bool = False
+    batch_size: int = 4
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    box_jitter: float = 20.0
+    amp: bool = True
+    boxes: str = "model"
+    box_model: str | None = None
+
+    #: The settings that shape the training (a run trained with the same ones can be shared).
+    TRAINING: ClassVar[tuple[str, ...]] = (
+        "weights", "arch", "tune_encoder", "batch_size", "lr", "weight_decay", "box_jitter", "amp",
+    )  # fmt: skip
+
+    def __post_init__(self) -> None:
+        self.batch_size = checks.count(self.batch_size, "--option medsam.batch_size")
+        self.lr = checks.positive(self.lr, "--option medsam.lr")
+        for key in ("weight_decay", "box_jitter"):
+            setattr(self, key, checks.number(getattr(self, key), f"--option medsam.{key}", minimum=0.0))
+        if self.boxes not in ("model", "oracle"):
+            raise AntsegInputError(None, f"medsam boxes must be 'model' or 'oracle', got {self.boxes!r}")
+
+    def training(self) -> dict[str, Any]:
+        """The training settings by name (:data:`TRAINING`)."""
+        return {k: getattr(self, k) for k in self.TRAINING}
 
 
-def _options(cfg: EngineConfig, default_boxes: str) -> dict[str, Any]:
-    valid = {**TRAIN_OPTIONS, **BOX_OPTIONS}
-    bad = sorted(set(cfg.options) - set(valid))
-    if bad:
-        raise AntsegInputError(None, f"unknown medsam option(s) {', '.join(bad)}; valid: {', '.join(valid)}")
-    opts = valid | {"boxes": default_boxes} | cfg.options
-    for key, default in TRAIN_OPTIONS.items():  # CLI values arrive as YAML scalars ("1e-3" stays text)
-        opts[key] = _coerce(key, opts[key], default)
-    if opts["boxes"] not in ("model", "oracle"):
-        raise AntsegInputError(None, f"medsam boxes must be 'model' or 'oracle', got {opts['boxes']!r}")
-    return opts
+def _options(cfg: EngineConfig, default_boxes: str) -> MedsamOptions:
+    """The options of ``cfg`` (an engine's default box source first)."""
+    return load_options(MedsamOptions, {"boxes": default_boxes, **cfg.options}, "medsam")
 
 
-def resolve_box_source(opts: dict[str, Any], runs: dict[str, str], run: Path) -> dict[str, Any]:
+def resolve_box_source(opts: MedsamOptions, runs: dict[str, str], run: Path) -> dict[str, Any]:
     """Where inference boxes come from, as stored in the run's meta (paths relative to the run when possible).
 
     Raises:
         AntsegInputError: model boxes with no box model: none named and none trained earlier in the benchmark.
     """
-    if opts["boxes"] == "oracle":
+    if opts.boxes == "oracle":
         return {"boxes": "oracle", "box_method": None, "box_run": None}
-    ref = opts["box_model"]
+    ref = opts.box_model
     if ref is None:
         earlier = [m for m in runs if m not in MEDSAM_ENGINES and "segmentation" in engine_tasks(m)]
         if not earlier:
@@ -130,12 +151,7 @@ class MedsamEngine(Engine):
         """Known keys, numbers of the right type and range, a known ``arch``, ``boxes`` model or oracle."""
         from antseg.engines.medsam_model import arch_spec
 
-        opts = _options(cfg, self.default_boxes)
-        checks.count(opts["batch_size"], "--option medsam.batch_size")
-        checks.positive(opts["lr"], "--option medsam.lr")
-        for key in ("weight_decay", "box_jitter"):
-            checks.number(opts[key], f"--option medsam.{key}", minimum=0.0)
-        arch_spec(opts["arch"])
+        arch_spec(_options(cfg, self.default_boxes).arch)
 
     def train(
         self, dataset: str | Path, run: str | Path, cfg: EngineConfig, log: Callable[[str], None] = print
@@ -148,11 +164,11 @@ class MedsamEngine(Engine):
         """
         import torch
 
+        from antseg.checks import resolve_device
         from antseg.data.canonical import load_dataset
         from antseg.engines.medsam_model import arch_spec, build_sam, load_weights, weights_path
         from antseg.engines.medsam_train import MedsamTrainConfig, MedsamTrainer, make_samples
         from antseg.io.tables import write_csv
-        from antseg.preprocessing import resolve_device
 
         self.check_available()
         t0 = time.monotonic()
@@ -160,14 +176,13 @@ class MedsamEngine(Engine):
         run.mkdir(parents=True, exist_ok=True)
         (run / "DONE").unlink(missing_ok=True)
         opts = _options(cfg, self.default_boxes)
-        if opts["weights"]:
-            opts["weights"] = str(weights_path(opts["weights"]))  # fail before the expensive part
+        if opts.weights:
+            opts.weights = str(weights_path(opts.weights))  # fail before the expensive part
         box = resolve_box_source(opts, cfg.runs, run)
         ds = load_dataset(dataset)
-        train_opts = {k: opts[k] for k in TRAIN_OPTIONS} | {"epochs": cfg.epochs, "budget_s": cfg.budget_s,
-                                                            "seed": cfg.seed}  # fmt: skip
-        meta = {"structures": list(ds.structures), **box, "arch": opts["arch"], "weights": opts["weights"],
-                "amp": bool(opts["amp"]), "train_options": train_opts}  # fmt: skip
+        train_opts = opts.training() | {"epochs": cfg.epochs, "budget_s": cfg.budget_s, "seed": cfg.seed}
+        meta = {"structures": list(ds.structures), **box, "arch": opts.arch, "weights": opts.weights,
+                "amp": opts.amp, "train_options": train_opts}  # fmt: skip
         shared = self._shared_run(cfg, train_opts)
         if shared is not None:
             src = json.loads((shared / META).read_text(encoding="utf-8"))
@@ -175,10 +190,10 @@ class MedsamEngine(Engine):
             meta |= {k: src[k] for k in ("arch", "weights", "amp", "train_options")} | {"shared_training": str(shared)}
             log(f"{self.name}: reusing the MedSAM training in {shared}")
         else:
-            spec = arch_spec(opts["arch"])
+            spec = arch_spec(opts.arch)
             sam = build_sam(spec)
-            if opts["weights"]:
-                load_weights(sam, opts["weights"])
+            if opts.weights:
+                load_weights(sam, opts.weights)
             else:
                 log(f"{self.name}: WARNING no --weights (medsam_vit_b.pth): SAM's architecture from random "
                     "initialisation; results will be poor (MedSAM's value is its pretrained weights)")  # fmt: skip
@@ -188,13 +203,14 @@ class MedsamEngine(Engine):
             val = train if val_cases is train_cases else make_samples(ds, val_cases, ds.structures, size)
             tcfg = MedsamTrainConfig(
                 epochs=cfg.epochs or MedsamTrainConfig.epochs, budget_s=cfg.budget_s, seed=cfg.seed,
-                **{k: opts[k] for k in ("batch_size", "lr", "weight_decay", "box_jitter", "tune_encoder", "amp")},
+                batch_size=opts.batch_size, lr=opts.lr, weight_decay=opts.weight_decay, box_jitter=opts.box_jitter,
+                tune_encoder=opts.tune_encoder, amp=opts.amp,
             )  # fmt: skip
             state, rows = MedsamTrainer(sam, resolve_device(cfg.device), tcfg, log).fit(train, val)
             torch.save({"arch": spec, "state": state}, run / WEIGHTS)
             write_csv(run / "metrics.csv", rows)
             meta |= {"epochs_done": len(rows), "best_val_dice": max(r["val_dice"] for r in rows),
-                     "tune_encoder": bool(opts["tune_encoder"])}  # fmt: skip
+                     "tune_encoder": opts.tune_encoder}  # fmt: skip
         meta["train_seconds"] = round(time.monotonic() - t0, 1)
         atomic_write_text(run / META, json.dumps(meta, indent=2) + "\n")
         atomic_write_text(run / "DONE", "")
@@ -208,8 +224,6 @@ class MedsamEngine(Engine):
         self, run: str | Path, device: str = "auto", boxes: str | None = None, box_model: str | Path | None = None
     ) -> EnginePredictor:
         """The fine-tuned MedSAM of ``run`` with its box source (``boxes``/``box_model`` override the run's)."""
-        from antseg.engines.medsam_predict import MedsamPredictor
-
         self.check_available()
         return MedsamPredictor(Path(run), device, boxes, box_model)
 
@@ -231,5 +245,5 @@ class MedsamOracleEngine(MedsamEngine):
             theirs = json.loads((Path(src) / META).read_text(encoding="utf-8"))["train_options"]
         except (OSError, json.JSONDecodeError, KeyError):
             return None
-        given = (set(cfg.options) & set(TRAIN_OPTIONS)) | {"epochs", "budget_s", "seed"}
+        given = (set(cfg.options) & set(MedsamOptions.TRAINING)) | {"epochs", "budget_s", "seed"}
         return Path(src).resolve() if all(theirs.get(k) == train_opts[k] for k in given) else None

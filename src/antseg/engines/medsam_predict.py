@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 
 from antseg.engines.base import EngineOutput, EnginePredictor
-from antseg.engines.medsam import META, WEIGHTS
 from antseg.engines.registry import get_engine
 from antseg.errors import AntsegInputError
+
+#: A MedSAM run folder's files: written by :class:`antseg.engines.medsam.MedsamEngine`'s training, read here.
+META, WEIGHTS = "medsam.json", "medsam.pt"
 
 
 def load_box_predictor(run: Path, meta: dict[str, Any], device: str) -> tuple[EnginePredictor, str]:
@@ -24,7 +26,7 @@ def load_box_predictor(run: Path, meta: dict[str, Any], device: str) -> tuple[En
         raise AntsegInputError(path, "medsam box model run not found")
     if meta.get("box_method"):
         return get_engine(meta["box_method"]).load(path, device), meta["box_method"]
-    from antseg.engines.antseg_models import AntsegPredictor
+    from antseg.engines.builtin_segmentation import AntsegPredictor
 
     return AntsegPredictor(path, device), path.name
 
@@ -37,8 +39,8 @@ class MedsamPredictor(EnginePredictor):
     def __init__(self, run: Path, device: str, boxes: str | None = None, box_model: str | Path | None = None) -> None:
         import torch
 
+        from antseg.checks import resolve_device
         from antseg.engines.medsam_model import build_sam
-        from antseg.preprocessing import resolve_device
 
         try:
             meta = json.loads((run / META).read_text(encoding="utf-8"))

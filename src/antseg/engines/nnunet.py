@@ -25,55 +25,70 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from antseg import checks
+from antseg.config import load_options
 from antseg.engines.base import Engine, EngineConfig, EngineOutput, EnginePredictor
 from antseg.engines.nnunet_raw import LabelTable, decode_labels, export_raw, nnunet_env
 from antseg.engines.registry import register_engine
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_write_text
 
-OPTIONS = {
-    "work": None,
-    "configuration": "2d",
-    "fold": "all",
-    "dataset_id": 501,
-    "planner": "ExperimentPlanner",
-    "iterations": None,
-    "val_iterations": None,
-    "processes": 1,
-    "da_processes": None,
-    "mirroring": True,
-}
 META = "nnunet.json"
 TRAINER = "AntsegTrainer"
 
 
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when available else ``cpu``; ``cpu``/``cuda``/``cuda:k`` as antseg's one device parser
-    (:func:`antseg.preprocessing.resolve_device`) accepts them."""
-    from antseg.preprocessing import resolve_device as torch_device
+@dataclass
+class NnunetOptions:
+    """nnU-Net's settings (``--option nnunet.KEY=VALUE``), checked as they are made.
 
-    dev = torch_device(device)
-    return dev.type if dev.index is None else f"{dev.type}:{dev.index}"
+    Attributes:
+        work: folder for nnU-Net's raw, preprocessed and results folders (default: ``<run>/nnunet``).
+        configuration: nnU-Net configuration (``2d``).
+        fold: ``all`` (train on train + val) or 0 (the dataset's own train/val split).
+        dataset_id: nnU-Net dataset number (1-999).
+        planner: nnU-Net experiment planner class.
+        iterations, val_iterations: iterations per epoch (default: nnU-Net's, fitted to the budget).
+        processes: preprocessing processes.
+        da_processes: data-augmentation processes (default: 0 on the CPU, nnU-Net's otherwise).
+        mirroring: test-time mirroring.
+    """
 
+    work: Path | None = None
+    configuration: str = "2d"
+    fold: str = "all"
+    dataset_id: int = 501
+    planner: str = "ExperimentPlanner"
+    iterations: int | None = None
+    val_iterations: int | None = None
+    processes: int = 1
+    da_processes: int | None = None
+    mirroring: bool = True
 
-def _options(cfg: EngineConfig, run: Path) -> dict[str, Any]:
-    bad = sorted(set(cfg.options) - set(OPTIONS))
-    if bad:
-        raise AntsegInputError(None, f"unknown nnunet option(s) {', '.join(bad)}; valid: {', '.join(OPTIONS)}")
-    opts = OPTIONS | cfg.options
-    opts["work"] = Path(opts["work"] or run / "nnunet").resolve()
-    if opts["fold"] not in ("all", 0, "0"):
-        raise AntsegInputError(
-            None, f"nnunet fold must be 'all' or 0 (the dataset's train/val split), got {opts['fold']}"
-        )
-    opts["fold"] = "all" if opts["fold"] == "all" else 0
-    return opts
+    def __post_init__(self) -> None:
+        if str(self.fold) not in ("all", "0"):
+            raise AntsegInputError(
+                None, f"nnunet fold must be 'all' or 0 (the dataset's train/val split), got {self.fold}"
+            )
+        self.dataset_id = checks.integer(self.dataset_id, "--option nnunet.dataset_id", minimum=1, maximum=999)
+        self.processes = checks.integer(self.processes, "--option nnunet.processes", minimum=1)
+        for key in ("iterations", "val_iterations", "da_processes"):
+            if getattr(self, key) is not None:
+                minimum = 0 if key == "da_processes" else 1
+                setattr(self, key, checks.integer(getattr(self, key), f"--option nnunet.{key}", minimum=minimum))
+        for key in ("configuration", "planner"):
+            if not isinstance(getattr(self, key), str) or not getattr(self, key):
+                raise AntsegInputError(None, f"--option nnunet.{key} must be a name, got {getattr(self, key)!r}")
+        checks.choice(self.mirroring, "--option nnunet.mirroring", (True, False))
+
+    @property
+    def fold_index(self) -> str | int:
+        """The fold as nnU-Net takes it: ``all`` or 0."""
+        return "all" if str(self.fold) == "all" else 0
 
 
 @register_engine("nnunet")
@@ -89,16 +104,7 @@ class NnUNetEngine(Engine):
 
     def check_options(self, cfg: EngineConfig) -> None:
         """Known keys, fold ``all`` or 0, whole numbers where nnU-Net needs them, ``mirroring`` true or false."""
-        opts = _options(cfg, Path("."))
-        checks.integer(opts["dataset_id"], "--option nnunet.dataset_id", minimum=1, maximum=999)
-        checks.integer(opts["processes"], "--option nnunet.processes", minimum=1)
-        for key in ("iterations", "val_iterations", "da_processes"):
-            if opts[key] is not None:
-                checks.integer(opts[key], f"--option nnunet.{key}", minimum=0 if key == "da_processes" else 1)
-        for key in ("configuration", "planner"):
-            if not isinstance(opts[key], str) or not opts[key]:
-                raise AntsegInputError(None, f"--option nnunet.{key} must be a name, got {opts[key]!r}")
-        checks.choice(opts["mirroring"], "--option nnunet.mirroring", (True, False))
+        load_options(NnunetOptions, cfg.options, "nnunet")
 
     def train(
         self, dataset: str | Path, run: str | Path, cfg: EngineConfig, log: Callable[[str], None] = print
@@ -112,15 +118,15 @@ class NnUNetEngine(Engine):
         self.check_available()
         t0 = time.monotonic()
         run = Path(run).resolve()
-        opts = _options(cfg, run)
-        device = resolve_device(cfg.device)
+        opts = load_options(NnunetOptions, cfg.options, "nnunet")
+        device = str(checks.resolve_device(cfg.device))
         if device.startswith("cuda:") and device != "cuda:0":
             raise AntsegInputError(None, "nnU-Net trains on cuda:0 only: select the GPU with CUDA_VISIBLE_DEVICES")
         run.mkdir(parents=True, exist_ok=True)
         (run / "DONE").unlink(missing_ok=True)
-        work = opts["work"]
-        exp = export_raw(dataset, work / "raw", int(opts["dataset_id"]))
-        if opts["fold"] == 0 and not (exp.splits["train"] and exp.splits["val"]):
+        work = Path(opts.work or run / "nnunet").resolve()
+        exp = export_raw(dataset, work / "raw", opts.dataset_id)
+        if opts.fold_index == 0 and not (exp.splits["train"] and exp.splits["val"]):
             raise AntsegInputError(Path(dataset), "nnunet fold 0 needs cases in both the train and the val split")
         log(f"nnunet: exported {sum(map(len, exp.splits.values()))} cases to {exp.folder}")
         from antseg.engines import nnunet_trainer as nt
@@ -133,25 +139,23 @@ class NnUNetEngine(Engine):
 
         with open(run / "nnunet_stdout.log", "a", encoding="utf-8") as out, contextlib.redirect_stdout(out):
             with nnunet_env(work):
-                plans_id = nt.plan_and_preprocess(
-                    int(opts["dataset_id"]), opts["configuration"], opts["planner"], int(opts["processes"])
-                )
-                if opts["fold"] == 0:
+                plans_id = nt.plan_and_preprocess(opts.dataset_id, opts.configuration, opts.planner, opts.processes)
+                if opts.fold_index == 0:
                     splits = [{"train": exp.splits["train"], "val": exp.splits["val"]}]
                     atomic_write_text(work / "preprocessed" / exp.name / "splits_final.json", json.dumps(splits))
             plan_s = time.monotonic() - t0
             say(f"nnunet: planned and preprocessed ({plan_s:.0f} s)")
-            da = opts["da_processes"]
-            da = "0" if da is None and device == "cpu" else (None if da is None else str(int(da)))
+            da = opts.da_processes
+            da = "0" if da is None and device == "cpu" else (None if da is None else str(da))
             with nnunet_env(work, **({"nnUNet_n_proc_DA": da} if da is not None else {})):
                 trainer = nt.train_nnunet(
                     work / "preprocessed" / exp.name,
                     plans_id,
-                    opts["configuration"],
-                    opts["fold"],
+                    opts.configuration,
+                    opts.fold_index,
                     device,
                     cfg.seed,
-                    schedule=(cfg.epochs, opts["iterations"], opts["val_iterations"]),
+                    schedule=(cfg.epochs, opts.iterations, opts.val_iterations),
                     deadline=t0 + cfg.budget_s if cfg.budget_s > 0 else None,
                     log=say,
                 )
@@ -161,11 +165,11 @@ class NnUNetEngine(Engine):
             "table": exp.table.to_json(),
             "dataset": exp.name,
             "plans": plans_id,
-            "configuration": opts["configuration"],
-            "fold": opts["fold"],
+            "configuration": opts.configuration,
+            "fold": opts.fold_index,
             "trainer": TRAINER,
             "model": str(model.relative_to(run)) if model.is_relative_to(run) else str(model),
-            "mirroring": bool(opts["mirroring"]),
+            "mirroring": opts.mirroring,
             "epochs_done": trainer.epochs_done,
             "iterations": trainer.num_iterations_per_epoch,
             "plan_seconds": round(plan_s, 1),
@@ -184,7 +188,7 @@ class NnUNetEngine(Engine):
             mirroring: test-time mirroring; None: the run's ``mirroring`` option (default True).
         """
         self.check_available()
-        return NnUNetRunPredictor(Path(run), resolve_device(device), mirroring)
+        return NnUNetRunPredictor(Path(run), str(checks.resolve_device(device)), mirroring)
 
 
 def _version() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 from antseg.engines.base import Engine
@@ -11,9 +10,7 @@ from antseg.registry import Registry
 
 ENGINES: Registry[type[Engine]] = Registry("engine")
 
-#: Engines that live in modules with heavy optional imports: name -> module, imported on first use only.
-LAZY_ENGINES: dict[str, str] = {}
-#: What each lazy engine does ("segmentation" and/or "landmarks"), known without importing its module.
+#: What each declared engine does ("segmentation" and/or "landmarks"), known without importing its module.
 LAZY_TASKS: dict[str, tuple[str, ...]] = {}
 
 
@@ -29,10 +26,9 @@ def register_engine(name: str) -> Callable[[type[Engine]], type[Engine]]:
 
 
 def register_lazy(name: str, module: str, tasks: tuple[str, ...] = ("segmentation",)) -> None:
-    """Declare an engine whose module is imported only when the engine is asked for; ``tasks`` says what it does."""
-    if name in LAZY_ENGINES or name in ENGINES:
-        raise ValueError(f"engine {name!r} is already registered")
-    LAZY_ENGINES[name] = module
+    """Declare an engine whose module is imported only when the engine is asked for (:meth:`Registry.declare`);
+    ``tasks`` says what it does."""
+    ENGINES.declare(name, module)
     LAZY_TASKS[name] = tuple(tasks)
 
 
@@ -42,9 +38,9 @@ def engine_tasks(name: str) -> tuple[str, ...]:
 
     if name in list_models():
         return ("segmentation",)
-    if name in ENGINES:
-        return tuple(ENGINES.get(name).tasks)
-    return LAZY_TASKS.get(name, ())
+    if name in LAZY_TASKS:
+        return LAZY_TASKS[name]
+    return tuple(ENGINES.get(name).tasks) if name in ENGINES else ()
 
 
 def list_engines(task: str | None = None) -> list[str]:
@@ -52,19 +48,17 @@ def list_engines(task: str | None = None) -> list[str]:
     registered engines."""
     from antseg.models import list_models
 
-    names = list_models() + sorted(set(ENGINES.names()) | set(LAZY_ENGINES))
+    names = list_models() + ENGINES.names()
     return names if task is None else [n for n in names if task in engine_tasks(n)]
 
 
 def get_engine(name: str) -> Engine:
     """An instance of the engine ``name`` (an antseg model name or a registered engine); unknown names raise an
     error listing the valid ones."""
-    from antseg.engines.antseg_models import antseg_engine_names, model_engine
+    from antseg.engines.builtin_segmentation import antseg_engine_names, model_engine
 
     if name in antseg_engine_names():
         return model_engine(name)
-    if name not in ENGINES and name in LAZY_ENGINES:
-        importlib.import_module(LAZY_ENGINES[name])
     if name not in ENGINES:
         raise AntsegInputError(None, f"unknown engine {name!r}; valid: {', '.join(list_engines())}")
     return ENGINES.get(name)()

@@ -26,6 +26,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -33,21 +34,46 @@ import numpy as np
 import yaml
 
 from antseg import checks
+from antseg.config import load_options
 from antseg.engines.base import Engine, EngineConfig, EngineOutput, EnginePredictor
 from antseg.engines.registry import register_engine
 from antseg.engines.ultralytics_env import refused_weights, ultralytics_env
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_write_text
 
-OPTIONS: dict[str, Any] = {
-    "model": "yolo11n-pose.yaml",
-    "weights": None,
-    "imgsz": 640,
-    "batch": 16,
-    "workers": None,
-    "conf": 0.25,
-    "kpt_conf": 0.5,
-}
+
+@dataclass
+class YoloPoseOptions:
+    """antseg's own YOLO11-pose settings (``--option yolo11-pose.KEY=VALUE``), checked as they are made; any other
+    key is an Ultralytics train setting, passed through.
+
+    Attributes:
+        model: the model YAML (or a ``.pt`` to build from).
+        weights: initial weights file (nothing is downloaded).
+        imgsz: network input side in pixels.
+        batch: batch size.
+        workers: data-loader processes (default: 0 on the CPU, 8 on a GPU).
+        conf: box confidence threshold at inference.
+        kpt_conf: a keypoint below this visibility is absent.
+    """
+
+    model: str = "yolo11n-pose.yaml"
+    weights: str | None = None
+    imgsz: int = 640
+    batch: int = 16
+    workers: int | None = None
+    conf: float = 0.25
+    kpt_conf: float = 0.5
+
+    def __post_init__(self) -> None:
+        self.imgsz = checks.integer(self.imgsz, "--option yolo11-pose.imgsz", minimum=32, maximum=checks.MAX_SIDE)
+        self.batch = checks.count(self.batch, "--option yolo11-pose.batch")
+        if self.workers is not None:
+            self.workers = checks.integer(self.workers, "--option yolo11-pose.workers", minimum=0)
+        for key in ("conf", "kpt_conf"):
+            setattr(self, key, checks.fraction(getattr(self, key), f"--option yolo11-pose.{key}"))
+
+
 #: Train settings antseg sets itself (from EngineConfig or the run folder); the rest pass through.
 RESERVED = {"data", "project", "name", "exist_ok", "device", "epochs", "time", "seed", "model", "plots", "amp", "mode"}
 META = "yolo.json"
@@ -55,19 +81,18 @@ CONFIG_DIR = "ultralytics"
 
 
 def ultralytics_device(device: str) -> str:
-    """antseg device (``auto``, ``cpu``, ``cuda``, ``cuda:k``) -> Ultralytics' (``cpu``, ``0``, ``k``)."""
-    from antseg.preprocessing import resolve_device  # antseg's one device parser
-
-    dev = resolve_device(device)
+    """antseg device (``auto``, ``cpu``, ``cuda``, ``cuda:k``), resolved by antseg's one resolver
+    (:func:`antseg.checks.resolve_device`), spelled as Ultralytics spells it (``cpu``, ``0``, ``k``)."""
+    dev = checks.resolve_device(device)
     return "cpu" if dev.type == "cpu" else str(dev.index or 0)
 
 
-def _options(cfg: EngineConfig) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(antseg options, pass-through Ultralytics train settings); unknown keys are an input error."""
+def _options(cfg: EngineConfig) -> tuple[YoloPoseOptions, dict[str, Any]]:
+    """(antseg's options, pass-through Ultralytics train settings); unknown keys are an input error."""
     from ultralytics.cfg import DEFAULT_CFG_DICT
 
-    opts = OPTIONS | {k: v for k, v in cfg.options.items() if k in OPTIONS}
-    extra = {k: v for k, v in cfg.options.items() if k not in OPTIONS}
+    own = {f.name for f in fields(YoloPoseOptions)}
+    extra = {k: v for k, v in cfg.options.items() if k not in own}
     bad = sorted(k for k in extra if k not in DEFAULT_CFG_DICT or k in RESERVED)
     for k, v in extra.items():  # CLI values arrive as YAML scalars ("1e-3" stays text)
         default = DEFAULT_CFG_DICT.get(k)
@@ -78,20 +103,11 @@ def _options(cfg: EngineConfig) -> tuple[dict[str, Any], dict[str, Any]]:
                 bad.append(k)
     if bad:
         raise AntsegInputError(
-            None, f"unknown yolo11-pose option(s) {', '.join(bad)}; valid: {', '.join(OPTIONS)} "
+            None, f"unknown yolo11-pose option(s) {', '.join(bad)}; valid: {', '.join(sorted(own))} "
             "and Ultralytics train settings (except those the benchmark sets: epochs, time, device, seed, data)",
         )  # fmt: skip
+    opts = load_options(YoloPoseOptions, {k: v for k, v in cfg.options.items() if k in own}, "yolo11-pose")
     return opts, extra
-
-
-def check_values(opts: dict[str, Any]) -> None:
-    """antseg's own options in range: image size and batch whole numbers, confidences fractions."""
-    checks.integer(opts["imgsz"], "--option yolo11-pose.imgsz", minimum=32, maximum=checks.MAX_SIDE)
-    checks.count(opts["batch"], "--option yolo11-pose.batch")
-    if opts["workers"] is not None:
-        checks.integer(opts["workers"], "--option yolo11-pose.workers", minimum=0)
-    for key in ("conf", "kpt_conf"):
-        checks.fraction(opts[key], f"--option yolo11-pose.{key}")
 
 
 def weights_file(value: str | Path | None) -> Path | None:
@@ -209,8 +225,7 @@ class YoloPoseEngine(Engine):
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="antseg-yolo-check-") as tmp, ultralytics_env(tmp):
-            opts, _extra = _options(cfg)
-        check_values(opts)
+            _options(cfg)
 
     def train(
         self, dataset: str | Path, run: str | Path, cfg: EngineConfig, log: Callable[[str], None] = print
@@ -229,11 +244,10 @@ class YoloPoseEngine(Engine):
         device = ultralytics_device(cfg.device)
         with ultralytics_env(run / CONFIG_DIR, trust_weights=cfg.trust_weights):
             opts, extra = _options(cfg)
-            check_values(opts)
-            weights = weights_file(opts["weights"])
+            weights = weights_file(opts.weights)
             data = write_data_yaml(dataset, run)
             names = yaml.safe_load(data.read_text(encoding="utf-8"))["kpt_names"]
-            model = build_model(opts["model"], weights)
+            model = build_model(opts.model, weights)
             cap = cfg.epochs
 
             def cap_epochs(trainer) -> None:  # with a time budget Ultralytics re-plans epochs: keep the cap
@@ -242,23 +256,23 @@ class YoloPoseEngine(Engine):
 
             model.add_callback("on_fit_epoch_end", cap_epochs)
             args = {
-                "data": str(data), "epochs": cfg.epochs or 100, "imgsz": int(opts["imgsz"]),
-                "batch": int(opts["batch"]), "device": device, "workers": 0 if device == "cpu" else 8,
+                "data": str(data), "epochs": cfg.epochs or 100, "imgsz": opts.imgsz,
+                "batch": opts.batch, "device": device, "workers": 0 if device == "cpu" else 8,
                 "amp": device != "cpu", "plots": False, "project": str(run), "name": "train", "exist_ok": True,
                 "seed": cfg.seed, "deterministic": True, "verbose": False,
             }  # fmt: skip
-            if opts["workers"] is not None:
-                args["workers"] = int(opts["workers"])
+            if opts.workers is not None:
+                args["workers"] = opts.workers
             if cfg.budget_s > 0:
                 args["time"] = cfg.budget_s / 3600.0
-            log(f"yolo11-pose: training {opts['model']}" + (f" from {weights}" if weights else " (no weights)"))
+            log(f"yolo11-pose: training {opts.model}" + (f" from {weights}" if weights else " (no weights)"))
             model.train(**args, **extra)
             trainer = model.trainer
             best = Path(trainer.best if Path(trainer.best).is_file() else trainer.last)
             sigma = getattr(trainer.validator, "sigma", None)
         meta = {
-            "landmarks": names, "weights": str(best.relative_to(run)), "imgsz": int(opts["imgsz"]),
-            "conf": float(opts["conf"]), "kpt_conf": float(opts["kpt_conf"]), "model": str(opts["model"]),
+            "landmarks": names, "weights": str(best.relative_to(run)), "imgsz": opts.imgsz,
+            "conf": float(opts.conf), "kpt_conf": float(opts.kpt_conf), "model": opts.model,
             "init_weights": str(weights) if weights else None, "epochs_done": int(trainer.epoch) + 1,
             "oks_sigmas": None if sigma is None else [float(s) for s in np.ravel(sigma)],
             "train_seconds": round(time.monotonic() - t0, 1), "device": device, "ultralytics": _version(),

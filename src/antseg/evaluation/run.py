@@ -32,8 +32,9 @@ def evaluate_run(
 
     Segmentation: Dice, IoU, HD95, ASSD. Spurs: errors, PCK, misses. With both a segmentation and a spur model
     (``spurs`` or the run folder's ``spur.pt``), also biometry predicted vs reference values.
-    With one model the tables go to ``out``; with several, to ``out/segmentation``, ``out/landmarks`` and
-    ``out/biometry``.
+    With one model in ``weights`` its tables go to ``out``; with several, to ``out/segmentation`` and
+    ``out/landmarks``. The spur model ``spurs`` (it replaces a ``spur.pt`` in ``weights``) goes to
+    ``out/landmarks``, and biometry to ``out/biometry``.
 
     Args:
         progress: optional factory of progress callbacks, one per step.
@@ -47,11 +48,15 @@ def evaluate_run(
     jobs = checkpoints_in(weights)
     check_output_folder(out, overwrite, existing_paths(dataset, weights, spurs))  # before any work
     modality = load_dataset(dataset).manifest.modality
-    for _task, path in jobs + ([(TASK_LANDMARKS, spur_checkpoint(spurs))] if spurs is not None else []):
+    steps = [(task, path, out if len(jobs) == 1 else out / task) for task, path in jobs]
+    if spurs is not None:  # scored like a run folder's spur.pt (which it replaces)
+        steps = [s for s in steps if s[0] != TASK_LANDMARKS] + [
+            (TASK_LANDMARKS, spur_checkpoint(spurs), out / TASK_LANDMARKS)
+        ]
+    for _task, path, _dest in steps:
         require_modality(read_checkpoint(path).meta, path, modality, f"evaluation on {modality_name(modality)} dataset")
     results: dict[str, dict] = {}
-    for task, path in jobs:
-        dest = out if len(jobs) == 1 else out / task
+    for task, path, dest in steps:
         fn = evaluate_segmentation if task == TASK_SEGMENTATION else evaluate_spurs
         with progress(f"evaluate {task} on {split}") as update:
             results[task] = fn(path, dataset, dest, split=split, device=device, overwrite=overwrite, progress=update)
@@ -69,6 +74,6 @@ def evaluate_run(
             )
         if report:
             report(results["biometry"]["markdown"])
-    if len(jobs) > 1:
+    if all(dest != out for *_, dest in steps):
         write_owner_marker(out)  # the folder holding the steps' folders
     return results

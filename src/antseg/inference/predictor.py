@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from antseg.checks import resolve_device
 from antseg.errors import AntsegInputError
 from antseg.models.checkpoint import TASK_SEGMENTATION, CheckpointMeta, read_checkpoint
 from antseg.models.runs import segmentation_checkpoint
-from antseg.preprocessing import gate_sides, prepare_image, resolve_device, side_channels
+from antseg.preprocessing import gate_sides, prepare_image, side_channels
 
 
 @dataclass

@@ -9,12 +9,13 @@ import numpy as np
 import torch
 
 from antseg.anatomy import side_of
+from antseg.checks import resolve_device
 from antseg.errors import AntsegInputError
 from antseg.io.images import to_grey
 from antseg.landmarks.softmax import decode_logits, local_soft_argmax, window_radius
 from antseg.models.checkpoint import TASK_LANDMARKS, read_checkpoint
 from antseg.models.runs import spur_checkpoint
-from antseg.preprocessing import crop_at, gate_sides, prepare_image, resolve_device, side_channels
+from antseg.preprocessing import crop_at, gate_sides, prepare_image, side_channels
 
 #: Refinement starts on a ring around the stage-1 estimate (besides the estimate itself), and the ring's radius
 #: as a fraction of the crop. Each start is refined on its own and the median of the results is kept, so one

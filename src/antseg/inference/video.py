@@ -8,15 +8,9 @@ import numpy as np
 
 from antseg import checks
 from antseg.errors import AntsegInputError
+from antseg.inference.video_reader import open_video  # the one opener and its checks
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg")
-#: FFmpeg demuxers that read still images: such a file opens "as a video" of one frame, but it is not one.
-IMAGE_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "tiff_pipe", "webp_pipe", "gif")
-
-
-def _is_still_image(container) -> bool:
-    names = set((container.format.name or "").split(","))
-    return bool(names & set(IMAGE_DEMUXERS)) or any(n.endswith("_pipe") for n in names)
 
 
 def read_frame_at(path: str | Path, t: float) -> np.ndarray:
@@ -30,8 +24,6 @@ def read_frame_at(path: str | Path, t: float) -> np.ndarray:
             past the end.
     """
     import av
-
-    from antseg.inference.video_reader import open_video  # the one opener and its checks (imports this module)
 
     path = Path(path)
     t = checks.timestamp(t, path=path)

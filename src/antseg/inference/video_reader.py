@@ -21,8 +21,10 @@ import cv2
 import numpy as np
 
 from antseg.errors import AntsegInputError
-from antseg.inference.video import _is_still_image
 from antseg.io.images import IMAGE_SUFFIXES
+
+#: FFmpeg demuxers that read still images: such a file opens "as a video" of one frame, but it is not one.
+IMAGE_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "tiff_pipe", "webp_pipe", "gif")
 
 #: Colourspaces (FFmpeg AVColorSpace) whose yuv420p frames are converted with OpenCV's BT.601 I420 formula,
 #: 6x faster than swscale: unspecified, BT.470BG, SMPTE 170M. Others go through swscale.
@@ -77,6 +79,12 @@ class StopInfo:
         return f"{self.reason}: decoding stopped {at} (frame {self.frames_decoded})"
 
 
+def is_still_image(container) -> bool:
+    """True when an opened PyAV container is a still image read by one of FFmpeg's image demuxers."""
+    names = set((container.format.name or "").split(","))
+    return bool(names & set(IMAGE_DEMUXERS)) or any(n.endswith("_pipe") for n in names)
+
+
 def check_video_file(path: str | Path) -> Path:
     """The path names an existing file that is not, by its name, a still image."""
     path = Path(path)
@@ -107,7 +115,7 @@ def open_video(path: str | Path):
     except (av.error.FFmpegError, OSError) as exc:
         raise AntsegInputError(path, f"not a readable video ({type(exc).__name__})") from None
     try:
-        if _is_still_image(container):
+        if is_still_image(container):
             raise AntsegInputError(path, "is a still image, not a video")
         if not container.streams:
             raise AntsegInputError(path, "holds no streams (a zero-length video?)")

@@ -46,7 +46,14 @@ from antseg.inference.video_writer import MASK_MODES, VideoOutputs
 from antseg.io.atomic import atomic_dir
 from antseg.io.output_folder import existing_paths
 from antseg.models.checkpoint import require_modality
-from antseg.pretrained import SURGICAL_FILE, SURGICAL_ONNX, is_default, is_shipped, surgical_card, surgical_checkpoint
+from antseg.models.shipped import (
+    SURGICAL_FILE,
+    SURGICAL_ONNX,
+    is_default,
+    is_shipped,
+    surgical_card,
+    surgical_checkpoint,
+)
 
 
 @dataclass

@@ -33,7 +33,7 @@ def quiet_output(enabled: bool = True) -> Iterator[None]:
         return
     saved_env = {k: os.environ.get(k) for k in QUIET_ENV}
     os.environ.update(QUIET_ENV)
-    restore_cv2 = _opencv_silent()
+    restore_cv2 = _opencv_silent(saved_env["OPENCV_LOG_LEVEL"])
     restore_av = _pyav_silent()
     try:
         with warnings.catch_warnings():
@@ -49,8 +49,19 @@ def quiet_output(enabled: bool = True) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _opencv_silent():
-    import cv2  # imported here: antseg's image I/O imports it anyway
+def _opencv_silent(user_level: str | None = None):
+    """Silence OpenCV now if it is imported; if not, OPENCV_LOG_LEVEL silences it should the block import it
+    (importing OpenCV here would cost ``antseg --help`` a fifth of a second). The returned function restores
+    the level it had, or, when first imported inside the block, the level ``user_level`` names (default INFO)."""
+    if "cv2" not in sys.modules:
+
+        def restore() -> None:
+            if "cv2" in sys.modules:
+                log = sys.modules["cv2"].utils.logging
+                log.setLogLevel(getattr(log, f"LOG_LEVEL_{(user_level or 'INFO').upper()}", log.LOG_LEVEL_INFO))
+
+        return restore
+    import cv2
 
     log = cv2.utils.logging
     before = log.getLogLevel()

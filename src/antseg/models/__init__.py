@@ -1,9 +1,9 @@
-"""Segmentation models: one module per architecture, one registry, self-contained checkpoints."""
+"""Segmentation models: one module per architecture, one registry, self-contained checkpoints.
 
-from antseg.models.checkpoint import Checkpoint, CheckpointMeta, load_model, read_checkpoint, save_checkpoint
-from antseg.models.registry import DEFAULT_MODEL, MODELS, create_model, list_models, model_defaults, register_model
+The names below load on first use, so ``import antseg.models`` (and listing the models) does not import torch.
+"""
 
-from antseg.models import lite_unet, smp_models, transresunet  # noqa: E402,F401  isort: skip
+from antseg.lazy_imports import lazy_attributes
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -18,3 +18,9 @@ __all__ = [
     "register_model",
     "save_checkpoint",
 ]
+
+_CHECKPOINT = ("Checkpoint", "CheckpointMeta", "load_model", "read_checkpoint", "save_checkpoint")
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {n: "antseg.models.checkpoint" if n in _CHECKPOINT else "antseg.models.registry" for n in __all__},
+)

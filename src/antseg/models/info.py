@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from antseg.models.checkpoint import TASK_LANDMARKS, read_checkpoint
+from antseg.models.model_card import card_summary, read_card
 from antseg.models.runs import checkpoints_in
-from antseg.pretrained import is_default, is_shipped
-from antseg.pretrained.card import card_summary, read_card
+from antseg.models.shipped import is_default, is_shipped
 
 
 def model_info(weights: str | Path) -> dict:

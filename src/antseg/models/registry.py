@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from antseg.errors import AntsegInputError
 from antseg.registry import Registry
 
+if TYPE_CHECKING:
+    from torch import nn
+
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 DEFAULT_MODEL = "unet-lite"  # measured best on a CPU (benchmarks/bench_models.py)
+
+# antseg's own architectures: their modules (torch, segmentation-models-pytorch) load when a model is built.
+for _name, _module in (
+    ("unet-lite", "antseg.models.lite_unet"),
+    ("unet", "antseg.models.smp_models"),
+    ("pspnet", "antseg.models.smp_models"),
+    ("transresunet", "antseg.models.transresunet"),
+):
+    MODELS.declare(_name, _module)
 
 
 def register_model(name: str) -> Callable:

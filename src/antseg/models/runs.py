@@ -3,7 +3,7 @@
 A segmentation run holds ``best.pt`` (best validation score) and ``last.pt`` (with the training state, for
 ``--resume``). A spur run holds ``stage1/`` (a generic run folder for the stage-1 network) and ``spur.pt``
 (both stages). Everything that accepts a model accepts either the run folder or the checkpoint file, or the
-word ``default`` for antseg's shipped models (:mod:`antseg.pretrained`).
+word ``default`` for antseg's shipped models (:mod:`antseg.models.shipped`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 from antseg.errors import AntsegInputError
 from antseg.models.checkpoint import TASK_LANDMARKS, TASK_SEGMENTATION, read_checkpoint
-from antseg.pretrained import checkpoint as default_checkpoint
-from antseg.pretrained import is_default
+from antseg.models.shipped import checkpoint as default_checkpoint
+from antseg.models.shipped import is_default
 
 BEST = "best.pt"
 LAST = "last.pt"

@@ -44,7 +44,7 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 5
     return w
 
 
-def _negatives(work: Path, cfg, log) -> list[np.ndarray]:
+def _negatives(work: Path, seed: int, log) -> list[np.ndarray]:
     """Frames without a limbus from outside the surgical phantom: grey AS-OCT phantom scans and colour noise."""
     from antseg.data.canonical import load_dataset
     from antseg.data.phantom.surgical_tissue import fbm
@@ -52,10 +52,10 @@ def _negatives(work: Path, cfg, log) -> list[np.ndarray]:
 
     path = work / "asoct"
     if not (path / "dataset.json").is_file():
-        generate_asoct_dataset(path, AsoctPhantomConfig(n=12, size=(1065, 499), style="realistic", seed=cfg.seed))
+        generate_asoct_dataset(path, AsoctPhantomConfig(n=12, size=(1065, 499), style="realistic", seed=seed))
     ds = load_dataset(path)
     out = [np.repeat(ds.load_image(c, grayscale=True)[..., None], 3, axis=2) for c in ds.cases]
-    rng = np.random.default_rng([cfg.seed, 55])
+    rng = np.random.default_rng([seed, 55])
     for _ in range(12):
         img = np.stack([fbm(rng, 480, 640, (40.0, 10.0)) for _ in range(3)], -1) * 0.2 + rng.uniform(0.2, 0.7, 3)
         out.append(np.clip(img * 255, 0, 255).astype(np.uint8))
@@ -124,30 +124,28 @@ def measure_frames(weights: Path, images, truths) -> list[dict]:
     return rows
 
 
-def write_card(weights: Path, card: Path, cfg, work: Path, log=print, videos: int = 24) -> dict:
-    """Measure the model ``weights`` on an unseen phantom (and frames without an eye), calibrate its limbus
-    confidence, and write the card to ``card``; returns it."""
+def write_card(weights: Path, card: Path, cfg, work: Path, test_phantom, log=print) -> dict:
+    """Measure the model ``weights`` (trained with ``cfg``) on an unseen phantom (made in ``work`` from
+    ``test_phantom``, a :class:`~antseg.data.phantom.writer.SurgicalPhantomConfig`) and on frames without an eye,
+    calibrate its limbus confidence, and write the card to ``card``; returns it."""
     from antseg.anatomy import CORNEA, INSTRUMENT, PUPIL
     from antseg.data.canonical import load_dataset
     from antseg.data.phantom.writer import generate_surgical_dataset
     from antseg.inference.video_trust import Calibration, LimbusTracker
     from antseg.models import read_checkpoint
-    from antseg.pretrained.train_surgical import phantom_config
 
     t0 = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
     test = work / "test-phantom"
     if not (test / "dataset.json").is_file():
-        pcfg = phantom_config(cfg, videos=videos, seed=cfg.seed + 1000)
-        pcfg.no_eye = 0.15
-        generate_surgical_dataset(test, pcfg)
+        generate_surgical_dataset(test, test_phantom)
     ds = load_dataset(test)
     images, truths = [], []
     for c in ds.cases:
         images.append(ds.load_image(c))
         m = ds.load_masks(c)
         truths.append(m if m[0].any() else None)
-    negatives = _negatives(work, cfg, log)
+    negatives = _negatives(work, cfg.seed, log)
     hard, hard_truths = _degraded(images, truths, 16, cfg.seed)
     rows = measure_frames(weights, images + negatives + hard, truths + [None] * len(negatives) + hard_truths)
     clean = len(images)
@@ -206,7 +204,8 @@ def write_card(weights: Path, card: Path, cfg, work: Path, log=print, videos: in
         },  # fmt: skip
         "training": asdict(cfg),
         "phantom_test": {
-            "what": f"{len(eye)} frames with an eye from {videos} unseen phantom videos (seed {cfg.seed + 1000})",
+            "what": f"{len(eye)} frames with an eye from {test_phantom.videos} unseen phantom videos "
+            f"(seed {test_phantom.seed})",
             "dice": {s: stat(f"dice_{s}", signed=False) for s in scored},
             "limbus_centre_error_px": {k: v for k, v in (stat(f"{CORNEA}_centre_err_px") or {}).items() if k != "bias"},
             "limbus_diameter_error_pct": stat(f"{CORNEA}_diameter_err", pct=True),

@@ -22,7 +22,7 @@ import torch
 
 from antseg.models import read_checkpoint, runs, save_checkpoint
 from antseg.models.checkpoint import build_model
-from antseg.pretrained import FILES
+from antseg.models.shipped import FILES
 
 #: What the shipped checkpoints say about their training data.
 DATASET_NAME = "antseg realistic phantom (synthetic only)"

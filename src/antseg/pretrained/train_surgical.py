@@ -20,13 +20,13 @@ import argparse
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
 
 from antseg.models import runs
-from antseg.pretrained import SURGICAL_CARD, SURGICAL_FILE, SURGICAL_ONNX
+from antseg.models.shipped import SURGICAL_CARD, SURGICAL_FILE, SURGICAL_ONNX
 
 #: What the shipped surgical checkpoint says about its training data.
 DATASET_NAME = "antseg surgical phantom (synthetic only)"
@@ -129,7 +129,8 @@ def train_surgical_default(out: str | Path, cfg: SurgicalPretrainConfig, steps=S
         from antseg.pretrained.surgical_card import write_card
 
         t0 = time.perf_counter()
-        write_card(out / SURGICAL_FILE, out / SURGICAL_CARD, cfg, out / "card-work", log=log)
+        test_phantom = replace(phantom_config(cfg, videos=24, seed=cfg.seed + 1000), no_eye=0.15)
+        write_card(out / SURGICAL_FILE, out / SURGICAL_CARD, cfg, out / "card-work", test_phantom, log=log)
         t["card_s"] = time.perf_counter() - t0
     summary["files"] = {f: (out / f).stat().st_size for f in (SURGICAL_FILE, SURGICAL_ONNX) if (out / f).is_file()}
     summary_path.write_text(json.dumps(summary, indent=2))

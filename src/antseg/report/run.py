@@ -24,8 +24,8 @@ from antseg.io.images import read_image
 from antseg.io.meta_tables import read_meta, read_reference
 from antseg.io.output_folder import existing_paths
 from antseg.io.tables import write_csv, write_json
-from antseg.pretrained import is_shipped
-from antseg.pretrained.card import card_summary
+from antseg.models.model_card import card_summary
+from antseg.models.shipped import is_shipped
 from antseg.report.eyes import ReportScan, summarise_eyes
 from antseg.report.figures import agreement_section
 from antseg.report.grouping import scan_eyes

@@ -74,7 +74,7 @@ class ScanPipeline:
         self.wall_mm = MAX_OFF_WALL_MM if self.config.spur_wall_mm is None else float(self.config.spur_wall_mm)
 
     # -- the steps ----------------------------------------------------------------------------------------------
-    def _probabilities(self, image: np.ndarray, grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def probabilities(self, image: np.ndarray, grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(N, H, W) probabilities of the scan and (when ``mirror``) of the mirrored scan, mapped back."""
         x = grey if self.seg.grayscale else (image if image.ndim == 3 else np.repeat(grey[..., None], 3, axis=2))
         own = self.seg.predict(x).probs
@@ -133,7 +133,7 @@ class ScanPipeline:
         repairs: list = []
         mirror_masks = own_masks = None
         if self.seg is not None:
-            own, flipped = self._probabilities(image, grey)
+            own, flipped = self.probabilities(image, grey)
             bands = reflection_bands(grey) if self.config.bridge_reflection else []
             final = own if flipped is None else (own + flipped) / 2
             masks, repairs = self._masks(final, bands)

@@ -1,7 +1,9 @@
-"""Training: configs and recipes, in-memory letterboxed samples, anatomy-aware augmentation, the loop."""
+"""Training: configs and recipes, in-memory letterboxed samples, anatomy-aware augmentation, the loop.
 
-from antseg.training.config import RECIPES, TrainConfig, apply_recipe, resolve_train_config
-from antseg.training.trainer import Trainer, TrainResult, train_segmentation
+The names below load on first use: the configs and recipes without torch, the trainer with it.
+"""
+
+from antseg.lazy_imports import lazy_attributes
 
 __all__ = [
     "RECIPES",
@@ -12,3 +14,8 @@ __all__ = [
     "resolve_train_config",
     "train_segmentation",
 ]
+
+_TRAINER = ("Trainer", "TrainResult", "train_segmentation")
+__getattr__, __dir__ = lazy_attributes(
+    __name__, {n: "antseg.training.trainer" if n in _TRAINER else "antseg.training.config" for n in __all__}
+)

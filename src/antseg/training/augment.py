@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch.nn import functional as F
 
+from antseg.training.config import AugmentConfig
 
-@dataclass
-class AugmentConfig:
-    """Ranges of the random changes (``TrainConfig.augment_args`` overrides them by name)."""
-
-    flip: float = 0.5  # probability of a horizontal flip (left/right structures swapped)
-    rotate_deg: float = 7.0
-    scale: tuple[float, float] = (0.9, 1.1)
-    translate: float = 0.05  # fraction of the size
-    gamma: tuple[float, float] = (0.8, 1.25)
-    contrast: tuple[float, float] = (0.8, 1.2)
-    noise: float = 0.08
-    blur: tuple[float, float] = (0.0, 0.0)  # Gaussian blur sigma range, input pixels (0: none)
+__all__ = ["AugmentConfig", "augment"]
 
 
 def augment(

@@ -9,11 +9,24 @@ from typing import Any
 from antseg import checks
 from antseg.config import load_config, read_yaml
 from antseg.errors import AntsegInputError
-from antseg.training.augment import AugmentConfig
 
 #: The smallest network input side: the default U-Net needs more than one pixel at its deepest level.
 MIN_INPUT_SIDE = 32
 NORMALIZATIONS = ("image_zscore", "imagenet")
+
+
+@dataclass
+class AugmentConfig:
+    """Ranges of the random changes (``TrainConfig.augment_args`` overrides them by name)."""
+
+    flip: float = 0.5  # probability of a horizontal flip (left/right structures swapped)
+    rotate_deg: float = 7.0
+    scale: tuple[float, float] = (0.9, 1.1)
+    translate: float = 0.05  # fraction of the size
+    gamma: tuple[float, float] = (0.8, 1.25)
+    contrast: tuple[float, float] = (0.8, 1.2)
+    noise: float = 0.08
+    blur: tuple[float, float] = (0.0, 0.0)  # Gaussian blur sigma range, input pixels (0: none)
 
 
 @dataclass

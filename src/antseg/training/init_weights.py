@@ -15,11 +15,9 @@ import torch
 from torch import nn
 
 from antseg.errors import AntsegInputError
-from antseg.models.checkpoint import TASK_LANDMARKS, TASK_SEGMENTATION, Checkpoint, model_spec, read_checkpoint
+from antseg.models.checkpoint import TASK_LANDMARKS, Checkpoint, model_spec, read_checkpoint
 from antseg.models.registry import create_model
 from antseg.models.runs import checkpoints_in
-from antseg.pretrained import checkpoint as default_checkpoint
-from antseg.pretrained import is_default
 
 
 def _names(ck: Checkpoint) -> list[str]:
@@ -27,14 +25,9 @@ def _names(ck: Checkpoint) -> list[str]:
 
 
 def _resolve(init: str | Path, channel_names: list[str]) -> Checkpoint:
-    """The checkpoint ``init`` names whose channels overlap ``channel_names`` most (segmentation or spurs)."""
-    if is_default(init):
-        tasks = [TASK_SEGMENTATION, TASK_LANDMARKS]
-        found = [read_checkpoint(default_checkpoint(t)) for t in tasks]
-    elif Path(init).is_dir():
-        found = [read_checkpoint(p) for _, p in checkpoints_in(init)]
-    else:
-        found = [read_checkpoint(init)]
+    """The checkpoint ``init`` names (a run folder, a checkpoint or ``default``: :func:`checkpoints_in`) whose
+    channels overlap ``channel_names`` most (segmentation or spurs)."""
+    found = [read_checkpoint(p) for _, p in checkpoints_in(init)]
     return max(found, key=lambda ck: len(set(_names(ck)) & set(channel_names)))
 
 

@@ -233,10 +233,13 @@ def train_refiner(ds: CanonicalDataset, cases, channels: list[str], spur: SpurCo
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _step: 1.0)
     ce = SpatialSoftmaxCE(null=False)
     rows, t0 = [], time.perf_counter()
+    last: tuple[torch.Tensor, torch.Tensor] | None = None  # the latest step's loss and L1
     s = spur.crop
     for step in range(spur.refine_steps):
         if deadline is not None and time.perf_counter() > deadline and step > 0:
             log(f"refiner: time budget spent after {step} of {spur.refine_steps} steps")
+            if not rows or rows[-1]["step"] != step:  # the metrics say where it stopped
+                rows.append(_refine_row(step, *last, t0))
             break
         xs, ys = [], []
         for j in rng.integers(0, len(samples), spur.refine_batch):
@@ -256,18 +259,21 @@ def train_refiner(ds: CanonicalDataset, cases, channels: list[str], spur: SpurCo
         loss.backward()
         opt.step()
         sched.step()
+        last = (loss, l1)
         if (step + 1) % 100 == 0 or step + 1 == spur.refine_steps:
-            rows.append(
-                {
-                    "step": step + 1,
-                    "loss": float(loss.detach()),
-                    "l1_px": float(l1.detach()),
-                    "seconds": time.perf_counter() - t0,
-                }
-            )
+            rows.append(_refine_row(step + 1, loss, l1, t0))
             r = rows[-1]
             log(f"refiner step {step + 1}/{spur.refine_steps}  loss {r['loss']:.3f}  L1 {r['l1_px']:.2f} px")
     return model.eval(), rows
+
+
+def _refine_row(step: int, loss: torch.Tensor, l1: torch.Tensor, t0: float) -> dict:
+    return {
+        "step": step,
+        "loss": float(loss.detach()),
+        "l1_px": float(l1.detach()),
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 #: With a time budget, the share stage 1 gets (checked between its epochs); the refiner has the rest.

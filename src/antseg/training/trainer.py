@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 import antseg
+from antseg.checks import resolve_device
 from antseg.config import dump_config
 from antseg.data.canonical import CanonicalDataset, load_dataset
 from antseg.data.split import SplitConfig, assign_splits
@@ -20,7 +21,7 @@ from antseg.errors import AntsegInputError
 from antseg.io.output_folder import check_output_target, existing_paths
 from antseg.io.tables import read_csv, write_csv
 from antseg.models import CheckpointMeta, create_model, read_checkpoint, runs, save_checkpoint
-from antseg.preprocessing import flip_pairs, gate_sides, resolve_device, side_channels
+from antseg.preprocessing import flip_pairs, gate_sides, side_channels
 from antseg.training.augment import augment
 from antseg.training.config import TrainConfig
 from antseg.training.plots import plot_curves
@@ -66,7 +67,7 @@ def select_cases(ds: CanonicalDataset, cfg: TrainConfig, log: Callable[[str], No
     return train, val
 
 
-def _batch_metrics(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def batch_metrics(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-structure mean Dice and IoU over the batch, at the network resolution (hard masks)."""
     p = logits > 0
     t = target > 0.5
@@ -247,7 +248,7 @@ class Trainer:
                 logits = self.model(x).float()
             logits = gate_sides(logits, self.sides, data.inner_w[i : i + self.cfg.batch_size])
             losses.append(float(self.loss_fn(logits, y)) * len(x))
-            d, j = _batch_metrics(logits, y)
+            d, j = batch_metrics(logits, y)
             dices.append(d * len(x))
             ious.append(j * len(x))
         n = len(data.cases)

@@ -12,9 +12,10 @@ from antseg.anatomy import MEASURES, SIDES, spur_name
 from antseg.biometry import measure
 from antseg.data.canonical import load_dataset
 from antseg.data.phantom.asoct import PHANTOM_STRUCTURES, NoiseBank, generate_scan
+from antseg.data.phantom.choices import DEVICES
 from antseg.data.phantom.effects import Imaging
 from antseg.data.phantom.geometry import EyeGeometry
-from antseg.data.phantom.realism import DEVICES, make_realistic_eye, sample_imaging
+from antseg.data.phantom.realism import make_realistic_eye, sample_imaging
 from antseg.data.phantom.writer import AsoctPhantomConfig, generate_asoct_dataset
 from antseg.errors import AntsegInputError
 

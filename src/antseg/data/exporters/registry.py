@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import cv2
-
-from antseg.data.canonical import CanonicalDataset, load_dataset
-from antseg.data.schema import Case
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir
 from antseg.io.output_folder import existing_paths
 from antseg.registry import Registry
 
-Exporter = Callable[[CanonicalDataset, Path, str], None]
+if TYPE_CHECKING:
+    from antseg.data.canonical import CanonicalDataset
+    from antseg.data.schema import Case
+
+Exporter = Callable[["CanonicalDataset", Path, str], None]
 EXPORTERS: Registry[Exporter] = Registry("exporter")
+for _name, _module in (("labelme", "labelme"), ("masks", "mask_folders"), ("supervisely", "supervisely"),
+                       ("yolo-pose", "yolo_pose")):  # fmt: skip
+    EXPORTERS.declare(_name, f"antseg.data.exporters.{_module}")
 
 
 def write_image_as(ds: CanonicalDataset, case: Case, dst_stem: Path, image_format: str) -> Path:
     """Copy the case image (``keep``) or re-encode it as ``png``/``jpg``; returns the written path."""
+    import cv2  # imported here: listing the exporters (``--help``) needs no OpenCV
+
     src = ds.root / case.image
     if image_format == "keep" or src.suffix.lower().lstrip(".") == image_format:
         dst = dst_stem.with_suffix(src.suffix)
@@ -38,6 +44,8 @@ def run_exporter(
     name: str, dataset: str | Path, out: str | Path, image_format: str = "keep", overwrite: bool = False
 ) -> Path:
     """Export the canonical ``dataset`` to format ``name`` in the folder ``out`` (all or nothing)."""
+    from antseg.data.canonical import load_dataset
+
     try:
         fn = EXPORTERS.get(name)
     except KeyError as exc:

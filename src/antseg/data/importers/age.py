@@ -7,7 +7,8 @@ from pathlib import Path
 
 from antseg import checks
 from antseg.anatomy import ASOCT_LANDMARK_NAMES, ASOCT_VOCAB, spur_name
-from antseg.data.importers.base import ImportOptions, ImportResult, SourceCase, index_images, run_import, safe_case_id
+from antseg.data.importers.pipeline import index_images, run_import, safe_case_id
+from antseg.data.importers.records import ImportOptions, ImportResult, SourceCase
 from antseg.data.importers.registry import IMPORTERS
 from antseg.errors import AntsegInputError
 

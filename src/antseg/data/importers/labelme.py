@@ -8,16 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from antseg.anatomy import ASOCT_LANDMARK_NAMES, ASOCT_VOCAB
-from antseg.data.importers.base import (
-    ImportOptions,
-    ImportResult,
-    Shape,
-    SourceCase,
-    index_images,
-    load_json,
-    run_import,
-    safe_case_id,
-)
+from antseg.data.importers.pipeline import index_images, load_json, run_import, safe_case_id
+from antseg.data.importers.records import ImportOptions, ImportResult, Shape, SourceCase
 from antseg.data.importers.registry import IMPORTERS
 from antseg.data.importers.schemas import LabelMeFile, parse
 from antseg.errors import AntsegInputError

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from antseg.anatomy import ASOCT_LANDMARK_NAMES, ASOCT_VOCAB, SURGICAL_VOCAB
-from antseg.data.importers.base import ImportOptions, ImportResult, SourceCase, run_import, safe_case_id
+from antseg.data.importers.pipeline import run_import, safe_case_id
+from antseg.data.importers.records import ImportOptions, ImportResult, SourceCase
 from antseg.data.importers.registry import IMPORTERS
 from antseg.errors import AntsegInputError
 from antseg.io.images import IMAGE_SUFFIXES

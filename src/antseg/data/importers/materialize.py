@@ -9,19 +9,16 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from antseg.anatomy import normalize_group
 from antseg.data.canonical import write_mask
+from antseg.data.importers.records import Shape, SourceCase
 from antseg.data.masks import rasterize_polygon_cv2, rasterize_polygon_pil
 from antseg.data.schema import Case
 from antseg.errors import AntsegInputError
 from antseg.io.images import decode_image, read_mask_png
-
-if TYPE_CHECKING:
-    from antseg.data.importers.base import Shape, SourceCase
 
 
 def read_source_image(sc: SourceCase) -> tuple[bytes, str, Path]:

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from antseg.data.importers.base import ImportOptions, ImportResult
+from antseg.data.importers.records import ImportOptions, ImportResult
 from antseg.errors import AntsegInputError
 from antseg.registry import Registry
 
 Importer = Callable[..., ImportResult]
 IMPORTERS: Registry[Importer] = Registry("importer")
+for _name, _module in (
+    ("age", "age"),
+    ("labelme", "labelme"),
+    ("masks", "mask_folders"),
+    ("supervisely", "supervisely"),
+):
+    IMPORTERS.declare(_name, f"antseg.data.importers.{_module}")
 
 
 def run_importer(

@@ -7,16 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from antseg.anatomy import ASOCT_VOCAB, CORNEA, PUPIL, SURGICAL_VOCAB
-from antseg.data.importers.base import (
-    ImportOptions,
-    ImportResult,
-    Shape,
-    SourceCase,
-    index_images,
-    load_json,
-    run_import,
-    safe_case_id,
-)
+from antseg.data.importers.pipeline import index_images, load_json, run_import, safe_case_id
+from antseg.data.importers.records import ImportOptions, ImportResult, Shape, SourceCase
 from antseg.data.importers.registry import IMPORTERS
 from antseg.data.importers.schemas import SuperviselyFile, parse
 from antseg.errors import AntsegInputError

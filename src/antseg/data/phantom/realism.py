@@ -16,35 +16,14 @@ None of it moves a mask boundary: masks, spurs and the analytic biometry stay ex
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from antseg.anatomy import SIDES
 from antseg.data.phantom.effects import Imaging
 from antseg.data.phantom.geometry import EyeGeometry, EyeParams
-
-
-@dataclass(frozen=True)
-class Device:
-    """A device geometry: image size (width, height) in pixels and the field width in mm."""
-
-    size: tuple[int, int]
-    width_mm: float
-
-    @property
-    def spacing(self) -> tuple[float, float]:
-        """(x, y) mm per pixel (square pixels)."""
-        s = self.width_mm / self.size[0]
-        return (s, s)
-
-
-#: Device geometries the realistic phantom can mimic.
-DEVICES: dict[str, Device] = {
-    "ss1000": Device((2130, 998), 16.0),  # CASIA SS-1000 (the AGE challenge scans)
-    "casia2": Device((2135, 1568), 16.0),  # CASIA2 (the reference dataset): deeper, the whole lens in view
-    "narrow": Device((1800, 998), 13.5),  # a narrower field: the angles near the image sides
-}
+from antseg.data.phantom.priors import is_plausible, sample_params
 
 #: Length fields of :class:`EyeParams` scaled together by the eye-size factor.
 _LENGTHS = (
@@ -65,8 +44,6 @@ def sample_realistic_params(
     Returns:
         (params, cropped): the eye, and the sides whose angle may fall outside the image.
     """
-    from antseg.data.phantom.asoct import sample_params
-
     p = sample_params(group, width_mm, rng)
     scale = _u(rng, 0.9, 1.1)
     changes = {f: getattr(p, f) * scale for f in _LENGTHS}
@@ -113,8 +90,6 @@ def sample_realistic_params(
 
 def make_realistic_eye(group: str, width_mm: float, height_mm: float, rng: np.random.Generator) -> EyeGeometry:
     """A plausible realistic eye for the image (retries a new draw when the anatomy does not fit)."""
-    from antseg.data.phantom.asoct import is_plausible
-
     for _ in range(100):
         p, cropped = sample_realistic_params(group, width_mm, height_mm, rng)
         g = EyeGeometry(p)

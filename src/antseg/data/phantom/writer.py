@@ -18,8 +18,9 @@ from antseg import checks
 from antseg.anatomy import CORNEA, DIAGNOSIS_GROUPS, INSTRUMENT, MEASURES, PUPIL, SPURS, default_colour
 from antseg.config import config_to_dict
 from antseg.data.canonical import write_dataset_files, write_mask
-from antseg.data.phantom.asoct import PHANTOM_STRUCTURES, STYLES, NoiseBank, generate_scan
-from antseg.data.phantom.realism import DEVICES
+from antseg.data.phantom.asoct import PHANTOM_STRUCTURES, NoiseBank, generate_scan
+from antseg.data.phantom.choices import DEVICES, STYLES
+from antseg.data.phantom.priors import GROUP_PRIORS
 from antseg.data.phantom.surgical import INSTRUMENTS, Scene, sample_view, supervisely_json, write_video
 from antseg.data.schema import Case, Manifest, Structure
 from antseg.errors import AntsegInputError
@@ -115,8 +116,6 @@ def _check(cfg: AsoctPhantomConfig) -> None:
         cfg.spacing = (16.0 / cfg.size[0], 16.0 / cfg.size[0])
     if len(cfg.spacing) != 2 or min(cfg.spacing) <= 0:
         raise AntsegInputError(None, f"spacing must be two positive mm/px values, got {cfg.spacing}")
-    from antseg.data.phantom.asoct import GROUP_PRIORS
-
     bad = [g for g in cfg.groups if g not in GROUP_PRIORS]
     if bad:
         raise AntsegInputError(None, f"unknown group(s) {', '.join(bad)}; valid: {', '.join(GROUP_PRIORS)}")

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import torch
 
-from antseg.benchmark.common import RESULT, device_name, predict_timed, trained_predictor
-from antseg.benchmark.config import BenchmarkConfig
-from antseg.benchmark.report import write_report
-from antseg.benchmark.spurs import evaluate_spur_method, spur_cases
+from antseg.comparison.common import RESULT, device_name, predict_timed, trained_predictor
+from antseg.comparison.config import BenchmarkConfig
+from antseg.comparison.report import write_report
+from antseg.comparison.spur_methods import evaluate_spur_method, spur_cases
 from antseg.config import dump_config
 from antseg.data.canonical import CanonicalDataset, load_dataset
 from antseg.engines import EngineConfig, engine_tasks, get_engine, list_engines

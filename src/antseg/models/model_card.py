@@ -1,4 +1,5 @@
-"""The shipped models' card: what they are and what they measure, in ONE file beside the weights.
+"""The shipped models' card: what they are and what they measure, in ONE file beside the weights (package data
+of :mod:`antseg.pretrained`).
 
 ``model_card.json`` is written by ``benchmarks/bench_model_card.py`` (the script that measures the figures) and
 read by everything that quotes them: the report's "trained on synthetic data" box, ``antseg info default`` and
@@ -20,12 +21,14 @@ import math
 from importlib import resources
 from pathlib import Path
 
+from antseg.models.shipped import PACKAGE
+
 CARD = "model_card.json"
 CARD_VERSION = 1
 
 
 def card_path() -> Path:
-    return Path(str(resources.files("antseg.pretrained") / CARD))
+    return Path(str(resources.files(PACKAGE) / CARD))
 
 
 def read_card(path: str | Path | None = None) -> dict:

@@ -1,8 +1,8 @@
 """The import pipeline every importer shares: label policy, duplicate check, parallel materialisation.
 
-An importer only *scans* its source into :class:`SourceCase` records (cheap, no pixels); this module
-resolves labels, checks the whole source, then reads images, rasterises annotations and writes the
-canonical dataset into a temporary folder that replaces ``out`` only when everything succeeded.
+An importer only *scans* its source into :class:`~antseg.data.importers.records.SourceCase` records (cheap, no
+pixels); this module resolves labels, checks the whole source, then reads images, rasterises annotations and
+writes the canonical dataset into a temporary folder that replaces ``out`` only when everything succeeded.
 """
 
 from __future__ import annotations
@@ -11,20 +11,16 @@ import datetime as _dt
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-import numpy as np
-
 import antseg
-from antseg import checks
 from antseg.anatomy import default_colour, structure_order
 from antseg.data.canonical import write_dataset_files
 from antseg.data.importers.materialize import map_cases, materialize
-from antseg.data.labels import LabelPolicy
+from antseg.data.importers.records import ImportOptions, ImportResult, SourceCase
 from antseg.data.naming import CASIA_PATTERN, compile_patient_regex, match_name
-from antseg.data.schema import MODALITIES, Manifest, Structure
+from antseg.data.schema import Manifest, Structure
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir
 from antseg.io.images import IMAGE_SUFFIXES
@@ -59,83 +55,6 @@ def index_images(src: Path) -> dict[str, list[Path]]:
         if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
             idx.setdefault(p.stem, []).append(p)
     return idx
-
-
-DEFAULT_PATIENT_REGEX = CASIA_PATTERN
-
-
-@dataclass
-class Shape:
-    """One annotation: a polygon (with optional holes, ``rule`` 'pil' or 'cv2') or a point."""
-
-    label: str
-    kind: str  # "polygon" | "point"
-    points: np.ndarray  # (K, 2) x, y pixels
-    holes: list[np.ndarray] = field(default_factory=list)
-    rule: str = "pil"
-
-
-@dataclass
-class SourceCase:
-    """What an importer found for one case, before any pixel is read.
-
-    Attributes:
-        source: the annotation (or image) file, named in errors.
-        image_path: the image file, or None when ``embedded`` holds it.
-        embedded: (json file, key) holding base64 image data, read only when materialising.
-        mask_files: source label -> binary mask file (mask-folder layouts).
-        declared_size: (width, height) the annotation claims, checked against the image.
-    """
-
-    case_id: str
-    source: Path
-    image_path: Path | None = None
-    embedded: tuple[Path, str] | None = None
-    shapes: list[Shape] = field(default_factory=list)
-    mask_files: dict[str, Path] = field(default_factory=dict)
-    points: dict[str, tuple[float, float] | None] = field(default_factory=dict)
-    patient_id: str = ""
-    eye: str = ""
-    group: str = ""
-    declared_size: tuple[int, int] | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-
-    def labels(self) -> set[str]:
-        return {s.label for s in self.shapes} | set(self.mask_files) | set(self.points)
-
-
-@dataclass
-class ImportOptions:
-    """Options common to every importer (the CLI flags of ``antseg data import``)."""
-
-    policy: LabelPolicy = field(default_factory=LabelPolicy)
-    name: str | None = None
-    spacing: tuple[float, float] | None = None
-    patient_regex: str | None = None  # None: the importer's default (CASIA names, Cataract-1K videos)
-    modality: str | None = None  # None: the importer's default
-    meta: Path | None = None  # CSV: case_id or image, plus any of patient_id, eye, group
-    workers: int = 0  # 0: one per core
-    overwrite: bool = False
-    outside_tolerance_px: float = 5.0
-
-    def __post_init__(self) -> None:
-        """Check every value here, so a bad one is refused before any file is read (CLI and API alike)."""
-        self.spacing = checks.spacing(self.spacing, "--spacing")
-        self.workers = checks.integer(self.workers, "--workers", minimum=0)
-        self.outside_tolerance_px = checks.number(self.outside_tolerance_px, "outside_tolerance_px", minimum=0)
-        if self.patient_regex:
-            compile_patient_regex(self.patient_regex)
-        if self.modality is not None:
-            checks.choice(self.modality, "--modality", MODALITIES)
-
-
-@dataclass
-class ImportResult:
-    out: Path
-    n_cases: int
-    structures: list[str]
-    landmarks: list[str]
-    warnings: list[str]
 
 
 def apply_patient_regex(cases: list[SourceCase], regex: str) -> None:
@@ -197,7 +116,7 @@ def run_import(
     modality: str,
     opts: ImportOptions,
     progress: Callable[[int, int], None] | None = None,
-    patient_regex: str = DEFAULT_PATIENT_REGEX,
+    patient_regex: str = CASIA_PATTERN,
 ) -> ImportResult:
     """Turn scanned source cases into a canonical dataset at ``out`` (all or nothing).
 

@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from antseg.benchmark import BenchmarkConfig, run_benchmark
-from antseg.benchmark.report import results_markdown
+from antseg.comparison import BenchmarkConfig, run_benchmark
+from antseg.comparison.report import results_markdown, speed_markdown
 from antseg.data.canonical import load_dataset
 from antseg.data.split import SplitConfig, split_dataset
 from antseg.engines import ENGINES, Engine, EngineOutput, EnginePredictor, MissingExtraError, get_engine
@@ -182,6 +182,38 @@ def _summary(structure, dice, hd):
             "assd_mean": hd / 2, "assd_sd": 0.1}  # fmt: skip
 
 
+SEPARATOR = re.compile(r"^\|( *:?-+:? *\|)+$")
+
+
+def assert_one_separator_per_table(md: str) -> None:
+    """Every markdown table: a header, then exactly one separator row with as many cells, then body rows."""
+    tables, current = [], []
+    for line in [*md.splitlines(), ""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            tables.append(current)
+            current = []
+    assert tables
+    for table in tables:
+        seps = [i for i, line in enumerate(table) if SEPARATOR.match(line)]
+        assert seps == [1], table[:3]
+        assert table[0].count("|") == table[1].count("|"), table[:2]
+
+
+def test_speed_table_has_one_separator_row():
+    res = [
+        {"method": "a", "status": "ok", "summary": [_summary("lens", 0.9, 1.0)], "by_group": [], "train_s": 1,
+         "ms_per_image": 10, "ms_per_image_mean": 11, "n_test": 2, "device": "cpu", "n_parameters": 2_000_000},
+        {"method": "c", "status": "failed", "error": "boom"},
+    ]  # fmt: skip
+    speed = speed_markdown(res)
+    assert sum(bool(SEPARATOR.match(line)) for line in speed) == 1
+    assert_one_separator_per_table(results_markdown(res, ["lens"]))
+    with pytest.raises(AssertionError):
+        assert_one_separator_per_table("| a | b |\n| :-- | --: |\n| :-- | --: |\n| 1 | 2 |\n")
+
+
 def test_markdown_bolds_the_best_per_structure_and_metric():
     res = [
         {"method": "a", "status": "ok", "summary": [_summary("lens", 0.9, 1.0)], "by_group": [], "train_s": 1,
@@ -216,6 +248,7 @@ def test_spur_methods_side_by_side_with_segmentation(split_ds, tmp_path, test_en
     for f in ("spurs.csv", "spurs_by_group.csv", "speed.csv"):
         assert (tmp_path / "b" / f).is_file(), f
     assert "test-spur,Oracle" not in (tmp_path / "b" / "speed.csv").read_text()
+    assert_one_separator_per_table(md)
     assert (tmp_path / "b" / "spurs" / "test-spur" / "per_case.csv").is_file()
     rows = (tmp_path / "b" / "spurs" / "test-spur" / "per_case.csv").read_text()
     assert "confidence" in rows.splitlines()[0]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from antseg.benchmark.config import BenchmarkConfig
+from antseg.comparison.config import BenchmarkConfig
 from antseg.data.canonical import CanonicalDataset
 from antseg.engines import Engine, EngineConfig, EngineOutput, EnginePredictor
 from antseg.io.tables import write_json

@@ -7,8 +7,8 @@ import statistics
 from collections.abc import Callable
 from pathlib import Path
 
-from antseg.benchmark.common import RESULT, device_name, predict_timed, trained_predictor
-from antseg.benchmark.config import BenchmarkConfig
+from antseg.comparison.common import RESULT, device_name, predict_timed, trained_predictor
+from antseg.comparison.config import BenchmarkConfig
 from antseg.data.canonical import CanonicalDataset
 from antseg.errors import AntsegInputError
 from antseg.io.tables import write_csv, write_json

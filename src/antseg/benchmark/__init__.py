@@ -1,6 +1,0 @@
-"""``antseg benchmark``: every method on one dataset and split, scored by one metrics code."""
-
-from antseg.benchmark.config import BenchmarkConfig
-from antseg.benchmark.runner import BenchmarkResult, run_benchmark
-
-__all__ = ["BenchmarkConfig", "BenchmarkResult", "run_benchmark"]
