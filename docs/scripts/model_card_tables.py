@@ -31,10 +31,7 @@ def _f(v: object, digits: int) -> str:
 
 
 def _label(e: dict) -> str:
-    return f"{e.get('data', '?')} ({e.get('kind', '?')})"
-
-
-def _short(e: dict) -> str:
+    """The dataset's name without its parenthesised details (the pages describe the datasets)."""
     return str(e.get("data", "?")).split(" (")[0]
 
 
@@ -58,7 +55,7 @@ def summary(card: dict) -> str:
     for e in card.get("measured", []):
         d, bio = e.get("dice", {}), e.get("biometry", {})
         rows.append([
-            _short(e), str(e.get("scans", "")), _f(d.get("anterior_chamber"), 3), _f(d.get("iris"), 3),
+            _label(e), str(e.get("scans", "")), _f(d.get("anterior_chamber"), 3), _f(d.get("iris"), 3),
             _f(d.get("cornea"), 3), _f(d.get("lens"), 3), _spurs(e.get("spurs_px", {})),
             _f(bio.get("acd_mm", {}).get("mae"), 3), _f(bio.get("aod500_mm", {}).get("mae"), 3),
         ])  # fmt: skip
