@@ -57,7 +57,8 @@ def segmentation_metrics(
     """Per-structure metrics of one case.
 
     Args:
-        pred, ref: (N, H, W) binary masks.
+        pred: (N, H, W) binary masks, predicted.
+        ref: (N, H, W) binary masks, reference.
         spacing: (x, y) mm per pixel; None gives distances in pixels.
     Returns:
         one dict per structure: structure, dice, iou, hd95, assd, status, unit.
