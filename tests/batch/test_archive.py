@@ -39,6 +39,18 @@ def scans(split_phantom, tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def one_worker(tiny_run, tiny_spur_run, scans, tmp_path_factory) -> dict[str, Path]:
+    """``report`` and ``predict`` of the manifest on one worker: the tables every other run must reproduce."""
+    from antseg.report import make_report
+    from antseg.scan.predict import predict_paths
+
+    root = tmp_path_factory.mktemp("one")
+    make_report([scans / "list.csv"], root / "report", tiny_run, tiny_spur_run[1], device="cpu")
+    predict_paths(tiny_run, [scans / "list.csv"], root / "predict", device="cpu", spurs=tiny_spur_run[1])
+    return {"report": root / "report", "predict": root / "predict"}
+
+
 def _models(tiny_run, tiny_spur_run, command: str) -> list:
     if command == "predict":
         return [tiny_run, "--spurs", tiny_spur_run[1]]
@@ -98,35 +110,32 @@ def test_a_result_travels_exactly():
 
 
 @pytest.mark.parametrize("command", ["report", "predict"])  # biometry runs report's task
-def test_two_workers_give_the_tables_of_one(tiny_run, tiny_spur_run, scans, tmp_path, cli, command):
+def test_two_workers_give_the_tables_of_one(tiny_run, tiny_spur_run, scans, one_worker, tmp_path, cli, command):
     models = _models(tiny_run, tiny_spur_run, command)
-    one = _run(cli, command, models, [scans / "list.csv"], tmp_path / "one")
+    one = one_worker[command]
     two = _run(cli, command, models, [scans / "list.csv"], tmp_path / "two", "--workers", "2")
     _same_tables(one, two, command)
     first = (one / TABLES[command][0]).read_text().splitlines()[1]
     assert sorted((scans / "scans").iterdir())[-1].name in first  # the manifest's order, not the folder's
 
 
-def test_a_local_dask_cluster_gives_the_report_of_one_worker(tiny_run, tiny_spur_run, scans, tmp_path, cli):
+def test_a_local_dask_cluster_gives_the_report_of_one_worker(tiny_run, tiny_spur_run, scans, one_worker, tmp_path):
     pytest.importorskip("distributed")
     from antseg.batch.dask_backend import local_cluster
     from antseg.report import make_report
 
-    models = _models(tiny_run, tiny_spur_run, "report")
-    one = _run(cli, "report", models, [scans / "scans"], tmp_path / "one")
     with local_cluster(workers=2) as address:
-        res = make_report([scans / "scans"], tmp_path / "cluster", tiny_run, tiny_spur_run[1], device="cpu",
+        res = make_report([scans / "list.csv"], tmp_path / "cluster", tiny_run, tiny_spur_run[1], device="cpu",
                           cluster=address)  # fmt: skip
     assert res["run"].backend == "dask" and res["run"].done == 5 and res["n_eyes"] == 5
-    _same_tables(one, tmp_path / "cluster", "report")
+    _same_tables(one_worker["report"], tmp_path / "cluster", "report")
 
 
-def test_a_killed_run_resumes_with_nothing_lost_or_doubled(tiny_run, tiny_spur_run, scans, tmp_path, cli):
+def test_a_killed_run_resumes_with_nothing_lost_or_doubled(tiny_run, tiny_spur_run, scans, one_worker, tmp_path, cli):
     models = _models(tiny_run, tiny_spur_run, "report")
-    whole = _run(cli, "report", models, [scans / "scans"], tmp_path / "whole")
     out = tmp_path / "killed"
     journal = out.with_name(f".{out.name}.partial") / ".antseg-journal.jsonl"
-    args = ["report", scans / "scans", *models, "--out", out, "--device", "cpu", "--workers", "2"]
+    args = ["report", scans / "list.csv", *models, "--out", out, "--device", "cpu", "--workers", "2"]
     proc = subprocess.Popen([sys.executable, "-m", "antseg", *map(str, args)], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.time() + 120
@@ -139,9 +148,9 @@ def test_a_killed_run_resumes_with_nothing_lost_or_doubled(tiny_run, tiny_spur_r
     assert not out.exists() and journal.is_file(), "the run ended before it could be killed"
     done_before = journal.read_text().count('"key"')
     assert 2 <= done_before < 5
-    res = cli("report", scans / "scans", *models, "--out", out, "--device", "cpu", "--workers", "2", "--resume")
+    res = cli("report", scans / "list.csv", *models, "--out", out, "--device", "cpu", "--workers", "2", "--resume")
     assert res.code == 0, res.err
-    _same_tables(whole, out, "report")
+    _same_tables(one_worker["report"], out, "report")
     keys = [ln for ln in (out / ".antseg-journal.jsonl").read_text().splitlines() if '"key"' in ln]
     assert len(keys) == 5 and len(list((out / "overlays").iterdir())) == 5
 

@@ -24,14 +24,15 @@ from antseg.errors import AntsegInputError
 
 #: Seconds to wait for the scheduler to answer, and for it to have at least one worker.
 CONNECT_TIMEOUT_S = 10
-INSTALL = "--cluster needs Dask distributed: pip install 'antseg[cluster]'"
 
 
-def _distributed():
+def _distributed(address: str = ""):
     try:
         import distributed
     except ImportError:
-        raise AntsegInputError(None, INSTALL) from None
+        raise AntsegInputError(
+            None, f"--cluster {address}: needs Dask distributed: pip install 'antseg[cluster]'"
+        ) from None
     return distributed
 
 
@@ -51,7 +52,7 @@ class DaskCluster:
     name = "dask"
 
     def __init__(self, address: str, timeout: float | None = None) -> None:
-        distributed = _distributed()
+        distributed = _distributed(address)
         timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
         self.address = address
         try:
