@@ -105,6 +105,8 @@ PREDICT: dict[str, tuple[list[str], str]] = {
     "DICOM compressed without its plugin": (["{d}/dcm/lossless.dcm"], "needs a decoder plugin: pip install pylibjpeg"),
     "text named .dcm": (["{d}/dcm/text.dcm"], "text.dcm: not a DICOM file"),
     "DICOM frame that does not exist": (["{d}/dcm/good#002.dcm"], "good#002.dcm: no such frame: good.dcm holds 1"),
+    "workers 0": (["{d}/imgs/b.png", "--workers", "0"], "--workers must be a whole number from 1"),
+    "workers on a video": (["{d}/v.mp4", "--workers", "2"], "a video runs in one process"),
 }
 
 
@@ -148,6 +150,8 @@ BIOMETRY: dict[str, tuple[list[str], str]] = {
     "narrow AOD500 inf": (["--narrow-aod500", "inf"], "--narrow-aod500"),
     "narrow TISA500 above every angle": (["--narrow-tisa500", "5"], "--narrow-tisa500"),
     "missing dataset": (["--dataset", "{d}/nope"], "nope"),
+    "workers on a dataset": (["--workers", "2"], "--workers"),
+    "workers 0": (["--workers", "0"], "--workers must be a whole number from 1"),
 }
 
 
@@ -161,7 +165,8 @@ def test_biometry_bad_input(split_phantom, files, tmp_path, run_cli, case):
 
 REPORT: dict[str, tuple[list[str], str]] = {
     "DICOM without spacing": (["{d}/dcm/nospacing.dcm"], "nospacing.dcm: no pixel spacing in the file"),
-    "truncated DICOM": (["{d}/dcm/good.dcm", "{d}/dcm/cut.dcm"], "cut.dcm: cannot decode its pixel data"),
+    # a bad scan after good ones keeps the good ones for --resume: tests/batch/test_archive.py
+    "truncated DICOM": (["{d}/dcm/cut.dcm", "{d}/dcm/good.dcm"], "cut.dcm: cannot decode its pixel data"),
     "DICOM compressed without its plugin": (
         ["{d}/dcm/lossless.dcm", "--spacing", "0.02"],
         "lossless.dcm: compressed as JPEG Lossless",

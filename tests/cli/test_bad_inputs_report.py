@@ -33,6 +33,10 @@ TABLES: dict[str, bytes] = {
     "ref_huge.csv": b"image,acd_mm\nx.png,1e308\n",
     "ref_nomeasure.csv": b"image,ACD\nx.png,2.9\n",
     "ref_binary.csv": b"\x00\x01\x02\x03",
+    "manifest_missing.csv": b"path\none/x.png\nnope.png\n",
+    "manifest_twice.csv": b"path\none/x.png\n./one/x.png\n",
+    "manifest_nopath.csv": b"name\nx\n",
+    "manifest_empty.csv": b"path\n",
 }
 
 
@@ -102,11 +106,30 @@ REPORT: dict[str, tuple[list[str], str, list[str]]] = {
     # item 13: one device parser
     "device gpu": (["{d}/one", "--device", "gpu"], "--device", ["'gpu'"]),
     "device gpu9": (["{d}/one", "--device", "gpu9"], "--device", ["'gpu9'"]),
+    # issue 27: workers, a cluster, manifests
+    "workers 0": (["{d}/one", "--workers", "0"], "--workers", ["from 1"]),
+    "workers -1": (["{d}/one", "--workers", "-1"], "--workers", ["from 1"]),
+    "workers and a cluster": (["{d}/one", "--workers", "2", "--cluster", "tcp://x:9"], "--cluster", ["not both"]),
+    "cluster that does not answer": (["{d}/one", "--cluster", "tcp://127.0.0.1:9"], "--cluster", ["tcp://127.0.0.1:9"]),
+    "cluster address that is not one": (["{d}/one", "--cluster", "nowhere://x"], "--cluster", ["nowhere://x"]),
+    "manifest with a missing scan": (
+        ["{d}/manifest_missing.csv"],
+        "manifest_missing.csv",
+        ["row 3", "nope.png does not exist"],
+    ),  # fmt: skip
+    "manifest listing a scan twice": (
+        ["{d}/manifest_twice.csv"],
+        "manifest_twice.csv",
+        ["row 3", "listed twice (also row 2)"],
+    ),  # fmt: skip
+    "manifest without a path column": (["{d}/manifest_nopath.csv"], "manifest_nopath.csv", ["'path' column"]),
+    "manifest without scans": (["{d}/manifest_empty.csv"], "manifest_empty.csv", ["lists no scans"]),
 }
 
 
 @pytest.mark.parametrize("case", list(REPORT))
-def test_report_bad_input(tiny_run, tiny_spur_run, d, tmp_path, run_cli, case):
+def test_report_bad_input(tiny_run, tiny_spur_run, d, tmp_path, run_cli, case, monkeypatch):
+    monkeypatch.setattr("antseg.batch.dask_backend.CONNECT_TIMEOUT_S", 1)
     extra, names, also = REPORT[case]
     out = tmp_path / "out"
     args = ["report", "--out", out, "--weights", tiny_run, "--spurs", tiny_spur_run[1], "--device", "cpu",

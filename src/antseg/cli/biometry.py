@@ -7,10 +7,13 @@ from pathlib import Path
 import typer
 
 from antseg.cli.common import (
+    CLUSTER_HELP,
     MIRROR_HELP,
     REPAIR_HELP,
+    RESUME_HELP,
     SCAN_CONFIG_HELP,
     SPUR_WALL_HELP,
+    WORKERS_HELP,
     console,
     device_option,
     parse_floats,
@@ -21,7 +24,9 @@ from antseg.cli.common import (
 
 def biometry(
     images: list[Path] = typer.Argument(
-        None, help="Images to predict and measure (with --weights/--spurs, or antseg's shipped default models)."
+        None,
+        help="Images, folders or manifests (CSV with a 'path' column) to predict and measure (with "
+        "--weights/--spurs, or antseg's shipped default models).",
     ),
     dataset: Path = typer.Option(None, "--dataset", help="Canonical dataset: measure its ground truth."),
     weights: Path = typer.Option(None, help="Segmentation model: measure predictions instead of ground truth."),
@@ -42,6 +47,9 @@ def biometry(
     narrow_tisa500: float = typer.Option(0.05, help="...or TISA500 (mm2) is below this."),
     no_overlays: bool = typer.Option(False, "--no-overlays", help="Skip the per-scan measurement images."),
     overwrite: bool = typer.Option(False),
+    resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
+    workers: int = typer.Option(1, "--workers", help=WORKERS_HELP),
+    cluster: str = typer.Option(None, "--cluster", help=CLUSTER_HELP),
 ) -> None:
     """ACD, ACW, LV, AOD500/750, TISA500/750, ARA500/750, pupil diameter, AC and iris area, per scan and group.
 
@@ -59,6 +67,7 @@ def biometry(
             spacing=parse_floats(spacing, 2, "--spacing"), split=split,
             thresholds=AngleThresholds(narrow_aod500, narrow_tisa500), overlays=not no_overlays, device=device,
             overwrite=overwrite, progress=update, spur_wall_mm=spur_wall, config=scan_config(config, mirror, repair),
+            resume=resume, workers=workers, cluster=cluster, log=lambda s: console.print(s, markup=False),
         )  # fmt: skip
     if res["mode"] == "images":
         console.print(f"[green]measured[/] {res['n_images']} input(s) into {out}/biometry.csv")

@@ -30,6 +30,9 @@ MIRROR_HELP = (
 )
 REPAIR_HELP = "Make masks anatomically consistent (one chamber without holes, irises at its ends, lens below)."
 SCAN_CONFIG_HELP = "YAML file with ScanConfig fields (mirror, repair, bridge_reflection, limits: ...)."
+WORKERS_HELP = "Scans at once, each worker its own process with the cores shared out; same tables as 1 worker."
+CLUSTER_HELP = "Send the scans to the Dask scheduler at this address (tcp://host:8786; needs antseg[cluster])."
+RESUME_HELP = "Continue an interrupted run into --out (or add scans to it): skip the scans already done."
 
 
 def scan_config(path: Path | None, mirror: bool | None, repair: bool | None):

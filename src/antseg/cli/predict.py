@@ -8,10 +8,12 @@ from pathlib import Path
 import typer
 
 from antseg.cli.common import (
+    CLUSTER_HELP,
     MIRROR_HELP,
     REPAIR_HELP,
     SCAN_CONFIG_HELP,
     SPUR_WALL_HELP,
+    WORKERS_HELP,
     console,
     device_option,
     parse_floats,
@@ -26,7 +28,9 @@ def predict(
         help="Segmentation run folder (best.pt), checkpoint, .onnx file, 'default' (antseg's shipped model: "
         "the surgical one for a video), or 'none'.",
     ),
-    inputs: list[Path] = typer.Argument(..., help="Images, folders of images, or one video (whole, or --timestamp)."),
+    inputs: list[Path] = typer.Argument(
+        ..., help="Images, folders of images, manifests (a CSV with a 'path' column), or one video."
+    ),
     out: Path = typer.Option(Path("predictions"), "--out", help="Output folder (default ./predictions)."),
     timestamp: float = typer.Option(None, help="Seconds into the video: segment the frame shown then."),
     spurs: Path = typer.Option(None, help="Spur model (run folder or spur.pt): adds spurs.csv/json and markers."),
@@ -58,6 +62,8 @@ def predict(
     mirror: bool = typer.Option(None, "--mirror/--no-mirror", help=MIRROR_HELP),
     repair: bool = typer.Option(None, "--repair/--no-repair", help=REPAIR_HELP),
     config: Path = typer.Option(None, "--config", help=SCAN_CONFIG_HELP),
+    workers: int = typer.Option(1, "--workers", help=WORKERS_HELP),
+    cluster: str = typer.Option(None, "--cluster", help=CLUSTER_HELP),
 ) -> None:
     """Write a mask per structure, an overlay and areas.csv (video: original.png, <structure>.png, overlay.png)."""
     from antseg.inference.video import VIDEO_SUFFIXES
@@ -76,6 +82,6 @@ def predict(
         predict_paths(
             w, inputs, out, timestamp=timestamp, device=device, overwrite=overwrite, progress=update, spurs=spurs,
             resume=resume, log=lambda s: console.print(s, markup=False), video=video, spur_wall_mm=spur_wall,
-            config=cfg,
+            config=cfg, workers=workers, cluster=cluster,
         )  # fmt: skip
     console.print(f"[green]wrote[/] predictions to {out}")

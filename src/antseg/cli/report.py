@@ -7,10 +7,13 @@ from pathlib import Path
 import typer
 
 from antseg.cli.common import (
+    CLUSTER_HELP,
     MIRROR_HELP,
     REPAIR_HELP,
+    RESUME_HELP,
     SCAN_CONFIG_HELP,
     SPUR_WALL_HELP,
+    WORKERS_HELP,
     console,
     device_option,
     parse_floats,
@@ -20,7 +23,9 @@ from antseg.cli.common import (
 
 
 def report(
-    scans: list[Path] = typer.Argument(..., help="AS-OCT scans (JPEG/PNG/DICOM) and folders of scans."),
+    scans: list[Path] = typer.Argument(
+        ..., help="AS-OCT scans (JPEG/PNG/DICOM), folders of scans, manifests (a CSV with a 'path' column)."
+    ),
     out: Path = typer.Option(
         Path("report"), "--out", help="Folder for report.html, scans.csv, eyes.csv, report.json, overlays/."
     ),
@@ -50,6 +55,9 @@ def report(
     ),
     device: str = device_option(),
     overwrite: bool = typer.Option(False),
+    resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
+    workers: int = typer.Option(1, "--workers", help=WORKERS_HELP),
+    cluster: str = typer.Option(None, "--cluster", help=CLUSTER_HELP),
 ) -> None:
     """One command from raw scans to a report a clinician can read: per scan an overlay (structures, spurs, ACD,
     AOD500), every measure with a status (ok, check, not measured) and its reasons, and quality warnings; per eye
@@ -64,6 +72,7 @@ def report(
             reference=reference, thresholds=AngleThresholds(narrow_aod500, narrow_tisa500), device=device,
             overwrite=overwrite, progress=update, spur_wall_mm=spur_wall, eye_regex=eye_regex,
             config=scan_config(config, mirror, repair), dicom_out=dicom_out, show_identifiers=show_identifiers,
+            resume=resume, workers=workers, cluster=cluster, log=lambda s: console.print(s, markup=False),
         )  # fmt: skip
     for w in res["warnings"]:
         console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)

@@ -8,11 +8,13 @@ from antseg.errors import AntsegInputError
 from antseg.inference.video import VIDEO_SUFFIXES
 from antseg.io.dicom_read import DICOM_SUFFIXES, expand_frames, is_dicom, split_frame
 from antseg.io.images import IMAGE_SUFFIXES
+from antseg.io.manifest import is_manifest, read_manifest
 
 
 def collect_inputs(inputs: list[Path]) -> list[Path]:
     """Image files from files and folders (folders: their images and ``.dcm`` / ``.dicom`` files, sorted; not
-    recursive), each name once (:func:`check_unique_names`). A DICOM file of several frames gives one name per
+    recursive), each name once (:func:`check_unique_names`). A ``.csv`` file is a manifest: the scans it lists, in
+    its order (:mod:`antseg.io.manifest`). A DICOM file of several frames gives one name per
     frame (``scan#001.dcm``, ...: :func:`antseg.io.dicom_read.expand_frames`); a file given by name is a DICOM
     when it has the DICOM marker."""
     files: list[Path] = []
@@ -23,6 +25,9 @@ def collect_inputs(inputs: list[Path]) -> list[Path]:
             if not found:
                 raise AntsegInputError(p, "folder holds no images")
             files += [s for f in found for s in (expand_frames(f) if is_dicom(f) else [f])]
+        elif is_manifest(p):
+            listed = read_manifest(p)
+            files += [s for f in listed for s in (expand_frames(f) if f.is_file() and is_dicom(f) else [f])]
         elif p.is_file():
             files += expand_frames(p) if is_dicom(p) else [p]
         elif split_frame(p)[1] is not None:  # one frame of a multi-frame file, by its frame name

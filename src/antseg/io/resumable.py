@@ -119,7 +119,7 @@ class ResumableDir:
         for entry in self.entries(all_lines=True):
             if "header" in entry:
                 header = entry["header"]
-            elif "key" in entry and (self.partial / entry["key"]).is_dir():
+            elif "key" in entry and (self.partial / entry["key"]).exists():  # an item's folder (or file)
                 self.done.add(entry["key"])
         if header != self.header:
             raise AntsegInputError(self.out, f"{_difference(header or {}, self.header)}: use --overwrite to start over")

@@ -36,6 +36,14 @@ def _img(jpeg: bytes, alt: str, mime: str = "image/jpeg") -> str:
     return f'<img alt="{_e(alt)}" src="data:{mime};base64,{data}">'
 
 
+def _picture(previews, name: str) -> str:
+    """The scan's preview embedded, or (an archive's report: :mod:`antseg.report.previews`) linked."""
+    data = previews[name]
+    if data is None:
+        return f'<img alt="{_e(name)}" src="{_e(previews.link(name))}" loading="lazy">'
+    return _img(data, name)
+
+
 def eye_section(eye: EyeSummary, previews: dict[str, bytes]) -> str:
     """One eye: narrow-angle flags, the table of measures, warnings, then each scan's overlay."""
     parts = [
@@ -80,7 +88,7 @@ def eye_section(eye: EyeSummary, previews: dict[str, bytes]) -> str:
         name = s.path.name
         parts.append(
             f'<div class="scan"><h3>{_e(name)}</h3><p class="muted">{_e(key)}</p>'
-            f"<ul>{warn}</ul>{_img(previews[name], name)}</div>"
+            f"<ul>{warn}</ul>{_picture(previews, name)}</div>"
         )
     parts.append("</section>")
     return "".join(parts)
@@ -122,6 +130,10 @@ def render(
         "studies, for attention only, not diagnostic thresholds. Time per scan (segment + spurs + measures + "
         f"overlay): {timing.get('per_scan_s', math.nan):.2f} s.</p>",
         agreement_html,
+        ""
+        if getattr(previews, "embed", True)
+        else f'<p class="muted">{n} scans: the overlays are linked from the overlays/ folder beside this page, not '
+        "embedded; keep the folder together.</p>",
         *[eye_section(e, previews) for e in eyes],
     ]
     return (

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import math
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from antseg import checks
 from antseg.anatomy import MEASURES
+from antseg.batch.backends import open_backend
+from antseg.batch.runner import resumable_dir, run_items, sweep_temp_files
 from antseg.biometry.agreement import agreement
 from antseg.biometry.dataset import AngleThresholds
 from antseg.biometry.units import rounded
 from antseg.config import dump_config
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir, atomic_write_text
-from antseg.io.images import read_image
 from antseg.io.meta_tables import read_meta, read_reference
 from antseg.io.output_folder import existing_paths
 from antseg.io.tables import write_csv, write_json
@@ -30,10 +29,13 @@ from antseg.report.eyes import ReportScan, summarise_eyes
 from antseg.report.figures import agreement_section
 from antseg.report.grouping import scan_eyes
 from antseg.report.html import render
+from antseg.report.previews import Previews
+from antseg.scan.codec import decode_result
 from antseg.scan.config import ScanConfig
 from antseg.scan.inputs import ScanInput, scan_inputs
 from antseg.scan.pipeline import ScanPipeline
-from antseg.scan.rows import draw, result_row
+from antseg.scan.rows import result_row
+from antseg.scan.tasks import MeasureTask, PipelineSpec, model_header, scan_items
 
 #: Width (px) of the overlays embedded in the page; full-size overlays are written beside it.
 PREVIEW_WIDTH = 1280
@@ -47,13 +49,6 @@ AGREEMENT_MEASURES = (
     "tisa500_mm2_left",
     "tisa500_mm2_right",
 )
-
-
-def _jpeg(rgb: np.ndarray, width: int | None = None, quality: int = 85) -> bytes:
-    if width and rgb.shape[1] > width:
-        rgb = cv2.resize(rgb, (width, round(rgb.shape[0] * width / rgb.shape[1])), interpolation=cv2.INTER_AREA)
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return buf.tobytes()
 
 
 def _model_description(pipe: ScanPipeline) -> dict:
@@ -105,6 +100,10 @@ def make_report(
     config: ScanConfig | None = None,
     dicom_out: str | Path | None = None,
     show_identifiers: bool = False,
+    resume: bool = False,
+    workers: int = 1,
+    cluster: str | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> dict:
     """Analyse every scan with the per-scan pipeline (:class:`~antseg.scan.ScanPipeline`) and write
     ``report.html``, ``scans.csv``, ``eyes.csv``, ``report.json``, ``scan_config.yaml`` and
@@ -127,6 +126,12 @@ def make_report(
             scans only; the ``dicom`` extra; :mod:`antseg.export.dicom_seg_sr`).
         show_identifiers: the patient ID (and name and birth date columns) of DICOM scans in the tables and the
             page; without it, a pseudonym (:class:`antseg.io.scan_meta.ScanMeta`).
+        resume: continue a run that was stopped (or add scans to a finished one): scans already analysed are
+            not analysed again; the tables and the page are made from every scan given.
+        workers: scans analysed at once, each worker in its own process (:mod:`antseg.batch`); the tables are
+            byte-identical to one worker's.
+        cluster: the address of a Dask scheduler whose workers analyse the scans (the ``cluster`` extra); the
+            per-eye summaries are assembled here from the per-scan results.
 
     Returns:
         {"n_scans", "n_eyes", "seconds_per_scan", "steps_ms" (per step, median), "html": path, "warnings": when
@@ -151,32 +156,33 @@ def make_report(
     pipe = ScanPipeline(weights, spurs, cfg, device, use="report")
     if pipe.spacing is None and any(s.spacing is None for s in scans):
         raise AntsegInputError(None, "pixel spacing unknown: give --spacing (mm per pixel)")
-    results, previews, steps, spacings = [], {}, [], {}
+    if dicom_out is not None and (workers != 1 or cluster is not None or resume):
+        raise AntsegInputError(dicom_out, "--dicom-out is written by one process in one run: drop --workers, "
+                               "--cluster and --resume")  # fmt: skip
+    spec = PipelineSpec.of(weights, spurs, cfg, device, use="report")
     used = existing_paths(inputs, weights, spurs, meta, reference)
+    items = scan_items(scans)
     with contextlib.ExitStack() as stack:
-        tmp = stack.enter_context(atomic_dir(out, overwrite=overwrite, inputs=used))
+        backend = stack.enter_context(open_backend(workers, cluster, spec, pipe))
+        job = stack.enter_context(resumable_dir(out, model_header("antseg-report", pipe, cfg), resume, overwrite, used,
+                                                log))  # fmt: skip
         writer = _dicom_writer(stack, dicom_out, overwrite, used, pipe)
-        (tmp / "overlays").mkdir()
-        t0 = time.perf_counter()
-        for i, (s, (patient, eye)) in enumerate(zip(scans, eyes_of, strict=True)):
-            f = s.path
+        eye_of = {f.name: eye for f, (_, eye) in zip(files, eyes_of, strict=True)}
+        keep = None if writer is None else lambda f, res: writer.write(_dicom_scan(writer, f, res, eye_of[f.name]))
+        task = MeasureTask(spec, ".jpg", keep=keep)
+        sweep_temp_files(job.partial / "overlays")
+        run = run_items(job, items, task.key, task, backend, progress)
+        tmp = job.partial
+        found = _results(job, {task.key(it) for it in items})
+        results, steps, spacings = [], [], {}
+        for s, item, (patient, eye) in zip(scans, items, eyes_of, strict=True):
+            res, overlay_s = found[task.key(item)]
             sp = s.spacing or pipe.spacing
-            res = pipe.run(read_image(f), name=f.name, spacing=sp)
-            res.warnings += s.notes
-            spacings[f.name] = _spacing_columns(s, sp, spacing is not None, show_identifiers)
-            if writer is not None:
-                writer.write(_dicom_scan(writer, f, res, eye))
-            t1 = time.perf_counter()
-            drawn = draw(res)
-            (tmp / "overlays" / f"{f.stem}.jpg").write_bytes(_jpeg(drawn))
-            previews[f.name] = _jpeg(drawn, PREVIEW_WIDTH, 80)
-            res.image = res.image[:0]  # keep memory flat: the pixels are written, the numbers kept
-            res.masks = res.masks[:, :0]
-            results.append(ReportScan(f, patient, eye, res))
-            steps.append({**res.seconds, "overlay": time.perf_counter() - t1})
-            if progress:
-                progress(i + 1, len(files))
-        per_scan = (time.perf_counter() - t0) / len(files)
+            spacings[s.path.name] = _spacing_columns(s, sp, spacing is not None, show_identifiers)
+            results.append(ReportScan(s.path, patient, eye, res))
+            steps.append({**res.seconds, "overlay": overlay_s})
+        per_scan = run.per_item_s if run.done else float(np.median([sum(s.values()) for s in steps]))
+        previews = Previews(tmp / "overlays", files, PREVIEW_WIDTH)
         eyes = summarise_eyes(results, th)
         model = {**_model_description(pipe), "aod500": th.aod500_mm, "tisa500": th.tisa500_mm2}
         rows = [{**scan_row(r, th), **spacings[r.path.name]} for r in results]
@@ -224,8 +230,18 @@ def make_report(
     return {
         **{k: summary[k] for k in ("n_scans", "n_eyes", "seconds_per_scan", "steps_ms")},
         "html": Path(out) / "report.html",
+        "run": run,
         "warnings": warnings,
     }
+
+
+def _results(job, keys: set[str]) -> dict[str, tuple]:
+    """key -> (the scan's result without pixels, seconds its overlay took), from the run's journal."""
+    out = {}
+    for e in job.entries():
+        if e["key"] in keys:
+            out[e["key"]] = (decode_result(e["result"]), e.get("overlay_s", math.nan))
+    return out
 
 
 def _check_dicom(scans: list[ScanInput], dicom_out: str | Path | None, out: str | Path) -> None:

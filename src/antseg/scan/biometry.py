@@ -12,6 +12,8 @@ import numpy as np
 
 from antseg import checks
 from antseg.anatomy import MEASURES
+from antseg.batch.backends import check_workers, open_backend
+from antseg.batch.runner import resumable_dir, run_items, sweep_temp_files
 from antseg.biometry.agreement import agreement
 from antseg.biometry.dataset import AngleThresholds, dataset_biometry, read_reference
 from antseg.biometry.measure import measure
@@ -20,13 +22,15 @@ from antseg.config import dump_config
 from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
 from antseg.io.atomic import atomic_dir
-from antseg.io.images import read_image, write_png
+from antseg.io.images import write_png
 from antseg.io.output_folder import existing_paths
-from antseg.io.tables import write_csv, write_json
+from antseg.io.tables import columns_of, stream_csv, write_csv, write_json
+from antseg.scan.codec import decode_result
 from antseg.scan.config import ScanConfig
 from antseg.scan.inputs import scan_inputs
 from antseg.scan.pipeline import ScanPipeline
 from antseg.scan.rows import draw, result_row
+from antseg.scan.tasks import MeasureTask, PipelineSpec, model_header, scan_items
 
 KEY = ["acd_mm", "acw_mm", "lv_mm", "aod500_mm_left", "aod500_mm_right", "tisa500_mm2_left", "tisa500_mm2_right"]
 
@@ -112,13 +116,17 @@ def agreement_markdown(table: list[dict], has_reference: bool) -> str:
 
 def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing: tuple[float, float] | None,
                    device: str = "auto", overwrite: bool = False,
-                   spur_wall_mm: float | None = None, config: ScanConfig | None = None) -> Path:  # fmt: skip
+                   spur_wall_mm: float | None = None, config: ScanConfig | None = None,
+                   thresholds: AngleThresholds | None = None, progress: Callable[[int, int], None] | None = None,
+                   resume: bool = False, workers: int = 1, cluster: str | None = None,
+                   log: Callable[[str], None] | None = None) -> Path:  # fmt: skip
     """Predict then measure new images with the per-scan pipeline; spacing from ``spacing``, else a DICOM's own (a
     DICOM without one is refused), else the segmentation checkpoint's. Writes ``biometry.csv`` (every measure
-    with its status), overlays and ``scan_config.yaml``.
+    with its status), overlays and ``scan_config.yaml``, one scan at a time into a resumable folder.
 
     ``spur_wall_mm``: a predicted spur further than this (mm) from the angle wall is moved onto it (None: the
-    default, 0.3 mm; 0: off).
+    default, 0.3 mm; 0: off). ``resume``, ``workers`` and ``cluster``: as for ``predict``
+    (:func:`antseg.scan.predict.predict_paths`).
     """
     cfg = replace(config or ScanConfig(), spacing=spacing or (config.spacing if config else None))
     if spur_wall_mm is not None:
@@ -127,17 +135,26 @@ def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing
     pipe = ScanPipeline(weights, spur_weights, cfg, device, use="biometry")
     if pipe.spacing is None and any(s.spacing is None for s in scans):
         raise AntsegInputError(None, "pixel spacing unknown: give --spacing")
-    rows = []
-    with atomic_dir(out, overwrite=overwrite, inputs=existing_paths(images, weights, spur_weights)) as tmp:
-        (tmp / "overlays").mkdir()
-        for s in scans:
-            res = pipe.run(read_image(s.path), name=s.path.name, spacing=s.spacing or pipe.spacing)
-            res.warnings += s.notes
-            rows.append(result_row(res, AngleThresholds(), image=s.path.name))
-            write_png(tmp / "overlays" / f"{s.path.stem}.png", draw(res))
-        write_csv(tmp / "biometry.csv", rows, blank_nan=True)
-        dump_config(replace(cfg, spacing=pipe.spacing), tmp / "scan_config.yaml")
-    return out
+    spec = PipelineSpec.of(weights, spur_weights, cfg, device, use="biometry")
+    task = MeasureTask(spec, ".png")
+    items = scan_items(scans)
+    used = existing_paths(images, weights, spur_weights)
+    th = thresholds or AngleThresholds()
+    with open_backend(workers, cluster, spec, pipe) as backend:
+        with resumable_dir(out, model_header("antseg-biometry", pipe, cfg), resume, overwrite, used, log) as job:
+            sweep_temp_files(job.partial / "overlays")
+            run_items(job, items, task.key, task, backend, progress)
+            keys = {task.key(it) for it in items}
+
+            def rows():
+                for e in job.entries():
+                    if e["key"] in keys:
+                        res = decode_result(e["result"])
+                        yield result_row(res, th, image=res.name)
+
+            stream_csv(job.partial / "biometry.csv", rows(), columns_of(rows()), blank_nan=True)
+            dump_config(replace(cfg, spacing=pipe.spacing), job.partial / "scan_config.yaml")
+    return job.out
 
 
 def run_biometry(
@@ -155,6 +172,10 @@ def run_biometry(
     progress: Callable[[int, int], None] | None = None,
     spur_wall_mm: float | None = None,
     config: ScanConfig | None = None,
+    resume: bool = False,
+    workers: int = 1,
+    cluster: str | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> dict:
     """Measure biometry in mm, choosing the mode from what is given.
 
@@ -169,6 +190,8 @@ def run_biometry(
         spur_wall_mm: with models: a predicted spur further than this (mm) from the angle wall the segmentation
             sees is moved onto it (None: 0.3 mm, 0: off; :mod:`antseg.inference.spur_wall`).
         config: with models: the per-scan pipeline's settings (:class:`~antseg.scan.ScanConfig`).
+        resume, workers, cluster: images only: continue an interrupted run, process images in N local worker
+            processes or on a Dask cluster (:func:`antseg.scan.predict.predict_paths`).
 
     Returns:
         a summary: ``mode``, ``n_cases`` or ``n_images``, and the mode's tables (``markdown``, ``agreement``).
@@ -177,6 +200,9 @@ def run_biometry(
     spur_wall_mm = checks.spur_wall(spur_wall_mm)
     if images and dataset is not None:
         raise AntsegInputError(None, "give images or --dataset, not both: which should be measured?")
+    check_workers(workers)
+    if not images and (resume or workers != 1 or cluster is not None):
+        raise AntsegInputError(None, "--resume, --workers and --cluster are for images; --dataset runs in one process")
     if images and weights is None and spurs is None:
         weights = spurs = "default"  # antseg's shipped models
     if (weights is None) != (spurs is None):
@@ -190,7 +216,8 @@ def run_biometry(
         return {"mode": "ground_truth", **res}
     if images:
         image_biometry(weights, spurs, images, Path(out), spacing, device=device, overwrite=overwrite,
-                       spur_wall_mm=spur_wall_mm, config=config)  # fmt: skip
+                       spur_wall_mm=spur_wall_mm, config=config, thresholds=th, progress=progress, resume=resume,
+                       workers=workers, cluster=cluster, log=log)  # fmt: skip
         return {"mode": "images", "n_images": len(images)}
     if dataset is None:
         raise AntsegInputError(None, "give images or --dataset")

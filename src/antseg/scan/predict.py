@@ -8,12 +8,15 @@ AS-OCT scans go through the per-scan pipeline (:class:`~antseg.scan.ScanPipeline
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 from antseg import checks
 from antseg.anatomy import ANTERIOR_CHAMBER
+from antseg.batch.backends import open_backend
+from antseg.batch.runner import resumable_dir, run_items
 from antseg.config import config_to_dict
 from antseg.errors import AntsegInputError
 from antseg.inference.inputs import check_video_input, collect_inputs
@@ -23,15 +26,13 @@ from antseg.inference.video import VIDEO_SUFFIXES, read_frame_at
 from antseg.inference.video_stream import VideoOptions, predict_video_input, resolve_video_weights
 from antseg.io.atomic import atomic_dir
 from antseg.io.digest import file_sha256
-from antseg.io.images import read_image
 from antseg.io.output_folder import existing_paths
 from antseg.io.resumable import ResumableDir
-from antseg.io.scan_meta import resolve_spacing, scan_metadata
 from antseg.io.tables import stream_csv, stream_json_list, write_csv
 from antseg.models.checkpoint import require_modality
 from antseg.scan.config import ScanConfig
 from antseg.scan.pipeline import ScanPipeline
-from antseg.scan.rows import spur_values
+from antseg.scan.tasks import PipelineSpec, PredictTask, ScanItem
 
 SPUR_COLUMNS = [
     "image", "landmark", "x", "y", "confidence", "visible", "moved_mm", "model_x", "model_y", "mirror_mm",
@@ -54,6 +55,8 @@ def predict_paths(
     video: VideoOptions | None = None,
     spur_wall_mm: float | None = None,
     config: ScanConfig | None = None,
+    workers: int = 1,
+    cluster: str | None = None,
 ) -> Path:
     """Segment images/folders, or one video frame at ``timestamp`` seconds, into ``out``.
 
@@ -73,9 +76,14 @@ def predict_paths(
             (``model_x``, ``model_y``).
         config: the per-scan pipeline's settings for AS-OCT scans (mirror pass, repairs); ``spur_wall_mm``
             overrides its own. AS-OCT runs also write ``quality.csv`` (out-of-domain scans, warnings, repairs).
+        workers: images at once, each in its own process (:mod:`antseg.batch`); the tables are the same as with 1.
+        cluster: the address of a Dask scheduler whose workers process the images (the ``cluster`` extra).
     """
     inputs = [Path(p) for p in inputs]
     out = Path(out)
+    if (workers != 1 or cluster is not None) and (timestamp is not None or video is not None or (
+            len(inputs) == 1 and inputs[0].suffix.lower() in VIDEO_SUFFIXES)):  # fmt: skip
+        raise AntsegInputError(None, "--workers and --cluster are for images; a video runs in one process")
     if video is not None or (timestamp is None and len(inputs) == 1 and inputs[0].suffix.lower() in VIDEO_SUFFIXES):
         return predict_video_input(weights, inputs, out, timestamp, video, device, overwrite, progress, resume, log)
     if timestamp is not None:
@@ -107,50 +115,17 @@ def predict_paths(
         "weights_sha256": None if pred is None else file_sha256(pred.checkpoint.path),
         "spurs_sha256": None if pipe is None or pipe.spur is None else file_sha256(pipe.spur.checkpoint_path),
     }
-    job = ResumableDir(out, header, resume=resume, overwrite=overwrite, inputs=existing_paths(inputs, weights, spurs))
-    try:
-        if job.done and log:
-            log(f"resuming: {sum(f.stem in job.done for f in files)} of {len(files)} images are already done")
-        for i, f in enumerate(files):
-            if f.stem not in job.done:
-                _predict_scan(job, f, pipe, cfg.spacing) if pipe is not None else _predict_image(job, f, pred)
-            if progress:
-                progress(i + 1, len(files))
-        _write_tables(job, pred is not None, pipe is not None and pipe.spur is not None, pipe is not None)
-    except AntsegInputError as exc:
-        if job.abandon():
-            kept = f"{len(job.done)} finished images are kept: fix it and run again with --resume"
-            raise AntsegInputError(exc.path, f"{exc.problem} ({kept})") from None
-        raise
-    except BaseException:
-        if job.abandon() and log:
-            log(f"stopped after {len(job.done)} images; run the same command with --resume to continue")
-        raise
-    return job.finish()
-
-
-def _predict_scan(job: ResumableDir, f: Path, pipe: ScanPipeline, given: tuple[float, float] | None) -> None:
-    """One AS-OCT scan through the pipeline into its own folder, then recorded (with its rows) in the journal.
-    A DICOM's own spacing is used; one without any gets no areas in mm2 (the wall check uses the model's)."""
-    spacing = resolve_spacing(scan_metadata(f), given, pipe.spacing)[0]
-    res = pipe.run(read_image(f), name=f.name, spacing=spacing)
-    with job.item(f.stem) as tmp:
-        write_prediction(tmp, res.image, res.masks, res.structures, spurs=res.spurs)
-    areas = area_rows(f.name, res.masks, res.structures, spacing) if res.structures else []
-    spur_rows = [{"image": f.name, "landmark": n, **spur_values(v)} for n, v in res.spurs.items()]
-    quality = [{"image": f.name, "in_domain": "yes" if res.in_domain else "no", "warnings": "; ".join(res.warnings),
-                "repairs": "; ".join(r.text() for r in res.repairs)}]  # fmt: skip
-    job.record(f.stem, {"areas": areas, "spurs": spur_rows, "quality": quality})
-
-
-def _predict_image(job: ResumableDir, f: Path, pred) -> None:
-    """One image of another kind (a surgical frame) through the segmentation model alone."""
-    img = read_image(f, grayscale=pred.grayscale)
-    masks = pred.predict(img).masks
-    with job.item(f.stem) as tmp:
-        write_prediction(tmp, img, masks, pred.structures)
-    spacing = resolve_spacing(scan_metadata(f), None, pred.spacing)[0]
-    job.record(f.stem, {"areas": area_rows(f.name, masks, pred.structures, spacing)})
+    spec = PipelineSpec.of(weights, spurs, cfg, device, asoct=pipe is not None)
+    task = PredictTask(spec, cfg.spacing)
+    items = [ScanItem(os.path.abspath(f)) for f in files]
+    used = existing_paths(inputs, weights, spurs)
+    with open_backend(workers, cluster, spec, pipe if pipe is not None else pred) as backend:
+        with resumable_dir(out, header, resume, overwrite, used, log, unit="images") as job:
+            if job.done and log:
+                log(f"resuming: {sum(f.stem in job.done for f in files)} of {len(files)} images are already done")
+            run_items(job, items, lambda it: it.stem, task, backend, progress)
+            _write_tables(job, pred is not None, pipe is not None and pipe.spur is not None, pipe is not None)
+    return job.out
 
 
 def _rows(job: ResumableDir, key: str) -> Iterator[dict]:

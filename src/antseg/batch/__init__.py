@@ -1,0 +1,17 @@
+"""Many scans at once: local worker processes, a Dask cluster, and resumable runs whose tables do not depend on
+where the scans were processed.
+
+- :func:`~antseg.batch.backends.open_backend`: this process, ``workers`` local processes (spawned, threads shared
+  out so the cores are not oversubscribed), or a Dask scheduler's workers (:mod:`antseg.batch.dask_backend`,
+  the ``cluster`` extra).
+- :func:`~antseg.batch.runner.run_items`: items to the backend, results back in the input's order, each written
+  whole and journaled in a :class:`~antseg.io.resumable.ResumableDir`, so a killed run resumes.
+
+``antseg predict``, ``biometry`` and ``report`` take ``--workers N`` and ``--cluster ADDRESS``; their per-scan
+work is in :mod:`antseg.scan.tasks`.
+"""
+
+from antseg.batch.backends import open_backend, threads_per_worker, usable_cores
+from antseg.batch.runner import Done, RunStats, run_items
+
+__all__ = ["Done", "RunStats", "open_backend", "run_items", "threads_per_worker", "usable_cores"]
