@@ -17,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-from antseg.pretrained.card import read_card
+from antseg.models.model_card import read_card
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = {"README.md": ("summary",), "docs/results/trust.md": ("dice", "biometry", "flags")}
