@@ -12,8 +12,8 @@ import numpy as np
 
 from antseg import checks
 from antseg.anatomy import MEASURES
-from antseg.batch.backends import open_backend
 from antseg.batch.runner import resumable_dir, run_items, sweep_temp_files
+from antseg.batch.workers import open_workers
 from antseg.biometry.agreement import agreement
 from antseg.biometry.dataset import AngleThresholds
 from antseg.biometry.units import rounded
@@ -163,7 +163,7 @@ def make_report(
     used = existing_paths(inputs, weights, spurs, meta, reference)
     items = scan_items(scans)
     with contextlib.ExitStack() as stack:
-        backend = stack.enter_context(open_backend(workers, cluster, spec, pipe))
+        backend = stack.enter_context(open_workers(workers, cluster, spec, pipe))
         job = stack.enter_context(resumable_dir(out, model_header("antseg-report", pipe, cfg), resume, overwrite, used,
                                                 log))  # fmt: skip
         writer = _dicom_writer(stack, dicom_out, overwrite, used, pipe)

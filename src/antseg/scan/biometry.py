@@ -12,8 +12,9 @@ import numpy as np
 
 from antseg import checks
 from antseg.anatomy import MEASURES
-from antseg.batch.backends import check_workers, open_backend
+from antseg.batch.backends import check_workers
 from antseg.batch.runner import resumable_dir, run_items, sweep_temp_files
+from antseg.batch.workers import open_workers
 from antseg.biometry.agreement import agreement
 from antseg.biometry.dataset import AngleThresholds, dataset_biometry, read_reference
 from antseg.biometry.measure import measure
@@ -140,7 +141,7 @@ def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing
     items = scan_items(scans)
     used = existing_paths(images, weights, spur_weights)
     th = thresholds or AngleThresholds()
-    with open_backend(workers, cluster, spec, pipe) as backend:
+    with open_workers(workers, cluster, spec, pipe) as backend:
         with resumable_dir(out, model_header("antseg-biometry", pipe, cfg), resume, overwrite, used, log) as job:
             sweep_temp_files(job.partial / "overlays")
             run_items(job, items, task.key, task, backend, progress)

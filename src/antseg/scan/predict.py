@@ -15,8 +15,8 @@ from pathlib import Path
 
 from antseg import checks
 from antseg.anatomy import ANTERIOR_CHAMBER
-from antseg.batch.backends import open_backend
 from antseg.batch.runner import resumable_dir, run_items
+from antseg.batch.workers import open_workers
 from antseg.config import config_to_dict
 from antseg.errors import AntsegInputError
 from antseg.inference.inputs import check_video_input, collect_inputs
@@ -119,7 +119,7 @@ def predict_paths(
     task = PredictTask(spec, cfg.spacing)
     items = [ScanItem(os.path.abspath(f)) for f in files]
     used = existing_paths(inputs, weights, spurs)
-    with open_backend(workers, cluster, spec, pipe if pipe is not None else pred) as backend:
+    with open_workers(workers, cluster, spec, pipe if pipe is not None else pred) as backend:
         with resumable_dir(out, header, resume, overwrite, used, log, unit="images") as job:
             if job.done and log:
                 log(f"resuming: {sum(f.stem in job.done for f in files)} of {len(files)} images are already done")
