@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from tests.cli.refusal import Bad, assert_refused, run_main
 
-from antseg.adaptation.surgical import surgical_start
+from antseg.adaptation.surgical import adapt_surgical, surgical_start
 from antseg.adaptation.surgical_frames import find_sources, sample_frames
 from antseg.adaptation.surgical_pseudo import FrameLabeller, SurgicalPseudoConfig, dice
 from antseg.errors import AntsegInputError
@@ -153,3 +153,11 @@ def test_bad_sources_are_refused_and_nothing_is_written(tmp_path, capfd):
     bad = Bad(["adapt", "surgical", grey, "--out", tmp_path / "run2", "--budget", "30", "--device", "cpu"],
               tmp_path / "run2", "only 0 of 4 frames pass the trust checks")  # fmt: skip
     assert_refused(run_main(capfd, bad.args), bad)
+
+
+def test_resume_refuses_an_adaptation_of_as_oct_scans(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "adaptation.json").write_text(json.dumps({"from": {"segmentation": "default"}, "rounds": []}))
+    with pytest.raises(AntsegInputError, match="not a surgical adaptation"):
+        adapt_surgical("surgical", [], run, resume=True)

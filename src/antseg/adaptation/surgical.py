@@ -101,6 +101,8 @@ def adapt_surgical(
         if not (out / RECORD).is_file():
             raise AntsegInputError(out, "nothing to resume: no adaptation here (run without --resume)")
         state = json.loads((out / RECORD).read_text(encoding="utf-8"))
+        if state.get("modality") != "surgical" or "frames" not in state:
+            raise AntsegInputError(out, "is not a surgical adaptation: resume it with the model it started from")
         return _adapt(Path(state["from"]["checkpoint"]), out, cfg, pseudo, state, log, progress)
     found = find_sources([Path(p) for p in sources])  # bad input is refused before anything is written
     check_output_folder(out, overwrite, existing_paths(sources, weights))
