@@ -81,8 +81,9 @@ def adapt(
     """Adapt ``weights`` (and ``spurs``) to the unlabelled ``scans``; writes the run folder ``out``.
 
     Args:
-        weights: segmentation model to start from (``default``, a run folder or a checkpoint).
-        scans: scan files and folders (any format ``predict`` reads).
+        weights: segmentation model to start from (``default``, a run folder or a checkpoint); ``surgical`` or a
+            surgical-video model adapts to cataract-surgery frames (:mod:`antseg.adaptation.surgical`).
+        scans: scan files and folders (any format ``predict`` reads); for a surgical model, videos and frames.
         spurs: spur model to adapt as well (None: segmentation only).
         resume: continue an interrupted adaptation in ``out`` from its last finished round.
         progress: ``(rounds done, rounds)``.
@@ -90,6 +91,10 @@ def adapt(
     Returns:
         the record written to ``out/adaptation.json``: settings, per round the scans accepted and the time taken.
     """
+    from antseg.adaptation.surgical import adapt_surgical, surgical_start
+
+    if surgical_start(weights) is not None:  # a surgical-video model: frames or videos (spurs do not apply)
+        return adapt_surgical(weights, scans, out, cfg, resume=resume, overwrite=overwrite, log=log, progress=progress)
     cfg = cfg or AdaptConfig()
     out = Path(out)
     files = _spread(collect_inputs([Path(p) for p in scans]), cfg.max_scans)
