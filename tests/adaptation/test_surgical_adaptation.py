@@ -17,7 +17,7 @@ from antseg.adaptation.surgical_pseudo import FrameLabeller, SurgicalPseudoConfi
 from antseg.errors import AntsegInputError
 from antseg.io.images import write_png
 from antseg.models import read_checkpoint
-from antseg.pretrained import surgical_checkpoint
+from antseg.models.shipped import surgical_checkpoint
 
 H, W = 192, 256  # the shipped model's input: logits and frame at the same size
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from antseg.adaptation.config import AdaptConfig
+from antseg.adaptation.config import RECORD, WORK, AdaptConfig
 from antseg.adaptation.pseudo import merge, pseudo_label, rehearsal_phantom
 from antseg.config import dump_config
 from antseg.errors import AntsegInputError
@@ -27,9 +27,6 @@ from antseg.models import read_checkpoint, runs, save_checkpoint
 from antseg.scan.config import ScanConfig
 from antseg.scan.pipeline import ScanPipeline
 
-#: The adaptation's own record in the run folder.
-RECORD = "adaptation.json"
-WORK = "work"
 #: The share of a round's time that labelling may take (the rest trains).
 LABEL_SHARE = 0.45
 

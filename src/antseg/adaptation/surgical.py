@@ -21,9 +21,8 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from antseg.adaptation.config import AdaptConfig
+from antseg.adaptation.config import RECORD, WORK, AdaptConfig
 from antseg.adaptation.pseudo import merge
-from antseg.adaptation.run import RECORD, WORK
 from antseg.adaptation.surgical_frames import find_sources, sample_frames
 from antseg.adaptation.surgical_pseudo import (
     FrameLabeller,
@@ -39,7 +38,7 @@ from antseg.inference.video_trust import Calibration
 from antseg.io.atomic import atomic_write_text
 from antseg.io.output_folder import check_output_folder, existing_paths, write_owner_marker
 from antseg.models import read_checkpoint, runs, save_checkpoint
-from antseg.pretrained import is_shipped, surgical_card, surgical_checkpoint
+from antseg.models.shipped import is_shipped, surgical_card, surgical_checkpoint
 
 #: The word that names the shipped surgical model as the model to adapt (``default`` is the AS-OCT one).
 SURGICAL = "surgical"

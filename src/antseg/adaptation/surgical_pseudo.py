@@ -180,12 +180,13 @@ def pseudo_label_frames(
 def surgical_rehearsal(out: Path, n: int, seed: int, structures: list[str]) -> Path:
     """``n`` surgical phantom frames with exact labels, rendered as the shipped model's training data (one frame per
     video, 4:3 and 16:9, a few without an eye), split 80/20 by video."""
-    from antseg.data.phantom.writer import generate_surgical_dataset
+    from antseg.data.phantom.writer import SurgicalPhantomConfig, generate_surgical_dataset
     from antseg.data.split import SplitConfig, split_dataset
-    from antseg.pretrained.train_surgical import SurgicalPretrainConfig, phantom_config
 
-    pcfg = phantom_config(SurgicalPretrainConfig(), videos=n, seed=seed)
-    pcfg.frames_per_video, pcfg.workers, pcfg.structures = 1, 1, tuple(structures)
+    # The framing of the shipped model's training phantom (antseg.pretrained.train_surgical.SurgicalPretrainConfig),
+    # spelled here because the library does not import the rebuild scripts.
+    pcfg = SurgicalPhantomConfig(videos=n, frames_per_video=1, seed=seed, size=(640, 480), wide=0.35, no_eye=0.06,
+                                 structures=tuple(structures), workers=1, name="surgical-rehearsal")  # fmt: skip
     generate_surgical_dataset(out, pcfg)
     split_dataset(out, SplitConfig(ratios=(0.8, 0.2, 0.0), seed=seed))
     return out
