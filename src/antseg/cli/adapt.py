@@ -10,8 +10,13 @@ from antseg.cli.common import console, device_option, parse_floats, progress_bar
 
 
 def adapt(
-    weights: str = typer.Argument(..., help="Segmentation model to start from: 'default', a run folder or checkpoint."),
-    scans: list[Path] = typer.Argument(..., help="Unlabelled scans and folders of scans of your device."),
+    weights: str = typer.Argument(
+        ...,
+        help="Start from: 'default' (AS-OCT), 'surgical' (surgery frames), a run folder or a checkpoint.",
+    ),
+    scans: list[Path] = typer.Argument(
+        ..., help="Unlabelled scans and folders of scans of your device (surgical: videos and frames)."
+    ),
     out: Path = typer.Option(..., "--out", help="Run folder for the adapted models (use it wherever 'default' is)."),
     spurs: str = typer.Option("default", help="Spur model to adapt too ('none': segmentation only)."),
     budget: float = typer.Option(None, help="Wall-clock seconds for the whole adaptation (default 300)."),
@@ -38,5 +43,5 @@ def adapt(
             overwrite=overwrite, log=lambda s: console.print(s, markup=False), progress=update,
         )  # fmt: skip
     last = res["rounds"][-1]
-    console.print(f"[green]adapted[/] in {res['seconds']:.0f} s: {last['accepted']} of {last['scans']} scans used; "
+    console.print(f"[green]adapted[/] in {res['seconds']:.0f} s: {last['accepted']} of {last['scans']} inputs used; "
                   f"models in {out}")  # fmt: skip
