@@ -77,6 +77,7 @@ def test_adapt_then_report_with_the_adapted_models(scans, tmp_path, cli):
     assert record["done"] and record["rounds"][0]["accepted"] >= 3 and record["from"]["segmentation"] == "default"
     meta = read_checkpoint(run / "best.pt").meta
     assert meta.recipe == "adapted" and not meta.synthetic and "adapted without labels" in meta.dataset
+    assert meta.spacing_mm == [0.025, 0.025]  # the spacing it was adapted at, not the pseudo-labels' none
     assert set(meta.structures) == {"anterior_chamber", "lens", "nucleus", "left_iris", "right_iris", "cornea"}
     r = cli("report", scans, "--weights", run, "--spurs", run, "--spacing", "0.025", "--out", tmp_path / "rep",
             "--device", "cpu")  # fmt: skip

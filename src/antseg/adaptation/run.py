@@ -118,6 +118,11 @@ def adapt(
 
 
 def _adapt(weights, spurs, files, out, cfg, state, log, progress) -> dict:
+    if cfg.spacing is None:
+        # Every round measures with the starting model's spacing: the fine-tuned checkpoints are trained on
+        # pseudo-labels of mixed spacing and record none, and the quality checks need one.
+        sp = read_checkpoint(runs.segmentation_checkpoint(weights)).meta.spacing_mm
+        cfg = replace(cfg, spacing=tuple(float(v) for v in sp) if sp else None)
     t0 = time.monotonic() - sum(r["seconds"] for r in state["rounds"])
     seg_now = state["rounds"][-1]["segmentation"] if state["rounds"] else str(weights)
     spur_now = state["rounds"][-1].get("spurs") if state["rounds"] else (None if spurs is None else str(spurs))
@@ -136,7 +141,7 @@ def _adapt(weights, spurs, files, out, cfg, state, log, progress) -> dict:
             progress(k + 1, cfg.rounds)
     if not state["rounds"]:
         raise AntsegInputError(out, "the time budget ended before the first round: give a larger --budget")
-    _install(out, seg_now, spur_now, state, len(files))
+    _install(out, seg_now, spur_now, state, len(files), cfg.spacing)
     state["done"] = True
     state["seconds"] = time.monotonic() - t0
     _log_state(out, state)
@@ -197,7 +202,7 @@ def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg
     return record
 
 
-def _install(out: Path, seg: str, spur: str | None, state: dict, n_scans: int) -> None:
+def _install(out: Path, seg: str, spur: str | None, state: dict, n_scans: int, spacing=None) -> None:
     """Copy the last round's checkpoints to ``out/best.pt`` and ``out/spur.pt``, saying in their metadata that
     they were adapted (reports made with them say so)."""
     what = f"adapted without labels (self-training, {len(state['rounds'])} round(s)) on {n_scans} scans"
@@ -206,5 +211,6 @@ def _install(out: Path, seg: str, spur: str | None, state: dict, n_scans: int) -
             continue
         ck = read_checkpoint(runs.segmentation_checkpoint(src) if name == runs.BEST else runs.spur_checkpoint(src))
         origin = state["from"]["segmentation" if name == runs.BEST else "spurs"]
-        meta = replace(ck.meta, dataset=f"{what}, from {origin}", recipe="adapted", synthetic=False)
+        meta = replace(ck.meta, dataset=f"{what}, from {origin}", recipe="adapted", synthetic=False,
+                       spacing_mm=list(spacing) if spacing else ck.meta.spacing_mm)  # fmt: skip
         save_checkpoint(out / name, ck.build(), meta, refiner=ck.build_refiner() if ck.refiner is not None else None)
