@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: The adaptation's own record in the run folder, and the folder of its rounds' work.
-RECORD = "adaptation.json"
-WORK = "work"
-
 
 @dataclass
 class AdaptConfig:

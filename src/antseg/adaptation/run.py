@@ -9,20 +9,19 @@ scans with the fine-tuned models. The run folder is used wherever ``default`` is
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from antseg.adaptation.config import RECORD, WORK, AdaptConfig
+from antseg.adaptation.config import AdaptConfig
 from antseg.adaptation.pseudo import merge, pseudo_label, rehearsal_phantom
+from antseg.adaptation.record import WORK, new_run_folder, read_record, write_record
 from antseg.config import dump_config
 from antseg.errors import AntsegInputError
 from antseg.inference.inputs import collect_inputs
-from antseg.io.atomic import atomic_write_text
-from antseg.io.output_folder import check_output_folder, existing_paths, write_owner_marker
+from antseg.io.output_folder import existing_paths, write_owner_marker
 from antseg.models import read_checkpoint, runs, save_checkpoint
 from antseg.scan.config import ScanConfig
 from antseg.scan.pipeline import ScanPipeline
@@ -60,10 +59,6 @@ def _rehearsal(folder: Path, cfg: AdaptConfig, structures: list[str]) -> Path:
     return rehearsal_phantom(folder, cfg.rehearsal, cfg.seed + 1000, structures)
 
 
-def _log_state(out: Path, state: dict) -> None:
-    atomic_write_text(out / RECORD, json.dumps(state, indent=1, default=str) + "\n")
-
-
 def adapt(
     weights: str | Path,
     scans: list[Path],
@@ -97,18 +92,13 @@ def adapt(
     files = _spread(collect_inputs([Path(p) for p in scans]), cfg.max_scans)
     inputs = existing_paths(scans, weights, spurs)
     if resume:
-        if not (out / RECORD).is_file():
-            raise AntsegInputError(out, "nothing to resume: no adaptation here (run without --resume)")
-        state = json.loads((out / RECORD).read_text(encoding="utf-8"))
+        state = read_record(out)
     else:
-        check_output_folder(out, overwrite, inputs)
-        if out.exists():
-            shutil.rmtree(out)
-        out.mkdir(parents=True)
+        new_run_folder(out, overwrite, inputs)
         state = {"from": {"segmentation": str(weights), "spurs": None if spurs is None else str(spurs)},
                  "scans": [str(f) for f in files], "config": asdict(cfg), "rounds": [], "done": False}  # fmt: skip
         dump_config(cfg, out / "adapt_config.yaml")
-        _log_state(out, state)
+        write_record(out, state)
     try:
         return _adapt(weights, spurs, files, out, cfg, state, log, progress)
     except BaseException:
@@ -136,7 +126,7 @@ def _adapt(weights, spurs, files, out, cfg, state, log, progress) -> dict:
         rnd["seconds"] = time.monotonic() - r0
         state["rounds"].append(rnd)
         seg_now, spur_now = rnd["segmentation"], rnd.get("spurs") or spur_now
-        _log_state(out, state)
+        write_record(out, state)
         if progress:
             progress(k + 1, cfg.rounds)
     if not state["rounds"]:
@@ -144,7 +134,7 @@ def _adapt(weights, spurs, files, out, cfg, state, log, progress) -> dict:
     _install(out, seg_now, spur_now, state, len(files), cfg.spacing)
     state["done"] = True
     state["seconds"] = time.monotonic() - t0
-    _log_state(out, state)
+    write_record(out, state)
     write_owner_marker(out)
     return state
 

@@ -13,7 +13,6 @@ wherever a surgical model is (``antseg predict RUN surgery.mp4``); its metadata 
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections import Counter
@@ -21,8 +20,9 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from antseg.adaptation.config import RECORD, WORK, AdaptConfig
+from antseg.adaptation.config import AdaptConfig
 from antseg.adaptation.pseudo import merge
+from antseg.adaptation.record import WORK, new_run_folder, read_record, write_record
 from antseg.adaptation.surgical_frames import find_sources, sample_frames
 from antseg.adaptation.surgical_pseudo import (
     FrameLabeller,
@@ -35,8 +35,7 @@ from antseg.errors import AntsegInputError
 from antseg.inference.backends import video_threads
 from antseg.inference.video_surgical import applies_to
 from antseg.inference.video_trust import Calibration
-from antseg.io.atomic import atomic_write_text
-from antseg.io.output_folder import check_output_folder, existing_paths, write_owner_marker
+from antseg.io.output_folder import existing_paths, write_owner_marker
 from antseg.models import read_checkpoint, runs, save_checkpoint
 from antseg.models.shipped import is_shipped, surgical_card, surgical_checkpoint
 
@@ -61,10 +60,6 @@ def surgical_start(weights: str | Path) -> Path | None:
         return None
     surgical = meta.modality == "surgical" or (not meta.modality and meta.in_channels == 3 and applies_to(meta))
     return path if surgical else None
-
-
-def _log_state(out: Path, state: dict) -> None:
-    atomic_write_text(out / RECORD, json.dumps(state, indent=1, default=str) + "\n")
 
 
 def adapt_surgical(
@@ -97,17 +92,12 @@ def adapt_surgical(
         raise AntsegInputError(weights, "is not a surgical-video model (give 'surgical' or a surgical run folder)")
     out = Path(out)
     if resume:
-        if not (out / RECORD).is_file():
-            raise AntsegInputError(out, "nothing to resume: no adaptation here (run without --resume)")
-        state = json.loads((out / RECORD).read_text(encoding="utf-8"))
+        state = read_record(out)
         if state.get("modality") != "surgical" or "frames" not in state:
             raise AntsegInputError(out, "is not a surgical adaptation: resume it with the model it started from")
         return _adapt(Path(state["from"]["checkpoint"]), out, cfg, pseudo, state, log, progress)
     found = find_sources([Path(p) for p in sources])  # bad input is refused before anything is written
-    check_output_folder(out, overwrite, existing_paths(sources, weights))
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    new_run_folder(out, overwrite, existing_paths(sources, weights))
     state = {"modality": "surgical", "from": {"segmentation": str(weights), "checkpoint": str(start)},
              "sources": [str(p) for p in sources], "config": asdict(cfg), "pseudo_labels": asdict(pseudo),
              "rounds": [], "done": False}  # fmt: skip
@@ -118,7 +108,7 @@ def adapt_surgical(
         videos = sum(s.video for s in found)
         log(f"{len(state['frames'])} frames sampled from {videos} video(s) and {len(found) - videos} frame file(s)")
         dump_config(cfg, out / "adapt_config.yaml")
-        _log_state(out, state)
+        write_record(out, state)
         return _adapt(start, out, cfg, pseudo, state, log, progress)
     except BaseException:
         if not state["rounds"]:
@@ -152,7 +142,7 @@ def _rounds(start: Path, out: Path, cfg: AdaptConfig, pseudo: SurgicalPseudoConf
         rnd["seconds"] = time.monotonic() - r0
         state["rounds"].append(rnd)
         now = rnd["segmentation"]
-        _log_state(out, state)
+        write_record(out, state)
         if progress:
             progress(k + 1, cfg.rounds)
     if not state["rounds"]:
@@ -160,7 +150,7 @@ def _rounds(start: Path, out: Path, cfg: AdaptConfig, pseudo: SurgicalPseudoConf
     _install(out, now, state)
     state["done"] = True
     state["seconds"] = time.monotonic() - t0
-    _log_state(out, state)
+    write_record(out, state)
     write_owner_marker(out)
     return state
 
