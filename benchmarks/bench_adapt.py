@@ -15,7 +15,8 @@ without their labels, and fine-tuned (``antseg train seg|spur --init default``) 
 their labels (a user who corrected that many pre-labels), each scored on the scans not used for fine-tuning.
 
 ``folders``: ``images/``, ``cornea/`` and ``iris/`` folders of white-on-black masks (the second development
-device: cornea and both irises): zero-shot and adapted, Dice of the cornea and of both irises.
+device: cornea and both irises): zero-shot, adapted, and the segmentation fine-tuned on the first 1 and 3 scans
+(``--few``; the iris mask split at the middle column), Dice of the cornea and of both irises.
 
 Nothing is written but ``--out``; data, adapted and fine-tuned models live in a temporary folder outside the
 repository and are deleted after. Timings are wall-clock on this machine (say when it was shared).
@@ -81,10 +82,14 @@ def _images(ds_root: Path, out: Path, cases=None) -> Path:
     return out
 
 
-def _adapt(scans: Path, out: Path, budget: float, spacing, seed: int) -> tuple[Path, dict]:
+#: AdaptConfig fields set from the command line (--look, --adapt-spurs).
+SETTINGS: dict = {}
+
+
+def _adapt(scans: Path, out: Path, budget: float, spacing, seed: int, labels=None, **over) -> tuple[Path, dict]:
     t0 = time.perf_counter()
-    rec = adapt("default", [scans], out, spurs="default", cfg=AdaptConfig(budget_s=budget, spacing=spacing, seed=seed),
-                log=print)  # fmt: skip
+    cfg = AdaptConfig(budget_s=budget, spacing=spacing, seed=seed, **(SETTINGS | over))
+    rec = adapt("default", [scans], out, spurs="default", cfg=cfg, labels=labels, log=print)
     rec["wall_s"] = time.perf_counter() - t0
     return out, rec
 
@@ -161,13 +166,23 @@ def run_canonical(args, tmp: Path) -> dict:
         out[f"adapted, scans {k + 1}-{len(ids)}"] = _summary(evaluate(rest, str(run), str(run)))
         row = _summary(evaluate(rest, str(seg), str(spur)))
         out[f"fine-tuned on {k} labelled, scans {k + 1}-{len(ids)}"] = row | {"train_s": secs}
+        if args.with_labels:  # antseg adapt --labels: the corrected scans first, then (or not) the rounds
+            labels = _subset(args.data, tmp, set(ids[:k]), f"labels{k}")
+            for rounds in (0, 2):
+                run_k, rec_k = _adapt(tmp / "scans", tmp / f"adapt_labels{k}_{rounds}", args.budget, spacing,
+                                      args.seed, labels=labels, rounds=rounds)  # fmt: skip
+                row = _summary(evaluate(rest, str(run_k), str(run_k)))
+                name = f"adapt --labels ({k} scans), {rounds} rounds, scans {k + 1}-{len(ids)}"
+                out[name] = row | {"train_s": rec_k["wall_s"]}
     return {"results": out, "adaptation": _record(rec)}
 
 
-def _folder_scores(root: Path, seg: str, spacing) -> dict:
+def _folder_scores(root: Path, seg: str, spacing, names: list[str] | None = None) -> dict:
     pipe = ScanPipeline(seg, None, ScanConfig(spacing=spacing), "cpu")
     rows = []
     for f in sorted((root / "images").glob("*.png")):
+        if names is not None and f.name not in names:
+            continue
         res = pipe.run(read_image(f), f.name)
         row = {}
         for name, mask in (("cornea", "cornea"), ("iris", "iris")):
@@ -181,12 +196,63 @@ def _folder_scores(root: Path, seg: str, spacing) -> dict:
     return {k: statistics.fmean(r[k] for r in rows) for k in rows[0]} | {"n": len(rows)}
 
 
+def _folder_dataset(root: Path, out: Path, train: list[str], spacing, only_train: bool = False) -> Path:
+    """The folders as a canonical dataset (cornea, left and right iris: the iris mask split at the image's middle
+    column), ``train`` in the train split and the rest in val: what a user gets by correcting pre-labels."""
+    from antseg.data.canonical import write_dataset_files, write_mask
+    from antseg.data.schema import Case, Manifest, Structure
+
+    (out / "images").mkdir(parents=True)
+    cases = []
+    for f in sorted((root / "images").glob("*.png")):
+        if only_train and f.name not in train:
+            continue
+        shutil.copy(f, out / "images" / f.name)
+        cornea = to_grey(read_image(root / "cornea" / f.name)) > 127
+        iris = to_grey(read_image(root / "iris" / f.name)) > 127
+        h, w = iris.shape
+        left, right = iris.copy(), iris.copy()
+        left[:, w // 2 :], right[:, : w // 2] = False, False
+        masks = np.stack([cornea, left, right]).astype(np.uint8)
+        cid = f.stem
+        cases.append(Case(case_id=cid, patient_id=cid, image=f"images/{f.name}", width=w, height=h,
+                          mask=write_mask(out, cid, masks), split="train" if f.name in train else "val",
+                          spacing=spacing))  # fmt: skip
+    names = ("cornea", "left_iris", "right_iris")
+    manifest = Manifest(name="folders", modality="asoct", structures=[Structure(n, k + 1, (0, 0, 0)) for k, n in
+                        enumerate(names)], landmarks=[], spacing_mm=spacing, groups=[""], provenance={})  # fmt: skip
+    write_dataset_files(out, manifest, cases)
+    return out
+
+
 def run_folders(args, tmp: Path) -> dict:
     spacing = tuple(float(v) for v in args.spacing.split(",")) * (1 if "," in args.spacing else 2) if args.spacing \
         else None  # fmt: skip
     out = {"zero-shot": _folder_scores(args.data, "default", spacing)}
     run, rec = _adapt(args.data / "images", tmp / "adapted", args.budget, spacing, args.seed)
     out["adapted without labels"] = _folder_scores(args.data, str(run), spacing)
+    from antseg.training import TrainConfig, train_segmentation
+
+    names = sorted(f.name for f in (args.data / "images").glob("*.png"))
+    for k in (int(v) for v in args.few.split(",") if v):
+        data = _folder_dataset(args.data, tmp / f"few{k}", names[:k], spacing)
+        t0 = time.perf_counter()
+        train_segmentation(data, tmp / f"seg{k}", TrainConfig(init="default", epochs=200, time_budget_s=args.seg_s,
+                           seed=args.seed, val_every=5), log=lambda s: None)  # fmt: skip
+        secs = time.perf_counter() - t0
+        rest = names[k:]
+        out[f"zero-shot, scans {k + 1}-{len(names)}"] = _folder_scores(args.data, "default", spacing, rest)
+        out[f"adapted, scans {k + 1}-{len(names)}"] = _folder_scores(args.data, str(run), spacing, rest)
+        row = _folder_scores(args.data, str(tmp / f"seg{k}"), spacing, rest)
+        out[f"fine-tuned on {k} labelled, scans {k + 1}-{len(names)}"] = row | {"train_s": secs}
+        if args.with_labels:
+            labels = _folder_dataset(args.data, tmp / f"labels{k}", names[:k], spacing, only_train=True)
+            for rounds in (0, 2):
+                run_k, rec_k = _adapt(args.data / "images", tmp / f"adapt_labels{k}_{rounds}", args.budget, spacing,
+                                      args.seed, labels=labels, rounds=rounds)  # fmt: skip
+                row = _folder_scores(args.data, str(run_k), spacing, rest)
+                name = f"adapt --labels ({k} scans), {rounds} rounds, scans {k + 1}-{len(names)}"
+                out[name] = row | {"train_s": rec_k["wall_s"]}
     return {"results": out, "adaptation": _record(rec)}
 
 
@@ -196,14 +262,20 @@ def main() -> None:
     ap.add_argument("data", type=Path, nargs="?", help="The dataset or folder (canonical, folders).")
     ap.add_argument("--n", type=int, default=40, help="phantom: scans of the shifted device.")
     ap.add_argument("--budget", type=float, default=300.0, help="Adaptation budget, seconds.")
-    ap.add_argument("--few", default="1,3", help="canonical: fine-tune on the first K labelled scans, each K.")
+    ap.add_argument(
+        "--few", default="1,3", help="canonical: fine-tune on the first K labelled scans, each K ('': none)."
+    )
     ap.add_argument("--seg-s", type=float, default=60.0, help="Fine-tuning budget of the segmentation, seconds.")
     ap.add_argument("--spur-s", type=float, default=96.0, help="Fine-tuning budget of the spur model, seconds.")
     ap.add_argument("--spacing", default="", help="folders: mm per pixel 'S' or 'SX,SY' (default: the model's).")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--look", default="histogram", help="Rehearsal look: histogram (the user's) or none.")
+    ap.add_argument("--adapt-spurs", action="store_true", help="Fine-tune the spur model too (with its guard).")
+    ap.add_argument("--with-labels", action="store_true", help="Also 'antseg adapt --labels' (0 and 2 rounds).")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
+    SETTINGS.update(rehearsal_look=args.look, spurs=args.adapt_spurs)
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory(prefix="antseg-adapt-bench-") as tmp:
         res = {"phantom": run_phantom, "canonical": run_canonical, "folders": run_folders}[args.kind](args, Path(tmp))

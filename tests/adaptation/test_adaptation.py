@@ -11,7 +11,7 @@ import pytest
 from antseg.adaptation.pseudo import judge
 from antseg.data.canonical import load_dataset
 from antseg.io.tables import read_csv
-from antseg.models import read_checkpoint
+from antseg.models import read_checkpoint, runs
 from antseg.scan.result import CHECK, Measure, ScanResult
 
 
@@ -79,6 +79,9 @@ def test_adapt_then_report_with_the_adapted_models(scans, tmp_path, cli):
     assert meta.recipe == "adapted" and not meta.synthetic and "adapted without labels" in meta.dataset
     assert meta.spacing_mm == [0.025, 0.025]  # the spacing it was adapted at, not the pseudo-labels' none
     assert set(meta.structures) == {"anterior_chamber", "lens", "nucleus", "left_iris", "right_iris", "cornea"}
+    # The spur model is not fine-tuned by default: the shipped one, unchanged, so --spurs RUN works and says so.
+    assert (run / "spur.pt").read_bytes() == runs.spur_checkpoint("default").read_bytes()
+    assert "spurs" not in record["rounds"][0] and read_checkpoint(run / "spur.pt").meta.recipe != "adapted"
     r = cli("report", scans, "--weights", run, "--spurs", run, "--spacing", "0.025", "--out", tmp_path / "rep",
             "--device", "cpu")  # fmt: skip
     assert r.code == 0, r.err
@@ -99,3 +102,109 @@ def test_adapt_refuses_scans_that_are_not_b_scans(tmp_path, cli):
     r = cli("adapt", "default", folder, "--out", tmp_path / "run", "--budget", "30", "--spurs", "none")
     assert r.code == 2 and "pass the quality checks" in r.err and "\n" not in r.err.strip()
     assert not (tmp_path / "run").exists()
+
+
+def test_scans_the_models_cannot_teach_themselves_on_adapt_them_to_the_look_alone(scans, tmp_path, cli):
+    cfg = tmp_path / "adapt.yaml"
+    cfg.write_text("min_accepted: 100\nrehearsal: 6\nepochs: 1\n")  # no scan can be enough: the look alone
+    run = tmp_path / "look"
+    r = cli("adapt", "default", scans, "--out", run, "--spacing", "0.025", "--budget", "40", "--rounds", "1",
+            "--config", cfg, "--spurs", "none", "--device", "cpu")  # fmt: skip
+    assert r.code == 0, r.err
+    assert "device's look alone (phantom scans in the grey levels of 8 of your scans)" in r.out
+    rnd = json.loads((run / "adaptation.json").read_text())["rounds"][0]
+    assert rnd["look_alone"] and rnd["phantom_rehearsal"] == 6
+    assert "phantom scans in their grey levels" in read_checkpoint(run / "best.pt").meta.dataset
+    assert not (run / "spur.pt").exists()
+    cfg.write_text("min_accepted: 100\nrehearsal_look: none\n")  # nothing to learn from: refused, nothing written
+    r = cli("adapt", "default", scans, "--out", tmp_path / "no", "--spacing", "0.025", "--config", cfg)
+    assert r.code == 2 and "pass the quality checks (need 100)" in r.err and not (tmp_path / "no").exists()
+
+
+def test_adapt_spurs_keeps_the_fine_tuned_spur_model_only_when_the_guard_does(scans, tmp_path, cli, monkeypatch):
+    import antseg.adaptation.pseudo as pseudo
+
+    real = pseudo.judge
+
+    def trusting(res, mirror_mm, confidence):  # the tiny test scans' spurs move to the wall: trust them anyway
+        ok, why, _ = real(res, mirror_mm, confidence)
+        return ok, why, {n: (p["x"], p["y"]) for n, p in res.spurs.items() if p.get("x") is not None}
+
+    monkeypatch.setattr(pseudo, "judge", trusting)
+    cfg = tmp_path / "adapt.yaml"
+    cfg.write_text("rehearsal: 8\nepochs: 1\nspur_epochs: 1\nrefine_steps: 5\n")
+    run = tmp_path / "spurs"
+    r = cli("adapt", "default", scans, "--out", run, "--spacing", "0.025", "--budget", "90", "--rounds", "1",
+            "--adapt-spurs", "--config", cfg, "--device", "cpu")  # fmt: skip
+    assert r.code == 0, r.err
+    rnd = json.loads((run / "adaptation.json").read_text())["rounds"][0]
+    check = rnd["spur_check"]
+    assert check["held_out_spurs"] >= 2 and len(check["phantom_px_before_after"]) == 2, rnd
+    assert check["kept"] == ("spurs" in rnd) and (check["kept"] or check["why"])
+    assert (read_checkpoint(run / "spur.pt").meta.recipe == "adapted") == check["kept"]
+    assert ("and kept" if check["kept"] else "is not kept") in r.out
+
+
+def test_adapt_spurs_without_trusted_spurs_says_why_it_did_not_fine_tune(scans, tmp_path, cli):
+    cfg = tmp_path / "adapt.yaml"
+    cfg.write_text("rehearsal: 4\nepochs: 1\nspur_mirror_mm: 0.0\n")  # no spur can be trusted
+    run = tmp_path / "spurs"
+    r = cli("adapt", "default", scans, "--out", run, "--spacing", "0.025", "--budget", "40", "--rounds", "1",
+            "--adapt-spurs", "--config", cfg, "--device", "cpu")  # fmt: skip
+    assert r.code == 0, r.err
+    check = json.loads((run / "adaptation.json").read_text())["rounds"][0]["spur_check"]
+    assert not check["kept"] and check["why"].startswith("only 0 scan(s) with both spurs trusted")
+    assert (run / "spur.pt").read_bytes() == runs.spur_checkpoint("default").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def corrected(scans, tmp_path_factory):
+    """Pre-labels of three of the scans, as a user who corrected nothing would hand them back."""
+    from antseg.adaptation.labelling import prelabel
+    from antseg.scan.config import ScanConfig
+
+    few = tmp_path_factory.mktemp("few") / "scans"
+    few.mkdir()
+    for f in sorted(scans.iterdir())[:3]:
+        shutil.copy(f, few / f.name)
+    out = tmp_path_factory.mktemp("labels") / "labels"
+    return prelabel("default", [few], out, config=ScanConfig(spacing=(0.025, 0.025)), device="cpu")["labelme"]
+
+
+def test_adapt_with_corrected_scans_fine_tunes_on_them_first(scans, corrected, tmp_path, cli):
+    run = tmp_path / "fitted"
+    r = cli("adapt", "default", scans, "--labels", corrected, "--out", run, "--spacing", "0.025", "--budget", "30",
+            "--rounds", "0", "--device", "cpu")  # fmt: skip
+    assert r.code == 0, r.err
+    assert "3 corrected scan(s)" in r.out
+    record = json.loads((run / "adaptation.json").read_text())
+    assert record["labelled"]["scans"] == 3 and record["rounds"] == [] and record["from"]["labels"] == str(corrected)
+    for name in ("best.pt", "spur.pt"):  # the pre-labels carry spur points: both models were fine-tuned
+        meta = read_checkpoint(run / name).meta
+        assert meta.recipe == "adapted" and meta.dataset.startswith("fine-tuned on 3 corrected scan(s)"), name
+    r = cli("report", scans, "--weights", run, "--spurs", run, "--spacing", "0.025", "--out", tmp_path / "rep",
+            "--device", "cpu")  # fmt: skip
+    assert r.code == 0, r.err
+    assert "fine-tuned on 3 corrected scan(s)" in (tmp_path / "rep" / "report.html").read_text()
+
+
+def test_corrected_scans_join_every_round(scans, corrected, tmp_path, cli):
+    cfg = tmp_path / "adapt.yaml"
+    cfg.write_text("rehearsal: 4\nepochs: 1\n")
+    run = tmp_path / "both"
+    r = cli("adapt", "default", scans, "--labels", corrected, "--out", run, "--spacing", "0.025", "--budget", "60",
+            "--rounds", "1", "--config", cfg, "--spurs", "none", "--device", "cpu")  # fmt: skip
+    assert r.code == 0, r.err
+    merged = load_dataset(run / "work" / "round1" / "data")
+    assert sum(c.group == "labelled" and c.split == "train" for c in merged.cases) == 3
+    meta = read_checkpoint(run / "best.pt").meta
+    assert "fine-tuned on 3 corrected scan(s), then adapted without labels (1 round(s)" in meta.dataset
+
+
+def test_bad_labels_and_rounds_are_refused_before_anything_is_written(scans, tmp_path, cli):
+    r = cli("adapt", "default", scans, "--labels", tmp_path / "nowhere", "--out", tmp_path / "a", "--budget", "30")
+    assert r.code == 2 and "nowhere" in r.err and not (tmp_path / "a").exists()
+    r = cli("adapt", "default", scans, "--out", tmp_path / "b", "--rounds", "0")
+    assert r.code == 2 and "rounds must be at least 1" in r.err and not (tmp_path / "b").exists()
+    r = cli("adapt", "surgical", scans, "--labels", scans, "--out", tmp_path / "c")
+    assert r.code == 2 and "--labels is for AS-OCT models" in r.err and not (tmp_path / "c").exists()

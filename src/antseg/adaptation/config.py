@@ -13,11 +13,20 @@ class AdaptConfig:
         budget_s: wall-clock seconds for the whole adaptation (all rounds, segmentation and spurs).
         rounds: pseudo-label and fine-tune rounds; each round's model labels the next round's scans.
         max_scans: at most this many scans are used (spread evenly over the inputs).
-        min_accepted: fewer scans passing the quality checks than this: adaptation stops with a clear error.
+        min_accepted: fewer scans passing the quality checks than this: no pseudo-labels teach the round; it adapts
+            to the device's look alone (rehearsal scans in the scans' grey levels) when ``rehearsal_look`` allows,
+            else (and always for surgical frames) adaptation stops with a clear error.
+        min_in_domain: fewer anterior-segment B-scans among the inputs than this: adaptation stops with a clear error
+            (wrong files).
         rehearsal: realistic phantom scans (exact labels) mixed into each round, so that the model keeps what it
             knows where the pseudo-labels say nothing (0: none).
-        spurs: also adapt the spur model, on the spurs the checks trust (confident, on the wall, the same on the
-            mirrored scan).
+        rehearsal_look: ``histogram``: the rehearsal scans take the grey-level histogram of the user's scans
+            (exact labels in the device's look, :mod:`antseg.adaptation.restyle`); ``none``: the phantom's look.
+        spurs: also fine-tune the spur model, on the spurs the checks trust (confident, on the wall, the same on
+            the mirrored scan); a round's spur model is kept only when :mod:`antseg.adaptation.spur_guard` finds it
+            no worse. Off by default: measured, it has not yet made spurs better (``docs/results/adaptation.md``),
+            and the spur model given is then installed unchanged.
+        spur_limit_mm: a fine-tuned spur model must stay within this distance of every trusted held-out spur.
         spur_mirror_mm: a pseudo-spur must lie within this distance of the one found on the mirrored scan.
         epochs: fine-tuning epochs per round for the segmentation (the budget may stop it sooner).
         spur_epochs: stage-1 epochs per round for the spur model.
@@ -34,8 +43,11 @@ class AdaptConfig:
     rounds: int = 2
     max_scans: int = 200
     min_accepted: int = 3
+    min_in_domain: int = 3
     rehearsal: int = 24
-    spurs: bool = True
+    rehearsal_look: str = "histogram"
+    spurs: bool = False
+    spur_limit_mm: float = 0.25
     spur_mirror_mm: float = 0.1
     epochs: int = 8
     spur_epochs: int = 4

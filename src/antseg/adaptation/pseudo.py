@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from antseg.adaptation.restyle import StyleBank
 from antseg.anatomy import SPURS, default_colour
 from antseg.biometry.ranges import base_measure
 from antseg.data.canonical import load_dataset, write_dataset_files, write_mask
@@ -36,6 +37,8 @@ class Pseudo:
     accepted: bool
     why: str
     spurs: dict[str, tuple[float, float] | None]
+    path: str = ""
+    in_domain: bool = True
 
 
 def judge(res: ScanResult, spur_mirror_mm: float, spur_confidence: float) -> tuple[bool, str, dict]:
@@ -78,7 +81,7 @@ def pseudo_label(
             break
         res = pipe.run(read_image(f), name=f.name)
         ok, why, spurs = judge(res, spur_mirror_mm, pipe.config.limits.spur_confidence)
-        made.append(Pseudo(f.name, ok, why, spurs))
+        made.append(Pseudo(f.name, ok, why, spurs, str(f), res.in_domain))
         if ok:
             cid = f"u{i:04d}"
             write_png(out / "images" / f"{cid}.png", res.image)
@@ -92,13 +95,13 @@ def pseudo_label(
             ))  # fmt: skip
         if progress:
             progress(i + 1, len(files))
-    if cases:
-        manifest = Manifest(
-            name="pseudo-labels", modality="asoct",
-            structures=[Structure(n, k + 1, default_colour(n, k)) for k, n in enumerate(pipe.structures)],
-            landmarks=list(SPURS), spacing_mm=None, groups=["unlabelled"], provenance={"generator": "antseg adapt"},
-        )  # fmt: skip
-        write_dataset_files(out, manifest, cases)
+    # Written even when no scan is accepted: a round may then adapt to the device's look alone.
+    manifest = Manifest(
+        name="pseudo-labels", modality="asoct",
+        structures=[Structure(n, k + 1, default_colour(n, k)) for k, n in enumerate(pipe.structures)],
+        landmarks=list(SPURS), spacing_mm=None, groups=["unlabelled"], provenance={"generator": "antseg adapt"},
+    )  # fmt: skip
+    write_dataset_files(out, manifest, cases)
     return made
 
 
@@ -114,13 +117,18 @@ def rehearsal_phantom(out: Path, n: int, seed: int, structures: list[str]) -> Pa
 
 
 def merge(
-    pseudo: Path, phantom: Path | None, out: Path, val_share: float = 0.15, seed: int = 0, spurs: bool = False
-) -> Path:
+    pseudo: Path, phantom: Path | None, out: Path, val_share: float = 0.15, seed: int = 0, spurs: bool = False,
+    look: StyleBank | None = None, labelled: Path | None = None,
+) -> Path:  # fmt: skip
     """One dataset for fine-tuning: the pseudo-labelled scans (a few held out for validation) and the phantom.
 
     Args:
         spurs: for the spur model: only the scans whose two spurs are both trusted (an untrusted spur is
             unknown, not absent, and must not teach the model that it is absent).
+        look: the user's scans the phantom's training scans take their look from (None: the phantom's own); its
+            validation scans keep the phantom's look, so that validation still sees what the model knew.
+        labelled: the user's corrected scans (a canonical dataset), trained on in every round when they label
+            every structure of the pseudo-labels (a structure they leave out would be taught as absent).
     """
     import shutil
 
@@ -139,19 +147,29 @@ def merge(
         c.split = "val" if k in val else "train"
         cases.append(c)
     manifest = ps.manifest
-    if phantom is not None:
-        ph = load_dataset(phantom)
-        order = [ph.structures.index(s) for s in ps.structures]
-        for c in ph.cases:
-            cid = f"ph_{c.case_id}"
-            shutil.copy(phantom / c.image, out / "images" / f"{cid}{Path(c.image).suffix}")
-            masks = ph.load_masks(c)[order]
+    extra = [(labelled, "labelled", "lab_")] if labelled is not None else []
+    extra += [(phantom, "phantom", "ph_")] if phantom is not None else []
+    for root, group, prefix in extra:
+        ds = load_dataset(root)
+        if not set(ps.structures) <= set(ds.structures):
+            continue
+        order = [ds.structures.index(s) for s in ps.structures]
+        for c in ds.cases:
+            if spurs and group == "labelled" and any(c.landmarks.get(n) is None for n in manifest.landmarks):
+                continue  # a spur left unmarked is unknown, not absent
+            cid, suffix = f"{prefix}{c.case_id}", Path(c.image).suffix
+            if look is not None and group == "phantom" and c.split != "val":
+                write_png(out / "images" / f"{cid}{suffix}", look.apply(read_image(root / c.image)))
+            else:
+                shutil.copy(root / c.image, out / "images" / f"{cid}{suffix}")
+            masks = ds.load_masks(c)[order]
+            split = "train" if group == "labelled" else (c.split if c.split in ("train", "val") else "train")
+            landmarks = {n: c.landmarks.get(n) for n in manifest.landmarks}
             cases.append(Case(
-                case_id=cid, patient_id=f"ph_{c.patient_id}", image=f"images/{cid}{Path(c.image).suffix}",
-                width=c.width, height=c.height, mask=write_mask(out, cid, masks), group="phantom",
-                split=c.split if c.split in ("train", "val") else "train", spacing=c.spacing,
-                landmarks=dict(c.landmarks),
+                case_id=cid, patient_id=f"{prefix}{c.patient_id}", image=f"images/{cid}{suffix}", width=c.width,
+                height=c.height, mask=write_mask(out, cid, masks), group=group, split=split, spacing=c.spacing,
+                landmarks=landmarks,
             ))  # fmt: skip
-        manifest.groups = ["unlabelled", "phantom"]
+    manifest.groups = ["unlabelled"] + [g for _, g, _ in extra]
     write_dataset_files(out, manifest, cases)
     return out

@@ -16,9 +16,13 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from antseg.adaptation.config import AdaptConfig
+from antseg.adaptation.labelled import LABELS_SHARE, fine_tune_on_labels, labelled_dataset
 from antseg.adaptation.pseudo import merge, pseudo_label, rehearsal_phantom
 from antseg.adaptation.record import WORK, new_run_folder, read_record, write_record
+from antseg.adaptation.restyle import StyleBank, check_style
+from antseg.adaptation.spur_guard import judge_spur_round
 from antseg.config import dump_config
+from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
 from antseg.inference.inputs import collect_inputs
 from antseg.io.output_folder import existing_paths, write_owner_marker
@@ -28,6 +32,9 @@ from antseg.scan.pipeline import ScanPipeline
 
 #: The share of a round's time that labelling may take (the rest trains).
 LABEL_SHARE = 0.45
+
+#: The structures the rehearsal phantom draws: a model with others gets no rehearsal.
+REHEARSED = {"anterior_chamber", "lens", "nucleus", "left_iris", "right_iris", "cornea"}
 
 
 def _spread(files: list[Path], n: int) -> list[Path]:
@@ -65,6 +72,7 @@ def adapt(
     out: str | Path,
     spurs: str | Path | None = None,
     cfg: AdaptConfig | None = None,
+    labels: str | Path | None = None,
     resume: bool = False,
     overwrite: bool = False,
     log: Callable[[str], None] = print,
@@ -76,7 +84,9 @@ def adapt(
         weights: segmentation model to start from (``default``, a run folder or a checkpoint); ``surgical`` or a
             surgical-video model adapts to cataract-surgery frames (:mod:`antseg.adaptation.surgical`).
         scans: scan files and folders (any format ``predict`` reads); for a surgical model, videos and frames.
-        spurs: spur model to adapt as well (None: segmentation only).
+        spurs: spur model to put in the run folder, fine-tuned with ``cfg.spurs`` or corrected spurs (None: none).
+        labels: corrected scans (``antseg label``'s LabelMe folder, corrected, or a canonical dataset): both
+            models are fine-tuned on them first (:mod:`antseg.adaptation.labelled`), and they join every round.
         resume: continue an interrupted adaptation in ``out`` from its last finished round.
         progress: ``(rounds done, rounds)``.
 
@@ -86,50 +96,75 @@ def adapt(
     from antseg.adaptation.surgical import adapt_surgical, surgical_start
 
     if surgical_start(weights) is not None:  # a surgical-video model: frames or videos (spurs do not apply)
+        if labels is not None:
+            raise AntsegInputError(Path(labels), "--labels is for AS-OCT models; fine-tune a surgical model with "
+                                   "'antseg train seg' on labelled frames")  # fmt: skip
         return adapt_surgical(weights, scans, out, cfg, resume=resume, overwrite=overwrite, log=log, progress=progress)
     cfg = cfg or AdaptConfig()
+    check_style(cfg.rehearsal_look)
+    if labels is not None and not Path(labels).is_dir():
+        raise AntsegInputError(Path(labels), "not a folder: give the LabelMe folder 'antseg label' wrote, or a dataset")
+    if cfg.rounds < (0 if labels is not None else 1):
+        raise AntsegInputError(None, f"rounds must be at least {0 if labels is not None else 1}, got {cfg.rounds}")
     out = Path(out)
     files = _spread(collect_inputs([Path(p) for p in scans]), cfg.max_scans)
-    inputs = existing_paths(scans, weights, spurs)
+    inputs = existing_paths(scans, weights, spurs, labels)
     if resume:
         state = read_record(out)
     else:
         new_run_folder(out, overwrite, inputs)
-        state = {"from": {"segmentation": str(weights), "spurs": None if spurs is None else str(spurs)},
+        state = {"from": {"segmentation": str(weights), "spurs": None if spurs is None else str(spurs),
+                          "labels": None if labels is None else str(labels)},
                  "scans": [str(f) for f in files], "config": asdict(cfg), "rounds": [], "done": False}  # fmt: skip
         dump_config(cfg, out / "adapt_config.yaml")
         write_record(out, state)
     try:
-        return _adapt(weights, spurs, files, out, cfg, state, log, progress)
+        return _adapt(weights, spurs, labels, files, out, cfg, state, log, progress)
     except BaseException:
-        if not resume and not state["rounds"]:
+        if not resume and not state["rounds"] and "labelled" not in state:
             shutil.rmtree(out, ignore_errors=True)  # nothing finished: leave nothing behind
         raise
 
 
-def _adapt(weights, spurs, files, out, cfg, state, log, progress) -> dict:
+def _adapt(weights, spurs, labels, files, out, cfg, state, log, progress) -> dict:
     if cfg.spacing is None:
         # Every round measures with the starting model's spacing: the fine-tuned checkpoints are trained on
         # pseudo-labels of mixed spacing and record none, and the quality checks need one.
         sp = read_checkpoint(runs.segmentation_checkpoint(weights)).meta.spacing_mm
         cfg = replace(cfg, spacing=tuple(float(v) for v in sp) if sp else None)
-    t0 = time.monotonic() - sum(r["seconds"] for r in state["rounds"])
-    seg_now = state["rounds"][-1]["segmentation"] if state["rounds"] else str(weights)
-    spur_now = state["rounds"][-1].get("spurs") if state["rounds"] else (None if spurs is None else str(spurs))
+    t0 = time.monotonic() - sum(r["seconds"] for r in state["rounds"]) - state.get("labelled", {}).get("seconds", 0)
+    data = None
+    if labels is not None:
+        data = labelled_dataset(Path(labels), out / WORK / "labelled", cfg.spacing)
+        have = set(load_dataset(data).structures)
+        missing = [n for n in read_checkpoint(runs.segmentation_checkpoint(weights)).meta.structures if n not in have]
+        if missing and cfg.rounds:
+            log(f"the corrected scans do not label {', '.join(missing)}: they teach the first fine-tuning only, "
+                "not the rounds (a structure left out would be taught as absent)")  # fmt: skip
+        if "labelled" not in state:
+            share = LABELS_SHARE if cfg.rounds else 1.0
+            start_spur = None if spurs is None else str(spurs)
+            state["labelled"] = fine_tune_on_labels(str(weights), start_spur, data, out / WORK / "corrected", cfg,
+                                                    share * cfg.budget_s, log)  # fmt: skip
+            write_record(out, state)
+    fitted = state.get("labelled", {})
+    seg_now = state["rounds"][-1]["segmentation"] if state["rounds"] else fitted.get("segmentation", str(weights))
+    kept = [r["spurs"] for r in state["rounds"] if r.get("spurs")]
+    spur_now = kept[-1] if kept else (fitted.get("spurs") or (None if spurs is None else str(spurs)))
     for k in range(len(state["rounds"]), cfg.rounds):
         left = cfg.budget_s - (time.monotonic() - t0)
         if left <= 0:
             log(f"budget spent after {k} round(s)")
             break
         r0 = time.monotonic()
-        rnd = _round(k, seg_now, spur_now, files, out, cfg, left / (cfg.rounds - k), log)
+        rnd = _round(k, seg_now, spur_now, files, out, cfg, left / (cfg.rounds - k), log, data)
         rnd["seconds"] = time.monotonic() - r0
         state["rounds"].append(rnd)
         seg_now, spur_now = rnd["segmentation"], rnd.get("spurs") or spur_now
         write_record(out, state)
         if progress:
             progress(k + 1, cfg.rounds)
-    if not state["rounds"]:
+    if not state["rounds"] and not fitted:
         raise AntsegInputError(out, "the time budget ended before the first round: give a larger --budget")
     _install(out, seg_now, spur_now, state, len(files), cfg.spacing)
     state["done"] = True
@@ -140,14 +175,15 @@ def _adapt(weights, spurs, files, out, cfg, state, log, progress) -> dict:
 
 
 def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg: AdaptConfig, budget: float,
-           log: Callable[[str], None]) -> dict:  # fmt: skip
+           log: Callable[[str], None], labelled: Path | None = None) -> dict:  # fmt: skip
     """One round: label the scans with the current models, keep what the checks trust, fine-tune both."""
     from antseg.training import TrainConfig, train_segmentation
 
     work = out / WORK / f"round{k + 1}"
     if work.exists():
         shutil.rmtree(work)  # an interrupted round starts again
-    pipe = ScanPipeline(seg, spur, ScanConfig(spacing=cfg.spacing), cfg.device)
+    # Without spur fine-tuning no spur is needed: whether masks are trusted depends on spur-free measures only.
+    pipe = ScanPipeline(seg, spur if cfg.spurs else None, ScanConfig(spacing=cfg.spacing), cfg.device)
     t0 = time.monotonic()
     # Labelling may take at most LABEL_SHARE of the round, in an order spread over the scans, so a slow machine
     # still trains on a varied subset instead of labelling everything and training on nothing.
@@ -156,17 +192,25 @@ def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg
     if len(made) < len(files):
         log(f"round {k + 1}: labelled {len(made)} of {len(files)} scans within the round's labelling time")
     accepted = [p for p in made if p.accepted]
+    scans = [Path(p.path) for p in made if p.in_domain]  # the device's look: every anterior-segment B-scan
     spurs_ok = sum(v is not None for p in accepted for v in p.spurs.values())
     log(f"round {k + 1}: {len(accepted)} of {len(made)} scans pass the checks ({spurs_ok} spurs trusted)")
-    if len(accepted) < cfg.min_accepted:
+    can_rehearse = cfg.rehearsal > 0 and set(pipe.structures) <= REHEARSED
+    look_alone = can_rehearse and cfg.rehearsal_look == "histogram" and len(scans) >= cfg.min_in_domain
+    if len(accepted) < cfg.min_accepted and not look_alone:
         reasons = sorted({p.why.split(":")[0] for p in made if not p.accepted})
         raise AntsegInputError(None, f"only {len(accepted)} of {len(made)} scans pass the quality checks (need "
                                f"{cfg.min_accepted}): {'; '.join(reasons[:3])}")  # fmt: skip
-    phantom = None
-    if cfg.rehearsal > 0 and set(pipe.structures) <= {"anterior_chamber", "lens", "nucleus", "left_iris",
-                                                       "right_iris", "cornea"}:  # fmt: skip
-        phantom = _rehearsal(out / WORK / "phantom", cfg, pipe.structures)
-    data = merge(work / "pseudo", phantom, work / "data", seed=cfg.seed + k)
+    if len(accepted) < cfg.min_accepted:
+        # The scans are B-scans of the device but the models are not consistent enough on them to teach
+        # themselves: the look alone is learnt, from phantom scans with exact labels in the scans' grey levels.
+        log(f"round {k + 1}: too few scans pass the checks to teach the models; adapting to the device's look "
+            f"alone (phantom scans in the grey levels of {len(scans)} of your scans)")  # fmt: skip
+    phantom = _rehearsal(out / WORK / "phantom", cfg, pipe.structures) if can_rehearse else None
+    look = None
+    if phantom is not None and cfg.rehearsal_look == "histogram":
+        look = StyleBank(scans, seed=cfg.seed + k)
+    data = merge(work / "pseudo", phantom, work / "data", seed=cfg.seed + k, look=look, labelled=labelled)
     left = budget - (time.monotonic() - t0)
     seg_budget = left * (0.6 if spur and cfg.spurs else 1.0)
     tcfg = TrainConfig(init=str(seg), epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed + k,
@@ -177,25 +221,49 @@ def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg
     log(f"round {k + 1}: segmentation fine-tuned for {res.epochs_done} epoch(s) (validation Dice "
         f"{res.best_score:.3f} on pseudo-labels and phantom)")  # fmt: skip
     record = {"round": k + 1, "scans": len(made), "accepted": len(accepted), "spurs_trusted": spurs_ok,
+              "look_alone": len(accepted) < cfg.min_accepted,
               "rejected": {p.name: p.why for p in made if not p.accepted}, "segmentation": new_seg,
               "phantom_rehearsal": 0 if phantom is None else cfg.rehearsal}  # fmt: skip
     both = sum(all(v is not None for v in p.spurs.values()) for p in accepted)
     if spur and cfg.spurs and both >= cfg.min_accepted:
         from antseg.training.spurs import SpurConfig, train_spurs
 
-        sdata = merge(work / "pseudo", phantom, work / "spur_data", seed=cfg.seed + k, spurs=True)
+        # A quarter of the trusted scans are held out: the guard checks the candidate on them.
+        sdata = merge(work / "pseudo", phantom, work / "spur_data", val_share=0.25, seed=cfg.seed + k, spurs=True,
+                      look=look, labelled=labelled)  # fmt: skip
         left = budget - (time.monotonic() - t0)
-        scfg = replace(tcfg, init=str(spur), epochs=cfg.spur_epochs, time_budget_s=max(1.0, 0.7 * left))
+        scfg = replace(tcfg, init=str(spur), epochs=cfg.spur_epochs, time_budget_s=max(1.0, 0.6 * left))
         sres = train_spurs(sdata, work / "spur", scfg, SpurConfig(refine_steps=cfg.refine_steps), log=lambda s: None)
-        record["spurs"] = str(sres["checkpoint"])
-        log(f"round {k + 1}: spur model fine-tuned on {both} scans with both spurs trusted")
+        v = judge_spur_round(spur, sres["checkpoint"], sdata, cfg.spacing, cfg.spur_limit_mm, cfg.device)
+        record["spur_check"] = {"kept": v.keep, "why": v.why, "phantom_px_before_after": list(v.phantom_px),
+                                "held_out_worst_mm": v.held_out_mm, "held_out_spurs": v.held_out_n}  # fmt: skip
+        if v.keep:
+            record["spurs"] = str(sres["checkpoint"])
+            log(f"round {k + 1}: spur model fine-tuned on {both} scans with both spurs trusted, and kept")
+        else:
+            log(f"round {k + 1}: the fine-tuned spur model is not kept: {v.why}")
+    elif spur and cfg.spurs:
+        why = f"only {both} scan(s) with both spurs trusted (need {cfg.min_accepted}): not fine-tuned"
+        record["spur_check"] = {"kept": False, "why": why}
+        log(f"round {k + 1}: spur model {why}")
     return record
 
 
 def _install(out: Path, seg: str, spur: str | None, state: dict, n_scans: int, spacing=None) -> None:
     """Copy the last round's checkpoints to ``out/best.pt`` and ``out/spur.pt``, saying in their metadata that
-    they were adapted (reports made with them say so)."""
-    what = f"adapted without labels (self-training, {len(state['rounds'])} round(s)) on {n_scans} scans"
+    they were adapted (reports made with them say so); a spur model no round changed is copied as it was."""
+    parts = []
+    if state.get("labelled"):
+        parts.append(f"fine-tuned on {state['labelled']['scans']} corrected scan(s)")
+    if state["rounds"]:
+        last = state["rounds"][-1]
+        look = ", phantom scans in their grey levels" if state["config"].get("rehearsal_look") == "histogram" else ""
+        parts.append(f"adapted without labels ({len(state['rounds'])} round(s) on {n_scans} scans, "
+                     f"{last['accepted']} trusted as pseudo-labels{look})")  # fmt: skip
+    what = ", then ".join(parts)
+    if spur and spur == state["from"]["spurs"]:  # not fine-tuned, or no round's spur model was kept: as given
+        shutil.copyfile(runs.spur_checkpoint(spur), out / runs.SPUR)
+        spur = None
     for src, name in ((seg, runs.BEST), (spur, runs.SPUR)):
         if not src:
             continue

@@ -18,7 +18,17 @@ def adapt(
         ..., help="Unlabelled scans and folders of scans of your device (surgical: videos and frames)."
     ),
     out: Path = typer.Option(..., "--out", help="Run folder for the adapted models (use it wherever 'default' is)."),
-    spurs: str = typer.Option("default", help="Spur model to adapt too ('none': segmentation only)."),
+    spurs: str = typer.Option("default", help="Spur model to put in the run folder ('none': no spur model)."),
+    adapt_spurs: bool = typer.Option(
+        None,
+        "--adapt-spurs/--keep-spurs",
+        help="Fine-tune the spur model too, kept only where a check finds it no worse (default: keep it as given).",
+    ),
+    labels: Path = typer.Option(
+        None,
+        "--labels",
+        help="Corrected scans ('antseg label' LabelMe folder, corrected, or a dataset): fine-tune on them first.",
+    ),
     budget: float = typer.Option(None, help="Wall-clock seconds for the whole adaptation (default 300)."),
     rounds: int = typer.Option(None, help="Pseudo-label and fine-tune rounds (default 2)."),
     spacing: str = typer.Option(None, help="mm per pixel 'S' or 'SX,SY' of the scans (default: the model's)."),
@@ -35,13 +45,14 @@ def adapt(
     from antseg.adaptation import adapt as run_adapt
     from antseg.config import load_config
 
-    cfg = load_config(AdaptConfig, config, budget_s=budget, rounds=rounds, seed=seed, device=device,
+    cfg = load_config(AdaptConfig, config, budget_s=budget, rounds=rounds, seed=seed, device=device, spurs=adapt_spurs,
                       spacing=parse_floats(spacing, 2, "--spacing"))  # fmt: skip
     with progress_bar("adapt", unit="rounds") as update:
         res = run_adapt(
-            weights, scans, out, spurs=None if spurs.lower() == "none" else spurs, cfg=cfg, resume=resume,
-            overwrite=overwrite, log=lambda s: console.print(s, markup=False), progress=update,
+            weights, scans, out, spurs=None if spurs.lower() == "none" else spurs, cfg=cfg, labels=labels,
+            resume=resume, overwrite=overwrite, log=lambda s: console.print(s, markup=False), progress=update,
         )  # fmt: skip
-    last = res["rounds"][-1]
-    console.print(f"[green]adapted[/] in {res['seconds']:.0f} s: {last['accepted']} of {last['scans']} inputs used; "
-                  f"models in {out}")  # fmt: skip
+    used = f"{res['rounds'][-1]['accepted']} of {res['rounds'][-1]['scans']} inputs trusted" if res["rounds"] else ""
+    if res.get("labelled"):
+        used = f"{res['labelled']['scans']} corrected scan(s)" + (f", {used}" if used else "")
+    console.print(f"[green]adapted[/] in {res['seconds']:.0f} s ({used}); models in {out}")
