@@ -11,7 +11,8 @@ class AdaptConfig:
 
     Attributes:
         budget_s: wall-clock seconds for the whole adaptation (all rounds, segmentation and spurs).
-        rounds: pseudo-label and fine-tune rounds; each round's model labels the next round's scans.
+        rounds: pseudo-label and fine-tune rounds; each round's model labels the next round's scans (None: 2, or 0
+            with corrected scans, ``--labels``: measured, rounds after them undid part of what they taught).
         max_scans: at most this many scans are used (spread evenly over the inputs).
         min_accepted: fewer scans passing the quality checks than this: no pseudo-labels teach the round; it adapts
             to the device's look alone (rehearsal scans in the scans' grey levels) when ``rehearsal_look`` allows,
@@ -40,7 +41,7 @@ class AdaptConfig:
     """
 
     budget_s: float = 300.0
-    rounds: int = 2
+    rounds: int | None = None
     max_scans: int = 200
     min_accepted: int = 3
     min_in_domain: int = 3

@@ -86,7 +86,8 @@ def adapt(
         scans: scan files and folders (any format ``predict`` reads); for a surgical model, videos and frames.
         spurs: spur model to put in the run folder, fine-tuned with ``cfg.spurs`` or corrected spurs (None: none).
         labels: corrected scans (``antseg label``'s LabelMe folder, corrected, or a canonical dataset): both
-            models are fine-tuned on them first (:mod:`antseg.adaptation.labelled`), and they join every round.
+            models are fine-tuned on them first (:mod:`antseg.adaptation.labelled`); self-training rounds follow
+            only when ``cfg.rounds`` asks for them, and the corrected scans join every round.
         resume: continue an interrupted adaptation in ``out`` from its last finished round.
         progress: ``(rounds done, rounds)``.
 
@@ -95,12 +96,14 @@ def adapt(
     """
     from antseg.adaptation.surgical import adapt_surgical, surgical_start
 
+    cfg = cfg or AdaptConfig()
+    if cfg.rounds is None:  # measured: rounds after corrected scans undo part of what they taught
+        cfg = replace(cfg, rounds=0 if labels is not None else 2)
     if surgical_start(weights) is not None:  # a surgical-video model: frames or videos (spurs do not apply)
         if labels is not None:
             raise AntsegInputError(Path(labels), "--labels is for AS-OCT models; fine-tune a surgical model with "
                                    "'antseg train seg' on labelled frames")  # fmt: skip
         return adapt_surgical(weights, scans, out, cfg, resume=resume, overwrite=overwrite, log=log, progress=progress)
-    cfg = cfg or AdaptConfig()
     check_style(cfg.rehearsal_look)
     if labels is not None and not Path(labels).is_dir():
         raise AntsegInputError(Path(labels), "not a folder: give the LabelMe folder 'antseg label' wrote, or a dataset")
@@ -111,6 +114,7 @@ def adapt(
     inputs = existing_paths(scans, weights, spurs, labels)
     if resume:
         state = read_record(out)
+        labels = labels if labels is not None else state["from"].get("labels")
     else:
         new_run_folder(out, overwrite, inputs)
         state = {"from": {"segmentation": str(weights), "spurs": None if spurs is None else str(spurs),

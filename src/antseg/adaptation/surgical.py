@@ -87,6 +87,7 @@ def adapt_surgical(
         the record written to ``out/adaptation.json``.
     """
     cfg, pseudo = cfg or AdaptConfig(), pseudo or SurgicalPseudoConfig()
+    cfg = replace(cfg, rounds=2) if cfg.rounds is None else cfg
     start = surgical_start(weights)
     if start is None:
         raise AntsegInputError(weights, "is not a surgical-video model (give 'surgical' or a surgical run folder)")

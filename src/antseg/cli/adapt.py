@@ -30,7 +30,7 @@ def adapt(
         help="Corrected scans ('antseg label' LabelMe folder, corrected, or a dataset): fine-tune on them first.",
     ),
     budget: float = typer.Option(None, help="Wall-clock seconds for the whole adaptation (default 300)."),
-    rounds: int = typer.Option(None, help="Pseudo-label and fine-tune rounds (default 2)."),
+    rounds: int = typer.Option(None, help="Pseudo-label and fine-tune rounds (default 2; 0 with --labels)."),
     spacing: str = typer.Option(None, help="mm per pixel 'S' or 'SX,SY' of the scans (default: the model's)."),
     seed: int = typer.Option(None, help="Random seed (default 0)."),
     config: Path = typer.Option(None, "--config", help="YAML file with AdaptConfig fields."),
@@ -38,9 +38,10 @@ def adapt(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted adaptation in --out."),
     overwrite: bool = typer.Option(False, help="Replace an earlier adaptation in --out."),
 ) -> None:
-    """Fit the models to your device without labels: the pipeline labels your scans, the labels its quality
-    checks trust are kept, phantom scans with exact labels are mixed in, and the models are fine-tuned, round by
-    round. Then: antseg report SCANS --weights OUT --spurs OUT."""
+    """Fit the models to your device: with --labels, fine-tune on your corrected scans first (the large gain);
+    then self-train without labels: the pipeline labels your scans, the labels its quality checks trust are kept,
+    phantom scans with exact labels in your scans' grey levels are mixed in, and the segmentation is fine-tuned,
+    round by round. Then: antseg report SCANS --weights OUT --spurs OUT."""
     from antseg.adaptation import AdaptConfig
     from antseg.adaptation import adapt as run_adapt
     from antseg.config import load_config
