@@ -75,16 +75,25 @@ def segmentation_markdown(results: list[dict], structures: list[str]) -> list[st
                 f"| {name} | {method} | " + " | ".join(cells)
                 + f" | {x['n']} | {x['n_missed']} | {x['n_false_positive']} |"
             )  # fmt: skip
-    groups = sorted({g["group"] for r in ok for g in r["by_group"]})
-    if groups and groups != [""]:
-        lines += ["", "Dice by diagnosis group (mean ± sd):", ""]
-        lines.append("| Group | Method | " + " | ".join(display_name(s) for s in structures) + " |")
-        lines.append("| :-- | :-- |" + " :-- |" * len(structures))
-        for g in groups:
-            for i, r in enumerate(ok):
-                cells = {x["structure"]: x for x in r["by_group"] if x["group"] == g}
-                vals = [_pm(cells[s]["dice_mean"], cells[s]["dice_sd"], 4) if s in cells else "" for s in structures]
-                lines.append(f"| {g or '-' if i == 0 else ''} | {_label(r)} | " + " | ".join(vals) + " |")
+    lines += _group_table("Dice by diagnosis group (mean ± sd):", ok, "structure", structures, display_name,
+                          ("dice_mean", "dice_sd", 4))  # fmt: skip
+    return lines
+
+
+def _group_table(title: str, results: list[dict], key: str, names: list[str], header, stat: tuple) -> list[str]:
+    """The by-diagnosis-group table of ``results`` (one column per ``names`` entry found under ``key`` in each
+    result's ``by_group`` rows, ``stat`` = (mean field, sd field, digits)); nothing when there are no groups."""
+    groups = sorted({g["group"] for r in results for g in r["by_group"]})
+    if not groups or groups == [""]:
+        return []
+    mean, sd, digits = stat
+    lines = ["", title, "", "| Group | Method | " + " | ".join(header(n) for n in names) + " |",
+             "| :-- | :-- |" + " :-- |" * len(names)]  # fmt: skip
+    for g in groups:
+        for i, r in enumerate(results):
+            cells = {x[key]: x for x in r["by_group"] if x["group"] == g}
+            vals = [_pm(cells[n][mean], cells[n][sd], digits) if n in cells else "" for n in names]
+            lines.append(f"| {g or '-' if i == 0 else ''} | {_label(r)} | " + " | ".join(vals) + " |")
     return lines
 
 
@@ -124,16 +133,8 @@ def spur_markdown(results: list[dict]) -> list[str]:
                 f"| {site} | {method} | " + " | ".join(cells)
                 + f" | {um} | {x['n']} | {x['n_missed']} | {x['n_false_positive']} |"
             )  # fmt: skip
-    groups = sorted({g["group"] for r in results for g in r["by_group"]})
-    if groups and groups != [""]:
-        lines += ["", "Spur error by diagnosis group (MPD px, mean ± sd):", ""]
-        lines.append("| Group | Method | " + " | ".join(site_label(n) for n in names) + " |")
-        lines.append("| :-- | :-- |" + " :-- |" * len(names))
-        for g in groups:
-            for i, r in enumerate(results):
-                cells = {x["landmark"]: x for x in r["by_group"] if x["group"] == g}
-                vals = [_pm(cells[n]["mean_px"], cells[n]["sd_px"], 2) if n in cells else "" for n in names]
-                lines.append(f"| {g or '-' if i == 0 else ''} | {_label(r)} | " + " | ".join(vals) + " |")
+    lines += _group_table("Spur error by diagnosis group (MPD px, mean ± sd):", results, "landmark", names,
+                          site_label, ("mean_px", "sd_px", 2))  # fmt: skip
     return lines
 
 
