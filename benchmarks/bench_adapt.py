@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -37,13 +36,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_zero_shot import evaluate  # noqa: E402
+from bench_zero_shot import evaluate, evaluate_folders  # noqa: E402
 
 from antseg.adaptation import AdaptConfig, adapt  # noqa: E402
 from antseg.data.canonical import load_dataset  # noqa: E402
 from antseg.io.images import read_image, to_grey, write_png  # noqa: E402
-from antseg.metrics.segmentation import dice_iou  # noqa: E402
-from antseg.scan import ScanConfig, ScanPipeline  # noqa: E402
 
 KEYS = ("dice_anterior_chamber", "dice_iris", "dice_cornea", "dice_lens", "spur_wall_error_px", "spur_error_px")
 
@@ -177,25 +174,6 @@ def run_canonical(args, tmp: Path) -> dict:
     return {"results": out, "adaptation": _record(rec)}
 
 
-def _folder_scores(root: Path, seg: str, spacing, names: list[str] | None = None) -> dict:
-    pipe = ScanPipeline(seg, None, ScanConfig(spacing=spacing), "cpu")
-    rows = []
-    for f in sorted((root / "images").glob("*.png")):
-        if names is not None and f.name not in names:
-            continue
-        res = pipe.run(read_image(f), f.name)
-        row = {}
-        for name, mask in (("cornea", "cornea"), ("iris", "iris")):
-            truth = to_grey(read_image(root / mask / f.name)) > 127
-            if name == "cornea":
-                pred = res.mask("cornea")
-            else:
-                pred = res.mask("left_iris") | res.mask("right_iris")
-            row[f"dice_{name}"] = dice_iou(pred, truth)[0]
-        rows.append(row)
-    return {k: statistics.fmean(r[k] for r in rows) for k in rows[0]} | {"n": len(rows)}
-
-
 def _folder_dataset(root: Path, out: Path, train: list[str], spacing, only_train: bool = False) -> Path:
     """The folders as a canonical dataset (cornea, left and right iris: the iris mask split at the image's middle
     column), ``train`` in the train split and the rest in val: what a user gets by correcting pre-labels."""
@@ -228,9 +206,9 @@ def _folder_dataset(root: Path, out: Path, train: list[str], spacing, only_train
 def run_folders(args, tmp: Path) -> dict:
     spacing = tuple(float(v) for v in args.spacing.split(",")) * (1 if "," in args.spacing else 2) if args.spacing \
         else None  # fmt: skip
-    out = {"zero-shot": _folder_scores(args.data, "default", spacing)}
+    out = {"zero-shot": evaluate_folders(args.data, "default", spacing)}
     run, rec = _adapt(args.data / "images", tmp / "adapted", args.budget, spacing, args.seed)
-    out["adapted without labels"] = _folder_scores(args.data, str(run), spacing)
+    out["adapted without labels"] = evaluate_folders(args.data, str(run), spacing)
     from antseg.training import TrainConfig, train_segmentation
 
     names = sorted(f.name for f in (args.data / "images").glob("*.png"))
@@ -241,16 +219,16 @@ def run_folders(args, tmp: Path) -> dict:
                            seed=args.seed, val_every=5), log=lambda s: None)  # fmt: skip
         secs = time.perf_counter() - t0
         rest = names[k:]
-        out[f"zero-shot, scans {k + 1}-{len(names)}"] = _folder_scores(args.data, "default", spacing, rest)
-        out[f"adapted, scans {k + 1}-{len(names)}"] = _folder_scores(args.data, str(run), spacing, rest)
-        row = _folder_scores(args.data, str(tmp / f"seg{k}"), spacing, rest)
+        out[f"zero-shot, scans {k + 1}-{len(names)}"] = evaluate_folders(args.data, "default", spacing, rest)
+        out[f"adapted, scans {k + 1}-{len(names)}"] = evaluate_folders(args.data, str(run), spacing, rest)
+        row = evaluate_folders(args.data, str(tmp / f"seg{k}"), spacing, rest)
         out[f"fine-tuned on {k} labelled, scans {k + 1}-{len(names)}"] = row | {"train_s": secs}
         if args.with_labels:
             labels = _folder_dataset(args.data, tmp / f"labels{k}", names[:k], spacing, only_train=True)
             for rounds in (0, 2):
                 run_k, rec_k = _adapt(args.data / "images", tmp / f"adapt_labels{k}_{rounds}", args.budget, spacing,
                                       args.seed, labels=labels, rounds=rounds)  # fmt: skip
-                row = _folder_scores(args.data, str(run_k), spacing, rest)
+                row = evaluate_folders(args.data, str(run_k), spacing, rest)
                 name = f"adapt --labels ({k} scans), {rounds} rounds, scans {k + 1}-{len(names)}"
                 out[name] = row | {"train_s": rec_k["wall_s"]}
     return {"results": out, "adaptation": _record(rec)}

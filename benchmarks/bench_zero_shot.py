@@ -4,6 +4,7 @@ canonical dataset it never saw, e.g. the real development eye.
 Usage:
     python benchmarks/bench_zero_shot.py REAL_DATASET [--seg default] [--spurs default] [--split test]
         [--out results.json] [--threads 2] [--refine-starts 8]
+    python benchmarks/bench_zero_shot.py REAL_FOLDER [--seg default]     # images/, cornea/, iris/ masks
     python benchmarks/bench_zero_shot.py REAL_DATASET --few-shot T0004-01,T0004-05 [--steps 80] [--lr 0.002]
         [--spur-epochs 15 --refine-steps 400 --seed 0]
 
@@ -12,7 +13,9 @@ and ``report`` run it. Prints Dice per structure the model and the dataset share
 together), the spur error in px (missed spurs counted apart) of the spur model alone and, with both models, of
 the spurs as the pipeline reports them (kept on the segmented angle wall, ``antseg.inference.spur_wall``), and
 CPU ms per scan of each step (with the mirror pass). Only structures and spurs the dataset labels are scored;
-nothing is written except ``--out``.
+nothing is written except ``--out``. A folder with ``images/``, ``cornea/`` and ``iris/`` (white-on-black masks,
+both irises in one; the second development device) instead gives Dice of the cornea and of both irises and the
+predicted / labelled iris area.
 
 ``--few-shot``: does pre-training on the phantom help a few real scans? Trains ``unet-lite`` on the named
 cases twice, from scratch and from ``default`` (same steps and settings), and scores both on the other
@@ -34,6 +37,7 @@ import torch
 
 from antseg.data.canonical import load_dataset
 from antseg.inference.spurs import REFINE_STARTS
+from antseg.io.images import read_image, to_grey
 from antseg.metrics.segmentation import dice_iou
 from antseg.scan import ScanConfig, ScanPipeline
 
@@ -41,6 +45,25 @@ from antseg.scan import ScanConfig, ScanPipeline
 def _error(p: dict, ref: tuple[float, float]) -> float:
     """Distance (px) from a predicted spur to its label; NaN when the model found none."""
     return math.nan if p["x"] is None else math.hypot(p["x"] - ref[0], p["y"] - ref[1])
+
+
+def evaluate_folders(root: Path, seg: str, spacing=None, names: list[str] | None = None) -> dict:
+    """Mean Dice of the cornea and of both irises together, and the predicted / labelled iris area, on a folder
+    ``images/`` with white-on-black ``cornea/`` and ``iris/`` masks of the same names (the second development
+    device's layout); ``names``: only these images."""
+    pipe = ScanPipeline(seg, None, ScanConfig(spacing=spacing), "cpu")
+    rows = []
+    for f in sorted((root / "images").glob("*.png")):
+        if names is not None and f.name not in names:
+            continue
+        res = pipe.run(read_image(f), f.name)
+        cornea, iris = (to_grey(read_image(root / m / f.name)) > 127 for m in ("cornea", "iris"))
+        pred_iris = res.mask("left_iris") | res.mask("right_iris")
+        rows.append({
+            "dice_cornea": dice_iou(res.mask("cornea"), cornea)[0], "dice_iris": dice_iou(pred_iris, iris)[0],
+            "iris_area_ratio": float(pred_iris.sum() / max(int(iris.sum()), 1)),
+        })  # fmt: skip
+    return {k: statistics.fmean(r[k] for r in rows) for k in rows[0]} | {"n": len(rows)}
 
 
 def evaluate(
@@ -146,7 +169,7 @@ def few_shot(
 
 
 def _print(res: dict) -> None:
-    for r in res["rows"]:
+    for r in res.get("rows", []):
         print("  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
     print("| measure | value |\n|---|---|")
     for k, v in res["summary"].items():
@@ -177,6 +200,9 @@ def main() -> None:
         for init, r in res.items():
             print(f"## {init}")
             _print(r)
+    elif not (args.real / "dataset.json").is_file() and (args.real / "iris").is_dir():
+        res = {"summary": evaluate_folders(args.real, args.seg or "default", names=None)}
+        _print(res)
     else:
         res = evaluate(args.real, args.seg or None, args.spurs or None, args.split, args.refine_starts)
         _print(res)

@@ -114,7 +114,8 @@ def test_scans_the_models_cannot_teach_themselves_on_adapt_them_to_the_look_alon
     assert "device's look alone (phantom scans in the grey levels of 8 of your scans)" in r.out
     rnd = json.loads((run / "adaptation.json").read_text())["rounds"][0]
     assert rnd["look_alone"] and rnd["phantom_rehearsal"] == 6
-    assert "phantom scans in their grey levels" in read_checkpoint(run / "best.pt").meta.dataset
+    said = read_checkpoint(run / "best.pt").meta.dataset
+    assert "phantom scans in their grey levels" in said and "1 round(s) the look alone" in said
     assert not (run / "spur.pt").exists()
     cfg.write_text("min_accepted: 100\nrehearsal_look: none\n")  # nothing to learn from: refused, nothing written
     r = cli("adapt", "default", scans, "--out", tmp_path / "no", "--spacing", "0.025", "--config", cfg)

@@ -83,6 +83,7 @@ def test_version(cli):
         (["data", "phantom", "asoct", "{tmp}/x", "--size", "big"], "WIDTHxHEIGHT"),
         (["data", "phantom", "asoct", "{tmp}/x", "--groups", "normal,weird"], "unknown group"),
         (["data", "phantom", "asoct", "{tmp}/x", "--hidden-spurs", "1.5"], "hidden_spurs must be a fraction"),
+        (["data", "phantom", "asoct", "{tmp}/x", "--narrow-fields", "-0.1"], "narrow_fields must be a fraction"),
         (["data", "split", "{tmp}", "--ratios", "0.5,0.5"], "needs 3 values"),
         (["data", "export", "nosuch", "{tmp}", "{tmp}/o"], "valid: labelme, masks, supervisely"),
     ],

@@ -42,6 +42,18 @@ def test_shipped_checkpoints_are_small_safe_and_synthetic():
     assert payload["format"] == "antseg-checkpoint"
 
 
+def test_the_model_card_describes_the_shipped_files():
+    """The card's figures were measured on these very weights: rebuilding them without re-measuring fails here
+    (``python benchmarks/bench_model_card.py`` writes the card)."""
+    from antseg.io.digest import file_sha256
+    from antseg.models.model_card import read_card
+
+    card = read_card()
+    for key, entry in card["models"].items():
+        assert entry["file"] == FILES[key]
+        assert entry["sha256"] == file_sha256(checkpoint(key)), f"model_card.json is stale for {FILES[key]}"
+
+
 def test_default_model_segments_and_finds_spurs_on_a_phantom():
     from antseg.inference.predictor import Predictor
     from antseg.inference.spurs import SpurPredictor

@@ -262,8 +262,12 @@ def _install(out: Path, seg: str, spur: str | None, state: dict, n_scans: int, s
     if state["rounds"]:
         last = state["rounds"][-1]
         look = ", phantom scans in their grey levels" if state["config"].get("rehearsal_look") == "histogram" else ""
+        alone = sum(1 for r in state["rounds"] if r.get("look_alone"))
+        # A round that learnt the look alone was taught by the phantom only: its way of drawing may not be the
+        # device's (measured: it can take the iris down on a device whose iris lies on the lens).
+        alone_text = f"; {alone} round(s) the look alone, too few scans passed the checks" if alone else ""
         parts.append(f"adapted without labels ({len(state['rounds'])} round(s) on {n_scans} scans, "
-                     f"{last['accepted']} trusted as pseudo-labels{look})")  # fmt: skip
+                     f"{last['accepted']} trusted as pseudo-labels{look}{alone_text})")  # fmt: skip
     what = ", then ".join(parts)
     if spur and spur == state["from"]["spurs"]:  # not fine-tuned, or no round's spur model was kept: as given
         shutil.copyfile(runs.spur_checkpoint(spur), out / runs.SPUR)

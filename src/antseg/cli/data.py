@@ -139,6 +139,11 @@ def phantom_asoct(
     devices: str = typer.Option(
         None, help=f"Comma-separated device geometries used in turn ({', '.join(DEVICES)}); overrides --size."
     ),
+    narrow_fields: float = typer.Option(
+        None,
+        help="Fraction of scans whose field is narrower than their device's (at least 12 mm or 70 % of its "
+        "width; default 0).",
+    ),
     workers: int = typer.Option(None, help="Worker processes (default 1)."),
     fmt: str = typer.Option(
         "canonical", "--format", help=f"canonical, or a source layout: {', '.join(EXPORTERS.names())}."
@@ -163,6 +168,7 @@ def phantom_asoct(
         hidden_spurs=hidden_spurs,
         style=style,
         devices=tuple(devices.split(",")) if devices else None,
+        narrow_fields=narrow_fields,
         workers=workers,
     )
     with progress_bar("phantom") as update:

@@ -39,6 +39,7 @@ class PretrainConfig:
     seed: int = 0
     devices: tuple[str, ...] = ("ss1000", "ss1000", "casia2", "narrow")
     hidden_spurs: float = 0.1
+    narrow_fields: float = 0.3  # scans with a narrower field than their device's (see AsoctPhantomConfig)
     seg_epochs: int = 10
     spur_epochs: int = 7
     refine_steps: int = 1500
@@ -82,6 +83,7 @@ def train_default(out: str | Path, cfg: PretrainConfig, models=MODELS, log=print
     if not (data / "dataset.json").is_file():
         pcfg = AsoctPhantomConfig(
             n=cfg.n, seed=cfg.seed, style="realistic", devices=tuple(cfg.devices), hidden_spurs=cfg.hidden_spurs,
+            narrow_fields=cfg.narrow_fields,
             workers=cfg.workers, name="realistic-phantom",
         )  # fmt: skip
         generate_asoct_dataset(data, pcfg)

@@ -20,6 +20,7 @@ class Imaging:
 
     # tissue reflectivity
     cornea: float = 1.0  # corneal and scleral stroma (scale)
+    cornea_centre: float = 0.2  # central corneal stroma, relative to the limbus's 0.55
     epithelium: float = 1.0  # anterior corneal surface line
     endothelium: float = 1.0  # Descemet line (scale)
     spur: float = 1.0  # hyper-reflective spur tip (scale)
@@ -34,7 +35,7 @@ class Imaging:
     pigment: float = 0.8
     pigment_att: float = 14.0  # the shadow under the iris
     back_band: float = 0.0  # unlabelled posterior layer below the iris mask, fraction of the iris thickness
-    back_level: float = 0.3  # its reflectivity
+    back_level: float = 0.3  # its reflectivity, as if the pigment line above cast no shadow
     lens: float = 0.015  # lens cortex
     nucleus: float = 0.3  # nucleus brightness at density 1
     capsule: float = 0.28  # anterior capsule line in the pupil

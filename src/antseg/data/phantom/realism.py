@@ -5,11 +5,14 @@ What varies, and why (real CASIA2 / SS-1000 scans differ from the classic phanto
   eye size (scale 0.9-1.1), tilt (a shear of up to about 6 degrees), decentration, and sometimes one angle
   cropped by the image side (its spur is then labelled absent);
 - anatomy: thick irregular irises (crypts, collarette, pigment line), flat, convex and plateau profiles;
-  below each iris mask an unlabelled posterior layer (a fifth to a half of the iris thickness, as bright as
-  the stroma or dimmer), because labelled real scans (the AGE-derived development eye) draw the iris as the
-  stroma and stop about 16 px above the back of the visible tissue;
-- image formation: coarse speckle grain, noise floor and vertical streaks, display black level, gain and
-  contrast, JPEG compression, the reflection line at the device axis with its dashes, eyelid shadows, motion
+  below each iris mask an unlabelled posterior layer (a fifth to a half of the iris thickness, from a little
+  dimmer than the stroma above it to twice as bright, never lost in the pigment line's shadow), because
+  labelled real scans of both development devices draw the iris as the stroma and leave out the back of the
+  visible tissue (the pigment epithelium): a model that takes all the visible tissue over-draws the iris by
+  20-40 % of its area there;
+- image formation: the central cornea's brightness against the limbus (twice as bright on SS-1000 scans, a
+  little dimmer on another device), coarse speckle grain, noise floor and vertical streaks, display black level,
+  gain and contrast, JPEG compression, the reflection line at the device axis with its dashes, eyelid shadows, motion
   double images, the lens visible or hidden.
 None of it moves a mask boundary: masks, spurs and the analytic biometry stay exact.
 """
@@ -159,7 +162,7 @@ def sample_imaging(
         line_falloff_mm=_u(rng, 6.0, 40.0),
         seed=int(rng.integers(2**31)),
     )
-    look = replace(look, back_level=look.iris * _u(rng, 0.4, 1.3))
+    look = replace(look, back_level=look.iris * _u(rng, 0.6, 2.0))
     if rng.random() < 0.7:  # the saturated band of real devices, often with bright dashes
         look = replace(
             look, line_band=_u(rng, 0.3, 1.0), line_band_px=_u(rng, 6.0, 20.0), line_level=_u(rng, 0.05, 1.0)
@@ -179,4 +182,6 @@ def sample_imaging(
             look = replace(look, eyelid=(float(edge), direction, _u(rng, 0.5, 0.95)))
     if rng.random() < 0.1:
         look = replace(look, ghost=(int(rng.integers(-8, 9)), int(rng.integers(-30, 31)), _u(rng, 0.1, 0.35)))
-    return look
+    # Devices differ in how bright the central cornea is against the limbus (drawn last: the other draws keep
+    # their values).
+    return replace(look, cornea_centre=_u(rng, 0.02, 0.3))

@@ -86,7 +86,7 @@ def render(
     # Beyond the angle recess the wall is ciliary body: a dimmer band that follows the wall down.
     ciliary = cv.region(*bounds(np.where(periphery, endo, np.inf), np.where(periphery, endo + 1.2, -np.inf), sy, h))
     band = bounds(epi, epi + 0.75 + 0.35 * limbus, sy, h)
-    stroma = look.cornea * (0.2 + 0.35 * limbus)
+    stroma = look.cornea * (look.cornea_centre + (0.55 - look.cornea_centre) * limbus)
     cv.paint(cv.region(*shell), refl, 0.45 * stroma, att, 1.6 * (0.25 + 1.0 * limbus))
     cv.paint(cv.region(*band), refl, stroma, att, 0.25 + 1.0 * limbus)
     cv.paint(ciliary, refl, lambda sl: look.ciliary * texture[sl], att, 2.5)
@@ -122,7 +122,10 @@ def render(
             floor = np.where(in_lens, np.floor(np.nan_to_num(lens_top / sy, nan=h - 1.0)), h - 1).astype(np.int32)
             back_end = np.minimum(end + (look.back_band * th).astype(np.int32), floor)
             back = cv.region(np.where(has, end + 1, h + 2), np.where(has, back_end, -3))
-            cv.paint(back, refl, lambda sl: look.back_level * texture[sl], att, look.pigment_att)
+            # Seen through the pigment line's shadow, the layer would vanish; real scans show it plainly (as
+            # bright as the stroma above it or brighter), so its reflectivity makes up for that shadow.
+            lit = np.exp(np.minimum(look.pigment_att * np.maximum(end - pig, 0) * sy, 4.0)).astype(np.float32)
+            cv.paint(back, refl, lambda sl, lit=lit: look.back_level * lit * texture[sl], att, look.pigment_att)
 
     dens = g.p.nucleus_density
     cv.paint(lens, refl, look.lens)

@@ -79,7 +79,13 @@ def iris_shape(g: EyeGeometry, side: str, x_range: tuple[float, float] | None = 
         xs, ant, post = xs[::-1], ant[::-1], post[::-1]  # from the periphery to the pupil
     front = np.stack([xs, ant], axis=1)
     back = np.stack([xs, post], axis=1)
+    chord = back[-1] - back[0]
+    up = np.array([chord[1], -chord[0]]) / np.linalg.norm(chord)
+    up = up if up[1] < 0 else -up
+    curvature = float(((back - back[0]) @ up).max())
     d = np.hypot(*(front - g.spur[side]).T)
+    if d[0] >= 0.75 or not (d >= 0.75).any():
+        return math.nan, curvature  # the point 750 um from the spur is outside the image
     i = int(np.argmax(d >= 0.75))
     a = front[i - 1] + (0.75 - d[i - 1]) / (d[i] - d[i - 1]) * (front[i] - front[i - 1])
     # The normal is that of the chord over +-0.1 mm in x, as the mask measurement takes it
@@ -90,10 +96,7 @@ def iris_shape(g: EyeGeometry, side: str, x_range: tuple[float, float] | None = 
     n = np.array([-t[1], t[0]]) / np.linalg.norm(t)
     n = n if n[1] > 0 else -n
     it750, _ = ray_hit(a - 1e-6 * n, n, back)
-    chord = back[-1] - back[0]
-    up = np.array([chord[1], -chord[0]]) / np.linalg.norm(chord)
-    up = up if up[1] < 0 else -up
-    return float(it750), float(((back - back[0]) @ up).max())
+    return float(it750), curvature
 
 
 def _integrate(g: EyeGeometry, fn, x0: float, x1: float, n: int = 8001) -> float:

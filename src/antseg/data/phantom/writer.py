@@ -49,6 +49,9 @@ class AsoctPhantomConfig:
         devices: device geometries (``ss1000``, ``casia2``, ``narrow``), used in turn, one per scan; each sets
             that scan's size and spacing (then ``size`` and ``spacing`` are not used). Empty: every scan at ``size``.
         cornea: include the ``cornea`` structure (the corneoscleral shell) after the reference five.
+        narrow_fields: fraction of scans whose field is narrower than their device's, at the same spacing (a
+            width drawn between 12 mm, or 70 % of the device's, and the device's): devices with a narrower scan
+            show both angles near the image sides, and the models must not need the 2:1 frames to find them.
     """
 
     n: int = 40
@@ -61,6 +64,7 @@ class AsoctPhantomConfig:
     style: str = "classic"
     devices: tuple[str, ...] = ()
     cornea: bool = True
+    narrow_fields: float = 0.0
     workers: int = 1
     name: str = "asoct-phantom"
 
@@ -68,12 +72,22 @@ class AsoctPhantomConfig:
         """The dataset's structures, in mask order."""
         return PHANTOM_STRUCTURES if self.cornea else tuple(n for n in PHANTOM_STRUCTURES if n != CORNEA)
 
+    def frame(self, i: int) -> tuple[int, int]:
+        """(width, height) of scan ``i``'s device, before any narrowing of its field."""
+        if self.devices:
+            return DEVICES[self.devices[i % len(self.devices)]].size
+        return int(self.size[0]), int(self.size[1])
+
     def geometry(self, i: int) -> tuple[tuple[int, int], tuple[float, float]]:
         """((width, height), (sx, sy)) of scan ``i``."""
-        if self.devices:
-            d = DEVICES[self.devices[i % len(self.devices)]]
-            return d.size, d.spacing
-        return (int(self.size[0]), int(self.size[1])), (float(self.spacing[0]), float(self.spacing[1]))
+        w, h = self.frame(i)
+        sp = DEVICES[self.devices[i % len(self.devices)]].spacing if self.devices else self.spacing
+        sx, sy = float(sp[0]), float(sp[1])
+        rng = np.random.default_rng([self.seed, i, 3])  # its own stream: narrow_fields=0 leaves scans unchanged
+        if rng.random() < self.narrow_fields:
+            lo = min(1.0, max(12.0 / (w * sx), 0.7))
+            w = int(round(w * rng.uniform(lo, 1.0)))
+        return (w, h), (sx, sy)
 
 
 @dataclass
@@ -123,6 +137,8 @@ def _check(cfg: AsoctPhantomConfig) -> None:
         raise AntsegInputError(None, "eyes_per_patient must be 1 or 2")
     if not 0.0 <= cfg.hidden_spurs <= 1.0:
         raise AntsegInputError(None, f"hidden_spurs must be a fraction in [0, 1], got {cfg.hidden_spurs}")
+    if not 0.0 <= cfg.narrow_fields <= 1.0:
+        raise AntsegInputError(None, f"narrow_fields must be a fraction in [0, 1], got {cfg.narrow_fields}")
     if cfg.style not in STYLES:
         raise AntsegInputError(None, f"unknown style {cfg.style!r}; valid: {', '.join(STYLES)}")
     bad = [d for d in cfg.devices if d not in DEVICES]
@@ -135,9 +151,10 @@ _BANKS: dict[tuple[int, int, int], NoiseBank] = {}
 
 def _asoct_case(i: int, cfg: AsoctPhantomConfig, root: Path) -> tuple[Case, dict[str, float]]:
     (w, h), spacing = cfg.geometry(i)
-    key = (h, w, cfg.seed)
+    full_w, full_h = cfg.frame(i)  # a narrowed field draws its noise from its device's bank
+    key = (full_h, full_w, cfg.seed)
     if key not in _BANKS:
-        _BANKS[key] = NoiseBank(h, w, cfg.seed)
+        _BANKS[key] = NoiseBank(full_h, full_w, cfg.seed)
     patient_idx = i // cfg.eyes_per_patient
     group = cfg.groups[patient_idx % len(cfg.groups)]
     eye = "RL"[i % 2] if cfg.eyes_per_patient == 2 else "RL"[patient_idx % 2]
