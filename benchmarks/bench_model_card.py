@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import subprocess
 import tempfile
@@ -24,16 +23,13 @@ import torch
 from bench_trust import evaluate
 
 from antseg.data.phantom.writer import AsoctPhantomConfig, generate_asoct_dataset
+from antseg.io.digest import file_sha256
 from antseg.models import read_checkpoint
 from antseg.models.model_card import CARD_VERSION, card_path
 from antseg.models.shipped import FILES, checkpoint
 from antseg.scan import ScanConfig, ScanPipeline
 
 SCRIPT = "benchmarks/bench_model_card.py"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _commit() -> str:
@@ -89,7 +85,7 @@ def main() -> None:
     for task, file in FILES.items():
         path = checkpoint(task)
         meta = read_checkpoint(path).meta
-        models[task] = {"file": file, "sha256": _sha256(path), "synthetic": bool(meta.synthetic),
+        models[task] = {"file": file, "sha256": file_sha256(path), "synthetic": bool(meta.synthetic),
                         "dataset": meta.dataset, "trained_by": "python -m antseg.pretrained.train"}  # fmt: skip
     card = {"card_version": CARD_VERSION, "models": models, "measured": entries}
     text = json.dumps(card, indent=1, default=float) + "\n"

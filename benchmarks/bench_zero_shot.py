@@ -201,7 +201,7 @@ def main() -> None:
             print(f"## {init}")
             _print(r)
     elif not (args.real / "dataset.json").is_file() and (args.real / "iris").is_dir():
-        res = {"summary": evaluate_folders(args.real, args.seg or "default", names=None)}
+        res = {"summary": evaluate_folders(args.real, args.seg or "default")}
         _print(res)
     else:
         res = evaluate(args.real, args.seg or None, args.spurs or None, args.split, args.refine_starts)

@@ -72,17 +72,19 @@ class AsoctPhantomConfig:
         """The dataset's structures, in mask order."""
         return PHANTOM_STRUCTURES if self.cornea else tuple(n for n in PHANTOM_STRUCTURES if n != CORNEA)
 
+    def _device(self, i: int) -> tuple[tuple[int, int], tuple[float, float]]:
+        if self.devices:
+            d = DEVICES[self.devices[i % len(self.devices)]]
+            return d.size, d.spacing
+        return (int(self.size[0]), int(self.size[1])), (float(self.spacing[0]), float(self.spacing[1]))
+
     def frame(self, i: int) -> tuple[int, int]:
         """(width, height) of scan ``i``'s device, before any narrowing of its field."""
-        if self.devices:
-            return DEVICES[self.devices[i % len(self.devices)]].size
-        return int(self.size[0]), int(self.size[1])
+        return self._device(i)[0]
 
     def geometry(self, i: int) -> tuple[tuple[int, int], tuple[float, float]]:
         """((width, height), (sx, sy)) of scan ``i``."""
-        w, h = self.frame(i)
-        sp = DEVICES[self.devices[i % len(self.devices)]].spacing if self.devices else self.spacing
-        sx, sy = float(sp[0]), float(sp[1])
+        (w, h), (sx, sy) = self._device(i)
         rng = np.random.default_rng([self.seed, i, 3])  # its own stream: narrow_fields=0 leaves scans unchanged
         if rng.random() < self.narrow_fields:
             lo = min(1.0, max(12.0 / (w * sx), 0.7))
