@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 
 import numpy as np
@@ -42,7 +43,8 @@ def test_what_becomes_a_pseudo_label():
     ok, why, _ = judge(_result(doubted=["iris_area_mm2_left"]), 0.1, 0.8)
     assert not ok and why.startswith("iris_area_mm2_left")
     assert not judge(_result(in_domain=False), 0.1, 0.8)[0]
-    for bad in ({"mirror_mm": 0.3}, {"moved_mm": 0.4}, {"confidence": 0.5}, {"visible": False}):
+    for bad in ({"mirror_mm": 0.3}, {"moved_mm": 0.4}, {"confidence": 0.5}, {"visible": False},
+                {"moved_mm": math.nan, "off_wall_mm": 1.5}):  # fmt: skip
         spur = {"visible": True, "x": 5.0, "y": 6.0, "confidence": 0.95, "moved_mm": 0.0, "mirror_mm": 0.02, **bad}
         assert judge(_result(spur=spur), 0.1, 0.8)[2] == {"left_scleral_spur": None}, bad
     assert CHECK == "check"
@@ -105,21 +107,57 @@ def test_adapt_refuses_scans_that_are_not_b_scans(tmp_path, cli):
 
 
 def test_scans_the_models_cannot_teach_themselves_on_adapt_them_to_the_look_alone(scans, tmp_path, cli):
+    """A look-alone round whose model still does not pass the checks is not kept: the next round trains nothing
+    and the starting model is installed as it was, saying why (measured: such a round took a device's iris down)."""
     cfg = tmp_path / "adapt.yaml"
     cfg.write_text("min_accepted: 100\nrehearsal: 6\nepochs: 1\n")  # no scan can be enough: the look alone
     run = tmp_path / "look"
-    r = cli("adapt", "default", scans, "--out", run, "--spacing", "0.025", "--budget", "40", "--rounds", "1",
+    r = cli("adapt", "default", scans, "--out", run, "--spacing", "0.025", "--budget", "60", "--rounds", "2",
             "--config", cfg, "--spurs", "none", "--device", "cpu")  # fmt: skip
     assert r.code == 0, r.err
     assert "device's look alone (phantom scans in the grey levels of 8 of your scans)" in r.out
-    rnd = json.loads((run / "adaptation.json").read_text())["rounds"][0]
-    assert rnd["look_alone"] and rnd["phantom_rehearsal"] == 6
-    said = read_checkpoint(run / "best.pt").meta.dataset
-    assert "phantom scans in their grey levels" in said and "1 round(s) the look alone" in said
+    record = json.loads((run / "adaptation.json").read_text())
+    first, second = record["rounds"]
+    assert first["look_alone"] and first["phantom_rehearsal"] == 6 and first.get("trained", True)
+    assert second["look_alone"] and second["trained"] is False and second["segmentation"] == first["segmentation"]
+    check = record["look_check"]
+    assert not check["kept"] and check["first_round"] == 1 and check["before"][1] == check["after"][1] == 8
+    assert "did not make the models consistent" in r.out and "not adapted" in r.out and "--labels" in r.out
+    start, installed = read_checkpoint(runs.segmentation_checkpoint("default")), read_checkpoint(run / "best.pt")
+    for a, b in zip(start.state_dict.values(), installed.state_dict.values(), strict=True):
+        assert np.array_equal(np.asarray(a), np.asarray(b))  # the starting weights, unchanged
+    assert installed.meta.recipe == start.meta.recipe and installed.meta.synthetic == start.meta.synthetic
+    said = installed.meta.dataset
+    assert said.startswith(start.meta.dataset) and "not adapted to 8 scans" in said and "model from before" in said
     assert not (run / "spur.pt").exists()
     cfg.write_text("min_accepted: 100\nrehearsal_look: none\n")  # nothing to learn from: refused, nothing written
     r = cli("adapt", "default", scans, "--out", tmp_path / "no", "--spacing", "0.025", "--config", cfg)
     assert r.code == 2 and "pass the quality checks (need 100)" in r.err and not (tmp_path / "no").exists()
+
+
+def test_a_look_alone_round_is_kept_when_its_model_passes_the_checks(scans, tmp_path, monkeypatch):
+    """The last round learnt the look alone; its model is then checked on the scans, and kept when more of them
+    pass (here the check is made to pass: the tiny test models cannot be taught consistency in seconds)."""
+    import antseg.adaptation.run as run_mod
+    from antseg.adaptation import AdaptConfig, adapt
+
+    real = run_mod.pseudo_label
+
+    def passing_the_check(pipe, files, out, *args, **kwargs):
+        made = real(pipe, files, out, *args, **kwargs)
+        for p in made:  # the round's scans fail the checks, the adapted model's pass
+            p.accepted = out.name == "look_check"
+        return made
+
+    monkeypatch.setattr(run_mod, "pseudo_label", passing_the_check)
+    cfg = AdaptConfig(rehearsal=6, epochs=1, rounds=1, budget_s=40, spacing=(0.025, 0.025), device="cpu")
+    record = adapt("default", [scans], tmp_path / "kept", cfg=cfg, log=lambda s: None)
+    assert record["rounds"][0]["look_alone"] and record["rounds"][0]["accepted"] == 0
+    check = record["look_check"]
+    assert check["kept"] and check["after"][0] == check["after"][1] >= 8
+    meta = read_checkpoint(tmp_path / "kept" / "best.pt").meta
+    assert meta.recipe == "adapted" and "made the models consistent" in meta.dataset
+    assert "1 round(s) the look alone" in meta.dataset
 
 
 def test_adapt_spurs_keeps_the_fine_tuned_spur_model_only_when_the_guard_does(scans, tmp_path, cli, monkeypatch):

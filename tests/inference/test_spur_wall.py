@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from antseg.inference.outputs import MOVED_GREY, overlay
-from antseg.inference.spur_wall import MAX_OFF_WALL_MM, angle_wall, constrain_spurs
+from antseg.inference.spur_wall import MAX_MOVE_MM, MAX_OFF_WALL_MM, angle_wall, constrain_spurs
 
 H, W = 200, 300
 SPACING = (0.01, 0.01)  # mm per pixel: 0.3 mm = 30 px
@@ -56,6 +56,20 @@ def test_a_spur_off_the_wall_moves_to_its_nearest_wall_point():
     assert out["right_scleral_spur"]["moved_mm"] == pytest.approx(math.hypot(0.005, 0.51))
     assert spurs["left_scleral_spur"]["y"] == 80  # the input is not changed
     assert (out["left_scleral_spur"]["model_x"], out["left_scleral_spur"]["model_y"]) == (120, 80)
+
+
+def test_a_spur_far_from_any_wall_stays_and_says_how_far():
+    """A wall more than 1 mm away is not where the spur is (a chamber lost near that angle): moving the spur there
+    would make it worse, so it stays, unchecked (``moved_mm`` NaN), with its distance to the wall."""
+    spurs = {"left_scleral_spur": _spur(120, 150), "right_scleral_spur": _spur(180, 139)}  # 1.11 and 1.00 mm off
+    out = constrain_spurs(spurs, _masks(), SPACING)
+    left, right = out["left_scleral_spur"], out["right_scleral_spur"]
+    assert (left["x"], left["y"]) == (120, 150) and math.isnan(left["moved_mm"])
+    assert left["off_wall_mm"] == pytest.approx(1.11)
+    assert (right["x"], right["y"], right["moved_mm"]) == (180.0, 39.0, pytest.approx(1.0))  # 1 mm: still moved
+    assert "off_wall_mm" not in right and MAX_MOVE_MM == 1.0
+    out = constrain_spurs(spurs, _masks(), SPACING, max_move_mm=2.0)["left_scleral_spur"]
+    assert out["y"] == 39.0 and out["moved_mm"] == pytest.approx(1.11)
 
 
 def test_each_spur_moves_only_to_its_own_half_of_the_wall():

@@ -91,6 +91,11 @@ def test_spur_doubts():
         "right spur was 0.42 mm off the angle wall and was moved onto it",
         "right spur lies 0.30 mm from the one found on the mirrored scan",
     ]
+    far = {**ok, "moved_mm": float("nan"), "off_wall_mm": 5.31}
+    assert spur_doubts(far, "left", lim) == [
+        "left spur lies 5.31 mm from the angle wall the segmentation sees, too far to move it onto it: the spur or "
+        "the segmentation is wrong there"
+    ]
 
 
 def _judge(values, reasons=None, details=None, spurs=None, repairs=(), mirror=None, lens=True):

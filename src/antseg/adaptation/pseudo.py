@@ -50,6 +50,7 @@ def judge(res: ScanResult, spur_mirror_mm: float, spur_confidence: float) -> tup
         trusted = (
             p.get("visible") and p.get("x") is not None and p["confidence"] >= spur_confidence
             and not (isinstance(moved, float) and moved > 0) and math.isfinite(mirror) and mirror <= spur_mirror_mm
+            and "off_wall_mm" not in p
         )  # fmt: skip
         spurs[n] = (float(p["x"]), float(p["y"])) if trusted else None
     if not res.in_domain:

@@ -16,7 +16,9 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from antseg.adaptation.config import AdaptConfig
+from antseg.adaptation.install import install_models
 from antseg.adaptation.labelled import LABELS_SHARE, fine_tune_on_labels, labelled_dataset
+from antseg.adaptation.look_check import judge_look_rounds, look_alone_start
 from antseg.adaptation.pseudo import merge, pseudo_label, rehearsal_phantom
 from antseg.adaptation.record import WORK, new_run_folder, read_record, write_record
 from antseg.adaptation.restyle import StyleBank, check_style
@@ -26,7 +28,7 @@ from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
 from antseg.inference.inputs import collect_inputs
 from antseg.io.output_folder import existing_paths, write_owner_marker
-from antseg.models import read_checkpoint, runs, save_checkpoint
+from antseg.models import read_checkpoint, runs
 from antseg.scan.config import ScanConfig
 from antseg.scan.pipeline import ScanPipeline
 
@@ -161,16 +163,26 @@ def _adapt(weights, spurs, labels, files, out, cfg, state, log, progress) -> dic
             log(f"budget spent after {k} round(s)")
             break
         r0 = time.monotonic()
-        rnd = _round(k, seg_now, spur_now, files, out, cfg, left / (cfg.rounds - k), log, data)
+        after_look = bool(state["rounds"]) and state["rounds"][-1].get("look_alone", False)
+        rnd = _round(k, seg_now, spur_now, files, out, cfg, left / (cfg.rounds - k), log, data, after_look)
         rnd["seconds"] = time.monotonic() - r0
         state["rounds"].append(rnd)
         seg_now, spur_now = rnd["segmentation"], rnd.get("spurs") or spur_now
         write_record(out, state)
         if progress:
             progress(k + 1, cfg.rounds)
+        if not rnd.get("trained", True):
+            break
     if not state["rounds"] and not fitted:
         raise AntsegInputError(out, "the time budget ended before the first round: give a larger --budget")
-    _install(out, seg_now, spur_now, state, len(files), cfg.spacing)
+    j = look_alone_start(state["rounds"])
+    if j is not None:
+        if "look_check" not in state:
+            state["look_check"] = _check_look_rounds(j, seg_now, files, out, cfg, t0, state, log)
+            write_record(out, state)
+        if not state["look_check"]["kept"]:
+            seg_now = state["rounds"][j - 1]["segmentation"] if j else fitted.get("segmentation", str(weights))
+    install_models(out, seg_now, spur_now, state, len(files), cfg.spacing)
     state["done"] = True
     state["seconds"] = time.monotonic() - t0
     write_record(out, state)
@@ -178,9 +190,30 @@ def _adapt(weights, spurs, labels, files, out, cfg, state, log, progress) -> dic
     return state
 
 
+def _check_look_rounds(j: int, seg: str, files: list[Path], out: Path, cfg: AdaptConfig, t0: float, state: dict,
+                       log: Callable[[str], None]) -> dict:  # fmt: skip
+    """The verdict on the look-alone rounds from round ``j`` on (:mod:`antseg.adaptation.look_check`): a round that
+    stopped untrained has checked their model already; otherwise the scans are checked with it now."""
+    rounds = state["rounds"]
+    last = rounds[-1]
+    if not last.get("trained", True):
+        after = (int(last["accepted"]), int(last["scans"]))
+    else:
+        pipe = ScanPipeline(seg, None, ScanConfig(spacing=cfg.spacing), cfg.device)
+        made = pseudo_label(pipe, _shuffled(files, cfg.seed + len(rounds)), out / WORK / "look_check",
+                            cfg.spur_mirror_mm, deadline=t0 + cfg.budget_s)  # fmt: skip
+        after = (sum(p.accepted for p in made), len(made))
+    verdict = judge_look_rounds(rounds[j], after, cfg.min_accepted)
+    log(verdict.why)
+    return verdict.as_record()
+
+
 def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg: AdaptConfig, budget: float,
-           log: Callable[[str], None], labelled: Path | None = None) -> dict:  # fmt: skip
-    """One round: label the scans with the current models, keep what the checks trust, fine-tune both."""
+           log: Callable[[str], None], labelled: Path | None = None, after_look: bool = False) -> dict:  # fmt: skip
+    """One round: label the scans with the current models, keep what the checks trust, fine-tune both.
+
+    After a round that learnt the look alone (``after_look``), a round whose scans still do not pass the checks
+    trains nothing: its labelling has shown that the look did not make the models consistent."""
     from antseg.training import TrainConfig, train_segmentation
 
     work = out / WORK / f"round{k + 1}"
@@ -193,6 +226,7 @@ def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg
     # still trains on a varied subset instead of labelling everything and training on nothing.
     made = pseudo_label(pipe, _shuffled(files, cfg.seed + k), work / "pseudo", cfg.spur_mirror_mm,
                         deadline=t0 + LABEL_SHARE * budget)  # fmt: skip
+    per_scan = (time.monotonic() - t0) / max(len(made), 1)
     if len(made) < len(files):
         log(f"round {k + 1}: labelled {len(made)} of {len(files)} scans within the round's labelling time")
     accepted = [p for p in made if p.accepted]
@@ -205,6 +239,11 @@ def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg
         reasons = sorted({p.why.split(":")[0] for p in made if not p.accepted})
         raise AntsegInputError(None, f"only {len(accepted)} of {len(made)} scans pass the quality checks (need "
                                f"{cfg.min_accepted}): {'; '.join(reasons[:3])}")  # fmt: skip
+    if len(accepted) < cfg.min_accepted and after_look:
+        log(f"round {k + 1}: still too few scans pass the checks after learning the device's look; no further round")
+        return {"round": k + 1, "scans": len(made), "accepted": len(accepted), "spurs_trusted": spurs_ok,
+                "look_alone": True, "trained": False, "rejected": {p.name: p.why for p in made if not p.accepted},
+                "segmentation": str(seg)}  # fmt: skip
     if len(accepted) < cfg.min_accepted:
         # The scans are B-scans of the device but the models are not consistent enough on them to teach
         # themselves: the look alone is learnt, from phantom scans with exact labels in the scans' grey levels.
@@ -216,6 +255,9 @@ def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg
         look = StyleBank(scans, seed=cfg.seed + k)
     data = merge(work / "pseudo", phantom, work / "data", seed=cfg.seed + k, look=look, labelled=labelled)
     left = budget - (time.monotonic() - t0)
+    if len(accepted) < cfg.min_accepted and k == cfg.rounds - 1:
+        # The model of a last look-alone round is checked on the scans afterwards: keep the time that takes.
+        left -= per_scan * min(len(files), 12)
     seg_budget = left * (0.6 if spur and cfg.spurs else 1.0)
     tcfg = TrainConfig(init=str(seg), epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed + k,
                        threads=cfg.threads, device=cfg.device, time_budget_s=max(1.0, seg_budget),
@@ -251,32 +293,3 @@ def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg
         record["spur_check"] = {"kept": False, "why": why}
         log(f"round {k + 1}: spur model {why}")
     return record
-
-
-def _install(out: Path, seg: str, spur: str | None, state: dict, n_scans: int, spacing=None) -> None:
-    """Copy the last round's checkpoints to ``out/best.pt`` and ``out/spur.pt``, saying in their metadata that
-    they were adapted (reports made with them say so); a spur model no round changed is copied as it was."""
-    parts = []
-    if state.get("labelled"):
-        parts.append(f"fine-tuned on {state['labelled']['scans']} corrected scan(s)")
-    if state["rounds"]:
-        last = state["rounds"][-1]
-        look = ", phantom scans in their grey levels" if state["config"].get("rehearsal_look") == "histogram" else ""
-        alone = sum(1 for r in state["rounds"] if r.get("look_alone"))
-        # A round that learnt the look alone was taught by the phantom only: its way of drawing may not be the
-        # device's (measured: it can take the iris down on a device whose iris lies on the lens).
-        alone_text = f"; {alone} round(s) the look alone, too few scans passed the checks" if alone else ""
-        parts.append(f"adapted without labels ({len(state['rounds'])} round(s) on {n_scans} scans, "
-                     f"{last['accepted']} trusted as pseudo-labels{look}{alone_text})")  # fmt: skip
-    what = ", then ".join(parts)
-    if spur and spur == state["from"]["spurs"]:  # not fine-tuned, or no round's spur model was kept: as given
-        shutil.copyfile(runs.spur_checkpoint(spur), out / runs.SPUR)
-        spur = None
-    for src, name in ((seg, runs.BEST), (spur, runs.SPUR)):
-        if not src:
-            continue
-        ck = read_checkpoint(runs.segmentation_checkpoint(src) if name == runs.BEST else runs.spur_checkpoint(src))
-        origin = state["from"]["segmentation" if name == runs.BEST else "spurs"]
-        meta = replace(ck.meta, dataset=f"{what}, from {origin}", recipe="adapted", synthetic=False,
-                       spacing_mm=list(spacing) if spacing else ck.meta.spacing_mm)  # fmt: skip
-        save_checkpoint(out / name, ck.build(), meta, refiner=ck.build_refiner() if ck.refiner is not None else None)

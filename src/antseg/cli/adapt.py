@@ -56,4 +56,9 @@ def adapt(
     used = f"{res['rounds'][-1]['accepted']} of {res['rounds'][-1]['scans']} inputs trusted" if res["rounds"] else ""
     if res.get("labelled"):
         used = f"{res['labelled']['scans']} corrected scan(s)" + (f", {used}" if used else "")
+    check = res.get("look_check")
+    if check and not check["kept"] and not res.get("labelled") and check["first_round"] == 1:
+        console.print(f"[yellow]not adapted[/] in {res['seconds']:.0f} s: the starting models are in {out}; correct "
+                      "a scan or two ('antseg label') and adapt with --labels")  # fmt: skip
+        return
     console.print(f"[green]adapted[/] in {res['seconds']:.0f} s ({used}); models in {out}")

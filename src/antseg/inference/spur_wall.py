@@ -28,6 +28,11 @@ WALL_TOLERANCE_MM = 0.13
 #: A spur further than this (mm) from the angle wall is moved onto it. Phantom spurs predicted correctly lie
 #: within it; real-scan misses (in the sclera, in the ciliary body) lie beyond it.
 MAX_OFF_WALL_MM = 0.3
+#: A spur further than this (mm) from the nearest wall point is not moved: the wall the segmentation sees is not
+#: where the spur is (a chamber or cornea lost near that angle), so neither can be trusted. Real-scan misses the
+#: wall corrected lay within 0.6 mm of it; on a phantom device shift the nearest wall point of one correct spur
+#: lay 5.3 mm away, across the chamber (the mean error as reported went from 7.4 to 42 px).
+MAX_MOVE_MM = 1.0
 
 
 def angle_wall(
@@ -59,6 +64,7 @@ def constrain_spurs(
     masks: dict[str, np.ndarray],
     spacing: tuple[float, float] | None,
     max_off_mm: float | None = None,
+    max_move_mm: float = MAX_MOVE_MM,
 ) -> dict[str, dict]:
     """Move each visible spur that lies more than ``max_off_mm`` from the angle wall onto its nearest wall point.
 
@@ -67,10 +73,13 @@ def constrain_spurs(
         masks: structure name -> (H, W) binary mask of the same scan (see :func:`angle_wall`).
         spacing: (x, y) mm per pixel; None leaves the spurs as they are.
         max_off_mm: the distance (mm) beyond which a spur is moved; None: :data:`MAX_OFF_WALL_MM`; 0: off.
+        max_move_mm: a spur further than this from its half of the wall stays where it is, with ``off_wall_mm``.
     Returns:
         A new dict: each spur as given plus ``moved_mm`` (0.0 when it stayed; NaN when it could not be checked:
-        no spacing, no cornea or chamber, or not visible) and ``model_x`` / ``model_y``, where the spur model
-        put it. A left spur only moves to the left half of the chamber's wall, a right spur to the right half.
+        no spacing, no cornea or chamber, not visible, or too far from the wall) and ``model_x`` / ``model_y``,
+        where the spur model put it; a spur too far from the wall also gets ``off_wall_mm``, its distance to the
+        nearest wall point. A left spur only moves to the left half of the chamber's wall, a right spur to the
+        right half.
     """
     out = {n: {**p, "moved_mm": math.nan, "model_x": p.get("x"), "model_y": p.get("y")} for n, p in spurs.items()}
     max_off_mm = MAX_OFF_WALL_MM if max_off_mm is None else max_off_mm
@@ -92,7 +101,10 @@ def constrain_spurs(
         xs, ys = wx[keep], wy[keep]
         d = np.hypot((xs - p["x"]) * sx, (ys - p["y"]) * sy)
         i = int(np.argmin(d))
-        p["moved_mm"] = 0.0
-        if d[i] > max_off_mm:
+        if d[i] > max_move_mm:
+            p["off_wall_mm"] = float(d[i])
+        elif d[i] > max_off_mm:
             p.update(x=float(xs[i]), y=float(ys[i]), moved_mm=float(d[i]))
+        else:
+            p["moved_mm"] = 0.0
     return out

@@ -158,6 +158,10 @@ def spur_doubts(spur: dict, side: str, limits: QualityLimits) -> list[str]:
     moved = spur.get("moved_mm", math.nan)
     if moved is not None and not math.isnan(moved) and moved > 0:
         out.append(f"{side} spur was {moved:.2f} mm off the angle wall and was moved onto it")
+    off = spur.get("off_wall_mm", math.nan)
+    if off is not None and not math.isnan(off):
+        out.append(f"{side} spur lies {off:.2f} mm from the angle wall the segmentation sees, too far to move it "
+                   "onto it: the spur or the segmentation is wrong there")  # fmt: skip
     mirror = spur.get("mirror_mm", math.nan)
     if mirror is not None and not math.isnan(mirror) and mirror > limits.spur_mirror_mm:
         out.append(f"{side} spur lies {mirror:.2f} mm from the one found on the mirrored scan")

@@ -188,6 +188,51 @@ def test_posterior_iris_layer_is_drawn_below_the_mask_and_never_into_the_lens():
     assert int(banded.image[changed & ~lens].mean()) > int(plain.image[changed & ~lens].mean())  # it adds signal
 
 
+def test_posterior_iris_layer_lies_between_the_stroma_and_the_lens_where_the_iris_rests_on_it():
+    """Toward the pupil the iris rests on the lens through its posterior layer: the labelled iris stops
+    ``iris_back`` above the lens mask, and that gap is drawn as bright tissue, not as dark aqueous."""
+    from antseg.data.phantom.render import render
+
+    size, sp = (1065, 499), (0.015, 0.015)
+    g = make_realistic_eye("normal", size[0] * sp[0], size[1] * sp[1], np.random.default_rng([4, 0]))
+    assert 0.9 * 0.04 <= g.p.iris_back <= 1.1 * 0.14
+    look = Imaging(floor=0.0, line=0.0, line_halo=0.0, back_band=0.3, back_level=Imaging().iris)
+    scan = render(g, size[1], size[0], sp, NoiseBank(size[1], size[0], 0), np.random.default_rng(0), None, look)
+    img, lens, chamber = scan.image.astype(float), scan.masks[1].astype(bool), scan.masks[0].astype(bool)
+    gaps, layer = [], []
+    for k in (3, 4):
+        iris = scan.masks[k].astype(bool)
+        for c in np.flatnonzero(iris.any(0) & lens.any(0)):
+            bot, first_lens = np.flatnonzero(iris[:, c])[-1], np.flatnonzero(lens[:, c])[0]
+            if first_lens - bot <= g.p.iris_back / sp[1] + 2:  # resting on the lens
+                gaps.append(first_lens - bot - 1)
+                layer.append(img[bot + 1 : first_lens, c].mean())
+    assert len(gaps) > 20
+    assert min(gaps) >= int(g.p.iris_back / sp[1]) - 1 and max(gaps) <= g.p.iris_back / sp[1] + 1
+    assert np.mean(layer) > 3 * img[chamber].mean()
+
+
+def test_the_iris_drapes_onto_the_lens_over_its_contact_distance():
+    """Within half the contact distance of the pupillary margin the iris's back lies exactly ``iris_back`` above
+    the lens; beyond the contact distance the iris is where it would be without contact; the classic eye has
+    neither."""
+    from antseg.data.phantom.priors import sample_params
+
+    g = make_realistic_eye("normal", 16.0, 7.5, np.random.default_rng([4, 0]))
+    reach = g.p.iris_contact
+    assert 0.9 * 0.2 <= reach <= 1.1 * 1.4
+    free = EyeGeometry(replace(g.p, iris_contact=0.0))
+    for s in SIDES:
+        toward_root = -1.0 if s == "left" else 1.0
+        tip = g.tip[s][0]
+        near = tip + toward_root * np.linspace(0.0, 0.5 * reach, 50)
+        np.testing.assert_allclose(g.iris_interval(s, near)[1], g.lens_ant(near) - g.p.iris_back, atol=2e-3)
+        far = tip + toward_root * np.linspace(reach + 0.01, reach + 0.5, 50)
+        np.testing.assert_allclose(g.iris_interval(s, far)[0], free.iris_interval(s, far)[0], atol=1e-9)
+    classic = sample_params("normal", 16.0, np.random.default_rng(0))
+    assert classic.iris_back == 0.0 and classic.iris_contact == 0.0
+
+
 def test_realistic_imaging_always_draws_the_posterior_layer():
     g = make_realistic_eye("pacg", 16.0, 7.5, np.random.default_rng([5, 0]))
     looks = [sample_imaging(np.random.default_rng(i), g, (2130, 998), (0.0075, 0.0075)) for i in range(20)]

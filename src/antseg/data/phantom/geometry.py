@@ -50,6 +50,11 @@ class EyeParams:
     #: they dent the anterior surface only (the posterior surface does not move).
     crypts: tuple[tuple[float, float, float], ...] = ()
     smooth_root: float = 0.0  # the waves fade in over this first fraction of the iris (0: no fade)
+    #: thickness of the iris's unlabelled posterior layer where the iris rests on the lens: the labelled iris
+    #: (the stroma) stops this far above the anterior capsule, from the pupil margin out to where they part.
+    iris_back: float = 0.0
+    #: the iris drapes onto the lens over this distance (mm, in x) from its pupillary margin: iris-lens contact
+    iris_contact: float = 0.0
 
 
 class EyeGeometry:
@@ -72,7 +77,7 @@ class EyeGeometry:
         for i, s in enumerate(SIDES):
             sign = -1.0 if s == "left" else 1.0
             tx = p.cx + sign * p.pupil_r[i]
-            self.tip[s] = np.array([tx, self.lens_ant(np.array([tx]))[0] - p.iris_tip_th])
+            self.tip[s] = np.array([tx, self.lens_ant(np.array([tx]))[0] - p.iris_tip_th - p.iris_back])
             self.iris_curve[s] = self._iris_bezier(s, i)
 
     def shear(self, x: np.ndarray) -> np.ndarray:
@@ -210,7 +215,24 @@ class EyeGeometry:
             ramp = np.clip(uu / self.p.smooth_root, 0.0, 1.0)
             envelope = envelope * ramp * ramp * (3 - 2 * ramp)
         curve[:, 1] += amp * wave * envelope + self.crypt_depth(uu)
+        reach = self.p.iris_contact
+        if reach > 0:
+            # Toward the pupil the iris rests on the lens: where its back floats above the capsule (less the
+            # posterior layer between them), the iris is lowered onto it, fully within reach / 2 of the margin
+            # and fading out at reach. Its thickness is kept; the curve stays one depth per x.
+            post = curve[:, 1] + self.iris_thickness(uu) - self.crypt_depth(uu)
+            gap = np.maximum(self.lens_ant(curve[:, 0]) - self.p.iris_back - post, 0.0)
+            w = np.clip((reach - np.abs(curve[:, 0] - t[0])) / (0.5 * reach), 0.0, 1.0)
+            curve[:, 1] += w * w * (3 - 2 * w) * gap
         return curve
+
+    def iris_thickness(self, u: np.ndarray) -> np.ndarray:
+        """Iris thickness (mm) at iris positions ``u`` (0 root .. 1 pupil), before the crypts dent it."""
+        p = self.p
+        # The collarette ridge: sin^2 peaking at bump_at (u is warped so that bump_at maps to 1/2).
+        warp = u if p.bump_at == 0.5 else u ** (np.log(0.5) / np.log(p.bump_at))
+        bump = np.sin(np.pi * warp) ** 2
+        return p.iris_tip_th + (p.iris_root_th - p.iris_tip_th) * (1 - u) + p.iris_bump * bump
 
     def crypt_depth(self, u: np.ndarray) -> np.ndarray:
         """Depth (mm, down) of the crypts of the anterior iris surface at iris positions ``u``."""
@@ -232,13 +254,10 @@ class EyeGeometry:
         ant = np.interp(x, xs, ys)
         u = np.interp(x, xs, us)
         p = self.p
-        # The collarette ridge: sin^2 peaking at bump_at (u is warped so that bump_at maps to 1/2).
-        warp = u if p.bump_at == 0.5 else u ** (np.log(0.5) / np.log(p.bump_at))
-        bump = np.sin(np.pi * warp) ** 2
-        th = p.iris_tip_th + (p.iris_root_th - p.iris_tip_th) * (1 - u) + p.iris_bump * bump
+        th = self.iris_thickness(u)
         if p.crypts:
             th = th - self.crypt_depth(u)  # crypts dent the anterior surface only
-        post = np.minimum(ant + th, self.lens_ant(x))
+        post = np.minimum(ant + th, self.lens_ant(x) - p.iris_back)
         inside = (x >= xs[0]) & (x <= xs[-1])
         return np.where(inside, ant, np.inf), np.where(inside, post, -np.inf)
 

@@ -6,7 +6,8 @@ What varies, and why (real CASIA2 / SS-1000 scans differ from the classic phanto
   cropped by the image side (its spur is then labelled absent);
 - anatomy: thick irregular irises (crypts, collarette, pigment line), flat, convex and plateau profiles;
   below each iris mask an unlabelled posterior layer (a fifth to a half of the iris thickness, from a little
-  dimmer than the stroma above it to twice as bright, never lost in the pigment line's shadow), because
+  dimmer than the stroma above it to twice as bright, never lost in the pigment line's shadow; 0.04-0.14 mm
+  between the stroma and the lens where the iris rests on it, as it does over its last 0.2-1.4 mm), because
   labelled real scans of both development devices draw the iris as the stroma and leave out the back of the
   visible tissue (the pigment epithelium): a model that takes all the visible tissue over-draws the iris by
   20-40 % of its area there;
@@ -88,6 +89,10 @@ def sample_realistic_params(
     else:
         cx = 0.5 * width_mm + rng.normal(0.0, 0.04 * width_mm)
     changes["cx"] = float(cx)
+    # The iris rests on the lens over its last 0.2-1.4 mm (iris-lens contact), its posterior layer between the
+    # stroma and the capsule (drawn last: the other draws keep their values).
+    changes["iris_back"] = _u(rng, 0.04, 0.14) * scale
+    changes["iris_contact"] = _u(rng, 0.2, 1.4) * scale
     return replace(p, **changes), cropped
 
 

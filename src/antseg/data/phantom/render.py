@@ -121,6 +121,9 @@ def render(
             has = end >= start
             floor = np.where(in_lens, np.floor(np.nan_to_num(lens_top / sy, nan=h - 1.0)), h - 1).astype(np.int32)
             back_end = np.minimum(end + (look.back_band * th).astype(np.int32), floor)
+            # Where the iris rests on the lens the layer fills the gap down to the capsule.
+            resting = in_lens & (floor - end <= g.p.iris_back / sy + 1.0)
+            back_end = np.where(resting, floor, back_end)
             back = cv.region(np.where(has, end + 1, h + 2), np.where(has, back_end, -3))
             # Seen through the pigment line's shadow, the layer would vanish; real scans show it plainly (as
             # bright as the stroma above it or brighter), so its reflectivity makes up for that shadow.
