@@ -50,7 +50,10 @@ def judge_look_rounds(first: dict, after: tuple[int, int], min_accepted: int) ->
     """The verdict, from the first look-alone round's record (its scans were checked with the model before it)
     and the checks of the model the rounds made on the user's scans, ``after`` = (passing, checked)."""
     before = (int(first["accepted"]), int(first["scans"]))
-    share = lambda n: n[0] / max(n[1], 1)  # noqa: E731
+
+    def share(n: tuple[int, int]) -> float:
+        return n[0] / max(n[1], 1)
+
     kept = after[0] >= min_accepted and share(after) > share(before)
     said = f"{before[0]} of {before[1]} scans passed the checks before, {after[0]} of {after[1]} after"
     if kept:

@@ -28,6 +28,9 @@ from antseg.scan.pipeline import ScanPipeline
 from antseg.scan.quality import SPUR_FREE
 from antseg.scan.result import CHECK, ScanResult
 
+#: However short the time, at least this many scans are labelled (fewer teach too little).
+MIN_LABELLED = 12
+
 
 @dataclass
 class Pseudo:
@@ -63,7 +66,8 @@ def judge(res: ScanResult, spur_mirror_mm: float, spur_confidence: float) -> tup
 
 def pseudo_label(
     pipe: ScanPipeline, files: list[Path], out: Path, spur_mirror_mm: float,
-    progress: Callable[[int, int], None] | None = None, deadline: float | None = None, min_labelled: int = 12,
+    progress: Callable[[int, int], None] | None = None, deadline: float | None = None,
+    min_labelled: int = MIN_LABELLED,
 ) -> list[Pseudo]:  # fmt: skip
     """Run the pipeline on ``files`` and write the accepted ones into ``out`` (a canonical dataset, ``train``
     split; images as PNG so every input format works the same). Returns one :class:`Pseudo` per file labelled.

@@ -19,7 +19,7 @@ from antseg.adaptation.config import AdaptConfig
 from antseg.adaptation.install import install_models
 from antseg.adaptation.labelled import LABELS_SHARE, fine_tune_on_labels, labelled_dataset
 from antseg.adaptation.look_check import judge_look_rounds, look_alone_start
-from antseg.adaptation.pseudo import merge, pseudo_label, rehearsal_phantom
+from antseg.adaptation.pseudo import MIN_LABELLED, merge, pseudo_label, rehearsal_phantom
 from antseg.adaptation.record import WORK, new_run_folder, read_record, write_record
 from antseg.adaptation.restyle import StyleBank, check_style
 from antseg.adaptation.spur_guard import judge_spur_round
@@ -233,18 +233,19 @@ def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg
     scans = [Path(p.path) for p in made if p.in_domain]  # the device's look: every anterior-segment B-scan
     spurs_ok = sum(v is not None for p in accepted for v in p.spurs.values())
     log(f"round {k + 1}: {len(accepted)} of {len(made)} scans pass the checks ({spurs_ok} spurs trusted)")
+    too_few = len(accepted) < cfg.min_accepted
+    labelled_scans = {"round": k + 1, "scans": len(made), "accepted": len(accepted), "spurs_trusted": spurs_ok,
+                      "rejected": {p.name: p.why for p in made if not p.accepted}}  # fmt: skip
     can_rehearse = cfg.rehearsal > 0 and set(pipe.structures) <= REHEARSED
     look_alone = can_rehearse and cfg.rehearsal_look == "histogram" and len(scans) >= cfg.min_in_domain
-    if len(accepted) < cfg.min_accepted and not look_alone:
+    if too_few and not look_alone:
         reasons = sorted({p.why.split(":")[0] for p in made if not p.accepted})
         raise AntsegInputError(None, f"only {len(accepted)} of {len(made)} scans pass the quality checks (need "
                                f"{cfg.min_accepted}): {'; '.join(reasons[:3])}")  # fmt: skip
-    if len(accepted) < cfg.min_accepted and after_look:
+    if too_few and after_look:
         log(f"round {k + 1}: still too few scans pass the checks after learning the device's look; no further round")
-        return {"round": k + 1, "scans": len(made), "accepted": len(accepted), "spurs_trusted": spurs_ok,
-                "look_alone": True, "trained": False, "rejected": {p.name: p.why for p in made if not p.accepted},
-                "segmentation": str(seg)}  # fmt: skip
-    if len(accepted) < cfg.min_accepted:
+        return {**labelled_scans, "look_alone": True, "trained": False, "segmentation": str(seg)}
+    if too_few:
         # The scans are B-scans of the device but the models are not consistent enough on them to teach
         # themselves: the look alone is learnt, from phantom scans with exact labels in the scans' grey levels.
         log(f"round {k + 1}: too few scans pass the checks to teach the models; adapting to the device's look "
@@ -255,9 +256,9 @@ def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg
         look = StyleBank(scans, seed=cfg.seed + k)
     data = merge(work / "pseudo", phantom, work / "data", seed=cfg.seed + k, look=look, labelled=labelled)
     left = budget - (time.monotonic() - t0)
-    if len(accepted) < cfg.min_accepted and k == cfg.rounds - 1:
+    if too_few and k == cfg.rounds - 1:
         # The model of a last look-alone round is checked on the scans afterwards: keep the time that takes.
-        left -= per_scan * min(len(files), 12)
+        left -= per_scan * min(len(files), MIN_LABELLED)
     seg_budget = left * (0.6 if spur and cfg.spurs else 1.0)
     tcfg = TrainConfig(init=str(seg), epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed + k,
                        threads=cfg.threads, device=cfg.device, time_budget_s=max(1.0, seg_budget),
@@ -266,9 +267,7 @@ def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg
     new_seg = str(work / "seg" / runs.BEST)
     log(f"round {k + 1}: segmentation fine-tuned for {res.epochs_done} epoch(s) (validation Dice "
         f"{res.best_score:.3f} on pseudo-labels and phantom)")  # fmt: skip
-    record = {"round": k + 1, "scans": len(made), "accepted": len(accepted), "spurs_trusted": spurs_ok,
-              "look_alone": len(accepted) < cfg.min_accepted,
-              "rejected": {p.name: p.why for p in made if not p.accepted}, "segmentation": new_seg,
+    record = {**labelled_scans, "look_alone": too_few, "segmentation": new_seg,
               "phantom_rehearsal": 0 if phantom is None else cfg.rehearsal}  # fmt: skip
     both = sum(all(v is not None for v in p.spurs.values()) for p in accepted)
     if spur and cfg.spurs and both >= cfg.min_accepted:
