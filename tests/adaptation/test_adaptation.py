@@ -44,9 +44,12 @@ def test_what_becomes_a_pseudo_label():
     assert not ok and why.startswith("iris_area_mm2_left")
     assert not judge(_result(in_domain=False), 0.1, 0.8)[0]
     for bad in ({"mirror_mm": 0.3}, {"moved_mm": 0.4}, {"confidence": 0.5}, {"visible": False},
-                {"moved_mm": math.nan, "off_wall_mm": 1.5}):  # fmt: skip
+                {"moved_mm": math.nan, "off_wall_mm": 1.5}, {"from_angle_mm": 1.2}):  # fmt: skip
         spur = {"visible": True, "x": 5.0, "y": 6.0, "confidence": 0.95, "moved_mm": 0.0, "mirror_mm": 0.02, **bad}
         assert judge(_result(spur=spur), 0.1, 0.8)[2] == {"left_scleral_spur": None}, bad
+    spur = {"visible": True, "x": 5.0, "y": 6.0, "confidence": 0.95, "moved_mm": 0.0, "mirror_mm": 0.02,
+            "from_angle_mm": 0.9}  # fmt: skip
+    assert judge(_result(spur=spur), 0.1, 0.8)[2] == {"left_scleral_spur": (5.0, 6.0)}
     assert CHECK == "check"
 
 
@@ -219,9 +222,16 @@ def test_adapt_with_corrected_scans_fine_tunes_on_them_first(scans, corrected, t
     assert "3 corrected scan(s)" in r.out
     record = json.loads((run / "adaptation.json").read_text())
     assert record["labelled"]["scans"] == 3 and record["rounds"] == [] and record["from"]["labels"] == str(corrected)
-    for name in ("best.pt", "spur.pt"):  # the pre-labels carry spur points: both models were fine-tuned
-        meta = read_checkpoint(run / name).meta
-        assert meta.recipe == "adapted" and meta.dataset.startswith("fine-tuned on 3 corrected scan(s)"), name
+    meta = read_checkpoint(run / "best.pt").meta
+    assert meta.recipe == "adapted" and meta.dataset.startswith("fine-tuned on 3 corrected scan(s)")
+    # The pre-labels carry spur points: the spur model was fine-tuned, and checked on the 5 scans not corrected.
+    check = record["labelled"]["spur_check"]
+    assert check["scans"] == 5 and check["before"]["spurs"] == check["after"]["spurs"] == 10
+    if check["kept"]:
+        assert read_checkpoint(run / "spur.pt").meta.dataset.startswith("fine-tuned on 3 corrected scan(s)")
+    else:
+        assert (run / "spur.pt").read_bytes() == runs.spur_checkpoint("default").read_bytes()
+        assert "is not kept" in r.out
     r = cli("report", scans, "--weights", run, "--spurs", run, "--spacing", "0.025", "--out", tmp_path / "rep",
             "--device", "cpu")  # fmt: skip
     assert r.code == 0, r.err

@@ -89,3 +89,18 @@ def test_a_missed_spur_counts_as_infinitely_far(merged):
     d = spur_distances("default", merged, ids, "cpu")
     assert len(d) == sum(v is not None for c in ds.cases[:2] for v in c.landmarks.values())
     assert all(x >= 0 for x in d) and not any(math.isnan(x) for x in d)
+
+
+def test_judge_on_scans_exact_verdicts():
+    from antseg.adaptation.spur_guard import SpurDoubts, judge_on_scans
+
+    before = SpurDoubts(spurs=16, unsure=5, astray=0)
+    keep, why = judge_on_scans(before, SpurDoubts(16, 1, 0))
+    assert keep and why == ("as consistent or more on your other scans: 1 of 16 spurs unsure (0 astray) against 5 "
+                            "(0) with the model before")  # fmt: skip
+    assert judge_on_scans(before, SpurDoubts(16, 5, 0))[0]
+    # Measured on the development eye: a model fine-tuned on one scan put 4 spurs on the central cornea (6.3-6.7 mm
+    # from where the chamber ends) with the same number of doubted spurs as the model before.
+    keep, why = judge_on_scans(before, SpurDoubts(16, 5, 4))
+    assert not keep and why.startswith("less consistent on your other scans: 5 of 16 spurs unsure (4 astray)")
+    assert not judge_on_scans(before, SpurDoubts(16, 6, 0))[0]

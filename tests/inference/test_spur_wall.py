@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from antseg.inference.outputs import MOVED_GREY, overlay
-from antseg.inference.spur_wall import MAX_MOVE_MM, MAX_OFF_WALL_MM, angle_wall, constrain_spurs
+from antseg.inference.spur_wall import (
+    MAX_FROM_ANGLE_MM,
+    MAX_MOVE_MM,
+    MAX_OFF_WALL_MM,
+    angle_wall,
+    chamber_end,
+    constrain_spurs,
+)
 
 H, W = 200, 300
 SPACING = (0.01, 0.01)  # mm per pixel: 0.3 mm = 30 px
@@ -89,6 +96,31 @@ def test_the_threshold_and_the_spacing_are_in_mm():
     assert MAX_OFF_WALL_MM == 0.3
 
 
+def test_chamber_end_is_the_chambers_outermost_column_on_that_side():
+    ac = _masks()["anterior_chamber"]
+    assert chamber_end(ac, "left") == (100.0, 69.5) and chamber_end(ac, "right") == (199.0, 69.5)
+    ac[60:70, 99] = 1  # a narrower tip one column further out: its own rows give the height
+    assert chamber_end(ac, "left") == (99.0, 64.5)
+    ac[:, 0] = 1  # the chamber reaches the image edge: the angle is outside the scan
+    assert chamber_end(ac, "left") is None and chamber_end(ac, "right") == (199.0, 69.5)
+    assert chamber_end(np.zeros((H, W), np.uint8), "left") is None
+
+
+def test_every_spur_says_how_far_it_lies_from_where_the_chamber_ends():
+    """A spur on the wall can still be nowhere near an angle: the whole posterior cornea borders the chamber."""
+    spurs = {"left_scleral_spur": _spur(103, 66), "right_scleral_spur": _spur(150, 41)}  # right: mid-cornea
+    out = constrain_spurs(spurs, _masks(), SPACING)
+    assert out["left_scleral_spur"]["from_angle_mm"] == pytest.approx(math.hypot(0.03, 0.035))
+    assert out["right_scleral_spur"]["moved_mm"] == 0.0  # on the wall ...
+    assert out["right_scleral_spur"]["from_angle_mm"] == pytest.approx(math.hypot(0.49, 0.285))  # ... not at an angle
+    moved = constrain_spurs({"left_scleral_spur": _spur(120, 80)}, _masks(), SPACING)["left_scleral_spur"]
+    assert moved["from_angle_mm"] == pytest.approx(math.hypot(0.2, 0.305))  # from where the spur ends up
+    assert math.isnan(constrain_spurs(spurs, _masks(), None)["left_scleral_spur"]["from_angle_mm"])
+    off = constrain_spurs(spurs, _masks(), SPACING, 0.0)["right_scleral_spur"]  # the wall check off: still measured
+    assert off["from_angle_mm"] == pytest.approx(math.hypot(0.49, 0.285)) and math.isnan(off["moved_mm"])
+    assert MAX_FROM_ANGLE_MM == 1.0
+
+
 @pytest.mark.parametrize(
     ("masks", "spacing", "max_off"),
     [(_masks(cornea=False), SPACING, None), (_masks(), None, None), (_masks(), SPACING, 0.0)],
@@ -104,6 +136,7 @@ def test_an_absent_spur_is_left_alone():
     spurs = {"left_scleral_spur": {"x": None, "y": None, "confidence": 0.1, "visible": False}}
     out = constrain_spurs(spurs, _masks(), SPACING)["left_scleral_spur"]
     assert out["x"] is None and not out["visible"] and math.isnan(out["moved_mm"])
+    assert math.isnan(out["from_angle_mm"])
 
 
 def test_the_overlay_shows_where_a_moved_spur_was():

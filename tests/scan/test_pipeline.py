@@ -134,3 +134,24 @@ def test_overlay_draws_statuses(pipe, scan, tmp_path):
     drawn = draw(pipe.run(image, spacing=spacing))
     assert drawn.shape == (*image.shape[:2], 3) and drawn.dtype == np.uint8
     write_png(tmp_path / "o.png", drawn)
+
+
+def test_a_spur_far_from_the_chamber_is_said_once(pipe, monkeypatch):
+    """A spur 0.5-1 mm from the chamber gets the scan's warning; one more than 1 mm from where the chamber ends is
+    said by its doubt alone (the chamber-distance warning would repeat it)."""
+    ac = np.zeros((100, 200), np.uint8)
+    ac[40:60, 50:150] = 1
+    monkeypatch.setattr(pipe, "_spacing", (0.01, 0.01))
+
+    def warnings(x, y, from_angle):
+        spur = {"x": x, "y": y, "visible": True, "confidence": 0.95, "moved_mm": 0.0, "from_angle_mm": from_angle}
+        return pipe._warnings({"anterior_chamber": ac}, {"left_scleral_spur": spur}, [], ac.shape)
+
+    assert warnings(30.0, 5.0, 0.61) == []  # 0.40 mm from the chamber
+    assert warnings(50.0, -30.0, 0.80) == [
+        "left scleral spur lies 0.70 mm from the chamber, off the angle wall: check it"
+    ]
+    assert warnings(50.0, -80.0, 1.3) == [
+        "left spur lies 1.30 mm from where the chamber ends on its side, not at the angle: the spur or the "
+        "segmentation is wrong there: check it"
+    ]

@@ -96,6 +96,12 @@ def test_spur_doubts():
         "left spur lies 5.31 mm from the angle wall the segmentation sees, too far to move it onto it: the spur or "
         "the segmentation is wrong there"
     ]
+    assert spur_doubts({**ok, "from_angle_mm": 1.0}, "left", lim) == []  # at the limit: still at the angle
+    assert spur_doubts({**ok, "from_angle_mm": 2.68}, "right", lim) == [
+        "right spur lies 2.68 mm from where the chamber ends on its side, not at the angle: the spur or the "
+        "segmentation is wrong there"
+    ]
+    assert spur_doubts({**ok, "from_angle_mm": 2.68}, "right", QualityLimits(spur_from_angle_mm=3.0)) == []
 
 
 def _judge(values, reasons=None, details=None, spurs=None, repairs=(), mirror=None, lens=True):
@@ -142,3 +148,13 @@ def test_a_repair_doubts_only_the_measures_taken_where_it_was():
     small = Repair("anterior_chamber", "filled holes", 2, 0.0002, changed)
     island = Repair("anterior_chamber", "removed islands", 200, 0.02, changed)
     assert _judge(base, repairs=[small, island])["acd_mm"].status == OK  # noise, and a removal changes no geometry
+
+
+def test_spur_astray():
+    from antseg.scan.quality import spur_astray
+
+    lim = QualityLimits()
+    assert not spur_astray({"moved_mm": 0.4, "from_angle_mm": 0.3, "off_wall_mm": math.nan}, lim)
+    assert not spur_astray({}, lim) and not spur_astray({"from_angle_mm": 1.0}, lim)
+    assert spur_astray({"off_wall_mm": 1.2}, lim) and spur_astray({"from_angle_mm": 1.01}, lim)
+    assert not spur_astray({"from_angle_mm": 1.5}, QualityLimits(spur_from_angle_mm=2.0))

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from antseg.adaptation.config import AdaptConfig
+from antseg.adaptation.spur_guard import CHECK_SCANS, count_doubts, judge_on_scans
 from antseg.data.canonical import MANIFEST, load_dataset
 from antseg.errors import AntsegInputError
 from antseg.models import runs
@@ -48,10 +49,15 @@ def labelled_dataset(labels: Path, out: Path, spacing: tuple[float, float] | Non
 
 def fine_tune_on_labels(
     seg: str, spur: str | None, data: Path, work: Path, cfg: AdaptConfig, budget: float,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] = print, scans: list[Path] | None = None,
 ) -> dict:  # fmt: skip
     """Fine-tune ``seg`` (and ``spur``, when the corrected scans have spur points) on ``data`` within ``budget``
-    seconds; returns the record: scans, checkpoints, seconds."""
+    seconds; returns the record: scans, checkpoints, seconds.
+
+    With ``scans`` (the user's scans), the fine-tuned spur model is kept only when the pipeline is as sure of its
+    spurs on those not corrected as of the model before's (:func:`antseg.adaptation.spur_guard.judge_on_scans`);
+    otherwise ``spurs`` is None (the model before stays) and ``spur_check`` says why.
+    """
     from antseg.training import TrainConfig, train_segmentation
     from antseg.training.spurs import SpurConfig, train_spurs
 
@@ -67,13 +73,39 @@ def fine_tune_on_labels(
     record = {"scans": len(ds.cases), "segmentation": str(work / "seg" / runs.BEST), "spurs": None}
     log(f"corrected scans: segmentation fine-tuned on {len(ds.cases)} for {res.epochs_done} epoch(s)")
     if spur and points:
-        left = budget - (time.monotonic() - t0)
-        scfg = TrainConfig(init=str(spur), epochs=60, seed=cfg.seed, threads=cfg.threads, device=cfg.device,
-                           time_budget_s=max(1.0, left))  # fmt: skip
-        record["spurs"] = str(train_spurs(data, work / "spur", scfg, SpurConfig(refine_steps=400),
-                                          log=lambda s: None)["checkpoint"])  # fmt: skip
+        others, before, check_s = _check_scans(scans or [], ds), None, 0.0
+        if others:  # the model before, with the fine-tuned segmentation; its time is kept for the candidate's check
+            c0 = time.monotonic()
+            before = count_doubts(record["segmentation"], spur, others, cfg.spacing, cfg.device)
+            check_s = time.monotonic() - c0
+        left = budget - (time.monotonic() - t0) - check_s
+        # Both stages at the fine-tuning rate: at training's own rate, one corrected scan taught stage 1 where that
+        # scan's spurs lie rather than what a spur looks like.
+        scfg = TrainConfig(init=str(spur), epochs=60, lr=cfg.lr, seed=cfg.seed, threads=cfg.threads,
+                           device=cfg.device, time_budget_s=max(1.0, left))  # fmt: skip
+        scon = SpurConfig(refine_steps=400, refine_lr=cfg.lr)
+        record["spurs"] = str(train_spurs(data, work / "spur", scfg, scon, log=lambda s: None)["checkpoint"])
         log(f"corrected scans: spur model fine-tuned on {points} spur point(s)")
+        if before is not None:
+            after = count_doubts(record["segmentation"], record["spurs"], others, cfg.spacing, cfg.device)
+            keep, why = judge_on_scans(before, after)
+            record["spur_check"] = {"kept": keep, "why": why, "scans": len(others), "before": before.as_record(),
+                                    "after": after.as_record()}  # fmt: skip
+            if not keep:
+                record["spurs"] = None
+                log(f"corrected scans: the fine-tuned spur model is not kept ({why}); the spur model from before "
+                    "stays: correct another scan or two")  # fmt: skip
     elif spur:
         log("corrected scans: no spur points, the spur model is not fine-tuned")
     record["seconds"] = time.monotonic() - t0
     return record
+
+
+def _check_scans(scans: list[Path], corrected) -> list[Path]:
+    """Up to :data:`CHECK_SCANS` of the user's scans that were not corrected, spread over the series."""
+    names = {Path(c.image).stem for c in corrected.cases} | {c.case_id for c in corrected.cases}
+    others = [f for f in scans if f.stem not in names]
+    if len(others) <= CHECK_SCANS:
+        return others
+    step = len(others) / CHECK_SCANS
+    return [others[int(k * step)] for k in range(CHECK_SCANS)]

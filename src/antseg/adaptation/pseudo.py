@@ -23,6 +23,7 @@ from antseg.biometry.ranges import base_measure
 from antseg.data.canonical import load_dataset, write_dataset_files, write_mask
 from antseg.data.phantom.writer import AsoctPhantomConfig, generate_asoct_dataset
 from antseg.data.schema import Case, Manifest, Structure
+from antseg.inference.spur_wall import MAX_FROM_ANGLE_MM
 from antseg.io.images import read_image, write_png
 from antseg.scan.pipeline import ScanPipeline
 from antseg.scan.quality import SPUR_FREE
@@ -53,7 +54,7 @@ def judge(res: ScanResult, spur_mirror_mm: float, spur_confidence: float) -> tup
         trusted = (
             p.get("visible") and p.get("x") is not None and p["confidence"] >= spur_confidence
             and not (isinstance(moved, float) and moved > 0) and math.isfinite(mirror) and mirror <= spur_mirror_mm
-            and "off_wall_mm" not in p
+            and "off_wall_mm" not in p and not p.get("from_angle_mm", 0.0) > MAX_FROM_ANGLE_MM
         )  # fmt: skip
         spurs[n] = (float(p["x"]), float(p["y"])) if trusted else None
     if not res.in_domain:

@@ -151,7 +151,7 @@ def _adapt(weights, spurs, labels, files, out, cfg, state, log, progress) -> dic
             share = LABELS_SHARE if cfg.rounds else 1.0
             start_spur = None if spurs is None else str(spurs)
             state["labelled"] = fine_tune_on_labels(str(weights), start_spur, data, out / WORK / "corrected", cfg,
-                                                    share * cfg.budget_s, log)  # fmt: skip
+                                                    share * cfg.budget_s, log, scans=files)  # fmt: skip
             write_record(out, state)
     fitted = state.get("labelled", {})
     seg_now = state["rounds"][-1]["segmentation"] if state["rounds"] else fitted.get("segmentation", str(weights))

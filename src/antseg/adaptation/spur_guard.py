@@ -5,6 +5,11 @@ device shift: 10.8 px mean for the shipped model, 77 px after one adapted round)
 the model it would replace on scans it was not trained on: the phantom's validation scans (exact spurs) and the
 user's held-out scans whose spurs the checks trusted (the pipeline's spurs, confirmed on the mirrored scan). It is
 kept only when it is no worse on the first and stays on the second.
+
+A spur model fine-tuned on one to three corrected scans has no held-out spur to be checked on, so it is compared
+with the model before on the user's other scans, with the quality checks of the pipeline
+(:func:`judge_on_scans`): measured on the development eye, one corrected scan could teach the model where that
+scan's spurs lie, and the spurs of the other scans went far off while the masks improved.
 """
 
 from __future__ import annotations
@@ -15,8 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from antseg.anatomy import side_of
 from antseg.data.canonical import load_dataset
 from antseg.io.images import read_image
+
+#: At most this many of the user's scans compare two spur models (each scan runs the whole pipeline twice).
+CHECK_SCANS = 12
 
 #: A candidate may be this much worse on the phantom's validation spurs (mean px) before it is refused: the
 #: refinement's own jitter between two good models.
@@ -81,3 +90,44 @@ def judge_spur_round(current: str | Path, candidate: str | Path, data: Path, spa
     elif not worst <= limit_mm:
         verdict.keep, verdict.why = False, (f"moved a trusted held-out spur by {worst:.2f} mm (limit {limit_mm:g})")
     return verdict
+
+
+@dataclass
+class SpurDoubts:
+    """How sure the pipeline is of a spur model's spurs on a set of scans."""
+
+    spurs: int  # spurs looked for (two per scan)
+    unsure: int  # not found, or found with a doubt (low confidence, moved, off the wall, not at an angle, mirror)
+    astray: int  # off the angle wall or not at an angle: a spur somewhere else in the scan
+
+    def as_record(self) -> dict:
+        return {"spurs": self.spurs, "unsure": self.unsure, "astray": self.astray}
+
+
+def count_doubts(seg: str | Path, spur: str | Path, scans: list[Path], spacing: tuple[float, float] | None,
+                 device: str = "cpu") -> SpurDoubts:  # fmt: skip
+    """Run the pipeline (``seg`` with ``spur``) on ``scans`` and count the spurs its checks doubt."""
+    from antseg.scan.config import QualityLimits, ScanConfig
+    from antseg.scan.pipeline import ScanPipeline
+    from antseg.scan.quality import spur_astray, spur_doubts
+
+    limits = QualityLimits()
+    pipe = ScanPipeline(seg, spur, ScanConfig(spacing=spacing, limits=limits), device)
+    total = unsure = astray = 0
+    for f in scans:
+        res = pipe.run(read_image(f), f.stem)
+        for name, p in res.spurs.items():
+            total += 1
+            astray += spur_astray(p, limits)
+            unsure += not p.get("visible") or bool(spur_doubts(p, side_of(name) or name, limits))
+    return SpurDoubts(total, unsure, astray)
+
+
+def judge_on_scans(before: SpurDoubts, after: SpurDoubts) -> tuple[bool, str]:
+    """(keep, why) for a spur model fine-tuned on corrected scans: kept when, on the user's other scans, the
+    pipeline doubts no more of its spurs than of the model before, and finds none more of them astray."""
+    counts = f"{after.unsure} of {after.spurs} spurs unsure ({after.astray} astray) against {before.unsure} " \
+             f"({before.astray}) with the model before"  # fmt: skip
+    if after.astray > before.astray or after.unsure > before.unsure:
+        return False, f"less consistent on your other scans: {counts}"
+    return True, f"as consistent or more on your other scans: {counts}"

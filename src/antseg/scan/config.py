@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from antseg.inference.spur_wall import MAX_FROM_ANGLE_MM
+
 #: How far (same unit) the value measured on the mirrored scan may lie from the scan's own before a measure is
 #: marked for checking, per measure without its side. The device repeats ACD within about 0.06 mm and AOD500
 #: within about 0.05 mm (within-subject SD): a model that disagrees with itself by more is not to be trusted.
@@ -22,6 +24,8 @@ class QualityLimits:
         mirror: per measure (without side), the largest disagreement with the mirrored scan.
         spur_mirror_mm: a spur further than this from the one found on the mirrored scan is doubted.
         spur_confidence: a spur found with less presence probability is doubted.
+        spur_from_angle_mm: a spur further than this from where the chamber ends on its side is doubted: it is not
+            at the angle (:data:`antseg.inference.spur_wall.MAX_FROM_ANGLE_MM`).
         acd_spread_mm: ACD lines (bisector and parallels) further apart than this: the chamber's floor or roof is
             broken near the measurement line.
         repair_mm2: a consistency repair at least this large near a measurement doubts it (smaller ones are
@@ -32,6 +36,7 @@ class QualityLimits:
     mirror: dict[str, float] = field(default_factory=lambda: dict(MIRROR_TOLERANCE))
     spur_mirror_mm: float = 0.15
     spur_confidence: float = 0.8
+    spur_from_angle_mm: float = MAX_FROM_ANGLE_MM
     acd_spread_mm: float = 0.15
     repair_mm2: float = 0.01
     min_lens_front_columns: int = 3

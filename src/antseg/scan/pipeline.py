@@ -202,7 +202,8 @@ class ScanPipeline:
                 out.append(f"{side} scleral spur not found (presence {p['confidence']:.2f}): its angle is not measured")
                 continue
             out += [f"{d}: check it" for d in spur_doubts(p, side, self.config.limits)]
-            if self._spacing and ac is not None and ac.any():
+            said = p.get("from_angle_mm", math.nan) > self.config.limits.spur_from_angle_mm  # by spur_doubts above
+            if self._spacing and ac is not None and ac.any() and not said:
                 d = _mask_distance_mm(ac, p["x"], p["y"], self._spacing)
                 if d > SPUR_OFF_CHAMBER_MM:
                     out.append(f"{side} scleral spur lies {d:.2f} mm from the chamber, off the angle wall: check it")

@@ -35,8 +35,8 @@ from antseg.scan.pipeline import ScanPipeline
 from antseg.scan.tasks import PipelineSpec, PredictTask, ScanItem
 
 SPUR_COLUMNS = [
-    "image", "landmark", "x", "y", "confidence", "visible", "moved_mm", "off_wall_mm", "model_x", "model_y",
-    "mirror_mm",
+    "image", "landmark", "x", "y", "confidence", "visible", "moved_mm", "off_wall_mm", "from_angle_mm", "model_x",
+    "model_y", "mirror_mm",
 ]  # fmt: skip
 QUALITY_COLUMNS = ["image", "in_domain", "warnings", "repairs"]
 AREA_COLUMNS = ["image", "structure", "area_px", "area_mm2"]
@@ -74,8 +74,8 @@ def predict_paths(
         spur_wall_mm: with both models: a spur further than this (mm, at the segmentation checkpoint's spacing)
             from the angle wall is moved onto it (None: 0.3 mm, 0: off; :mod:`antseg.inference.spur_wall`);
             ``spurs.csv`` says how far in ``moved_mm`` (empty when not checked; ``off_wall_mm``: too far from the
-            wall to move, left where it was) and where the spur model put it
-            (``model_x``, ``model_y``).
+            wall to move, left where it was), ``from_angle_mm`` how far it lies from where the chamber ends on its
+            side, and where the spur model put it (``model_x``, ``model_y``).
         config: the per-scan pipeline's settings for AS-OCT scans (mirror pass, repairs); ``spur_wall_mm``
             overrides its own. AS-OCT runs also write ``quality.csv`` (out-of-domain scans, warnings, repairs).
         workers: images at once, each in its own process (:mod:`antseg.batch`); the tables are the same as with 1.

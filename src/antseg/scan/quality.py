@@ -148,6 +148,13 @@ def _gap_mm(a: np.ndarray, b: np.ndarray, spacing) -> float:
     return float(d.min())
 
 
+def spur_astray(spur: dict, limits: QualityLimits) -> bool:
+    """The spur lies somewhere else in the scan: too far from the angle wall to be moved onto it, or more than
+    ``limits.spur_from_angle_mm`` from where the chamber ends on its side."""
+    off, far = spur.get("off_wall_mm", math.nan), spur.get("from_angle_mm", math.nan)
+    return (off is not None and not math.isnan(off)) or (far is not None and far > limits.spur_from_angle_mm)
+
+
 def spur_doubts(spur: dict, side: str, limits: QualityLimits) -> list[str]:
     """Why a spur (as the pipeline reports it) is unsure; empty when it is fine or absent."""
     if not spur.get("visible"):
@@ -162,6 +169,10 @@ def spur_doubts(spur: dict, side: str, limits: QualityLimits) -> list[str]:
     if off is not None and not math.isnan(off):
         out.append(f"{side} spur lies {off:.2f} mm from the angle wall the segmentation sees, too far to move it "
                    "onto it: the spur or the segmentation is wrong there")  # fmt: skip
+    far = spur.get("from_angle_mm", math.nan)
+    if far is not None and not math.isnan(far) and far > limits.spur_from_angle_mm:
+        out.append(f"{side} spur lies {far:.2f} mm from where the chamber ends on its side, not at the angle: the "
+                   "spur or the segmentation is wrong there")  # fmt: skip
     mirror = spur.get("mirror_mm", math.nan)
     if mirror is not None and not math.isnan(mirror) and mirror > limits.spur_mirror_mm:
         out.append(f"{side} spur lies {mirror:.2f} mm from the one found on the mirrored scan")

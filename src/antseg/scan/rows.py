@@ -14,7 +14,7 @@ from antseg.inference.outputs import overlay
 from antseg.scan.result import ScanResult
 
 #: Spur columns per landmark in the tables.
-SPUR_FIELDS = ("x", "y", "confidence", "moved_mm", "off_wall_mm", "mirror_mm")
+SPUR_FIELDS = ("x", "y", "confidence", "moved_mm", "off_wall_mm", "from_angle_mm", "mirror_mm")
 
 
 def measure_columns(res: ScanResult) -> dict:
