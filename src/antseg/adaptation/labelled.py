@@ -5,7 +5,9 @@ One to three scans labelled the way the user draws do what unlabelled scans cann
 the spurs. ``antseg adapt MODEL SCANS --labels LABELS`` takes the LabelMe files ``antseg label`` wrote and the user
 corrected (or any canonical dataset) and fine-tunes both models on them. Self-training rounds follow only when
 asked (``--rounds``): they start from the fine-tuned models, with the corrected scans in every round's training
-data (measured on the development eye, they undid part of what the corrected scans taught).
+data (measured on the development eye, they undid part of what the corrected scans taught). The spur model
+fine-tuned on them is kept only when the pipeline is as sure of its spurs on the user's other scans as of the
+model before's (:func:`antseg.adaptation.spur_guard.judge_on_scans`).
 """
 
 from __future__ import annotations
