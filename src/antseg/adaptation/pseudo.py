@@ -23,10 +23,10 @@ from antseg.biometry.ranges import base_measure
 from antseg.data.canonical import load_dataset, write_dataset_files, write_mask
 from antseg.data.phantom.writer import AsoctPhantomConfig, generate_asoct_dataset
 from antseg.data.schema import Case, Manifest, Structure
-from antseg.inference.spur_wall import MAX_FROM_ANGLE_MM
 from antseg.io.images import read_image, write_png
+from antseg.scan.config import QualityLimits
 from antseg.scan.pipeline import ScanPipeline
-from antseg.scan.quality import SPUR_FREE
+from antseg.scan.quality import SPUR_FREE, spur_astray
 from antseg.scan.result import CHECK, ScanResult
 
 #: However short the time, at least this many scans are labelled (fewer teach too little).
@@ -46,7 +46,9 @@ class Pseudo:
 
 
 def judge(res: ScanResult, spur_mirror_mm: float, spur_confidence: float) -> tuple[bool, str, dict]:
-    """(masks accepted, why not, trusted spurs name -> (x, y) or None) for one pipeline result."""
+    """(masks accepted, why not, trusted spurs name -> (x, y) or None) for one pipeline result (a spur the checks
+    find astray is never trusted)."""
+    limits = QualityLimits()
     spurs = {}
     for n, p in res.spurs.items():
         mirror = p.get("mirror_mm", math.nan)
@@ -54,7 +56,7 @@ def judge(res: ScanResult, spur_mirror_mm: float, spur_confidence: float) -> tup
         trusted = (
             p.get("visible") and p.get("x") is not None and p["confidence"] >= spur_confidence
             and not (isinstance(moved, float) and moved > 0) and math.isfinite(mirror) and mirror <= spur_mirror_mm
-            and "off_wall_mm" not in p and not p.get("from_angle_mm", 0.0) > MAX_FROM_ANGLE_MM
+            and not spur_astray(p, limits)
         )  # fmt: skip
         spurs[n] = (float(p["x"]), float(p["y"])) if trusted else None
     if not res.in_domain:
