@@ -92,6 +92,8 @@ def test_adapt_then_report_with_the_adapted_models(scans, tmp_path, cli):
     assert r.code == 0, r.err
     page = (tmp_path / "rep" / "report.html").read_text()
     assert "adapted without labels" in page
+    # The warning names the one model still trained on synthetic data only, and what it decides.
+    assert "The spur model was trained on synthetic data only." in page and "Both models were" not in page
     r = cli("adapt", "default", scans, "--out", run, "--budget", "40")  # an existing run is not replaced silently
     assert r.code == 2 and "--overwrite" in r.err
 

@@ -17,6 +17,7 @@ from antseg.biometry.ranges import base_measure, flag
 from antseg.data.canonical import load_dataset
 from antseg.io.tables import read_csv
 from antseg.report.eyes import ReportScan, is_narrow, summarise_eyes
+from antseg.report.run import synthetic_statement
 from antseg.scan.result import CHECK, NOT_MEASURED, OK, Measure, ScanResult
 
 
@@ -117,6 +118,18 @@ def report_run(tiny_run, tiny_spur_run, split_phantom, tmp_path_factory):
     return root / "out", res, names
 
 
+def test_synthetic_statement_names_the_synthetic_models():
+    assert synthetic_statement(False, False) == ("", "")
+    assert synthetic_statement(True, True) == (
+        "Both models were trained on synthetic data only.",
+        "They have not been trained on real scans: check every number against the images.",
+    )
+    assert synthetic_statement(True, False)[0] == "The segmentation model was trained on synthetic data only."
+    head, note = synthetic_statement(False, True)
+    assert head == "The spur model was trained on synthetic data only."
+    assert note.startswith("It has not been trained on real scans: check every spur, and the angle measures")
+
+
 def test_report_files_tables_and_model_statement(report_run):
     out, res, names = report_run
     assert res["n_scans"] == 4 and res["n_eyes"] == 2 and res["seconds_per_scan"] > 0
@@ -135,7 +148,7 @@ def test_report_files_tables_and_model_statement(report_run):
     summary = json.loads((out / "report.json").read_text())
     assert summary["model"]["synthetic"] is True and summary["agreement"][0]["measure"] == "acd_mm"
     page = (out / "report.html").read_text()
-    assert "Model trained on synthetic data only" in page and page.count('class="scan"') == 4
+    assert "Both models were trained on synthetic data only." in page and page.count('class="scan"') == 4
     assert "Measured zero-shot" in page or "No measured figures" in page  # the shipped models' card
     assert page.count("data:image/jpeg;base64,") == 4 and "Bland-Altman" in page and "typical adult range" in page
 

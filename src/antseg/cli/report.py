@@ -77,6 +77,7 @@ def report(
     for w in res["warnings"]:
         console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     console.print(
-        f"[green]report[/] of {res['n_scans']} scans ({res['n_eyes']} eyes): {res['html']} "
+        f"[green]report[/] of {res['n_scans']} scan{'s' * (res['n_scans'] != 1)} ({res['n_eyes']} "
+        f"eye{'s' * (res['n_eyes'] != 1)}): {res['html']} "
         f"({res['seconds_per_scan']:.2f} s per scan)"
     )

@@ -51,10 +51,27 @@ AGREEMENT_MEASURES = (
 )
 
 
+def synthetic_statement(segmentation: bool, spurs: bool) -> tuple[str, str]:
+    """The report's boxed warning, (headline, what to check), for models trained on synthetic data only; ("", "")
+    when neither was. A model adapted to the user's scans or trained on labelled real scans is not synthetic-only,
+    and the spur model alone decides only the spurs and what is measured from them."""
+    if segmentation and spurs:
+        return ("Both models were trained on synthetic data only.",
+                "They have not been trained on real scans: check every number against the images.")  # fmt: skip
+    if segmentation:
+        return ("The segmentation model was trained on synthetic data only.",
+                "It has not been trained on real scans: check every number against the images.")  # fmt: skip
+    if spurs:
+        return ("The spur model was trained on synthetic data only.",
+                "It has not been trained on real scans: check every spur, and the angle measures and chamber width "
+                "taken from them, against the images.")  # fmt: skip
+    return "", ""
+
+
 def _model_description(pipe: ScanPipeline) -> dict:
     m, s = pipe.seg.meta, pipe.spur.meta
     synthetic = bool(m.synthetic or s.synthetic)
-    note = "It has not been trained on real scans: check every number against the images."
+    headline, note = synthetic_statement(bool(m.synthetic), bool(s.synthetic))
     if is_shipped(pipe.seg.checkpoint.path) or is_shipped(pipe.spur.checkpoint_path):
         note = f"{note} {card_summary()}"
     return {
@@ -63,6 +80,7 @@ def _model_description(pipe: ScanPipeline) -> dict:
         "spur_wall_mm": pipe.wall_mm,
         "training": f"Trained on '{m.dataset or 'unknown'}' (segmentation) and '{s.dataset or 'unknown'}' (spurs).",
         "synthetic": synthetic,
+        "synthetic_headline": headline,
         "synthetic_note": note,
         "mirror": pipe.config.mirror,
     }
