@@ -103,7 +103,7 @@ def render(
     when = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     synthetic = (
         f'<p class="synthetic"><b>{_e(model.get("synthetic_headline", ""))}</b> '
-        f'{_e(model.get("synthetic_note", ""))}</p>'
+        f"{_e(model.get('synthetic_note', ''))}</p>"
         if model.get("synthetic")
         else ""
     )
@@ -119,7 +119,7 @@ def render(
     spacing_text = f"Pixel spacing {spacing[0]:g} x {spacing[1]:g} mm/px." if spacing else "Pixel spacing: per scan."
     body = [
         f'<h1>AS-OCT angle report</h1><p class="muted">{n} scan{"s" * (n != 1)}, {len(eyes)} '
-        f'eye{"s" * (len(eyes) != 1)}, made {when} by antseg. '
+        f"eye{'s' * (len(eyes) != 1)}, made {when} by antseg. "
         f"{spacing_text} Segmentation model: {_e(model.get('segmentation'))}; "
         f"spur model: {_e(model.get('spurs'))}. {_e(model.get('training', ''))}</p>",
         synthetic,
