@@ -92,6 +92,9 @@ def test_adapt_then_report_with_the_adapted_models(scans, tmp_path, cli):
     assert r.code == 0, r.err
     page = (tmp_path / "rep" / "report.html").read_text()
     assert "adapted without labels" in page
+    # What the adaptation measured on the user's scans: the adapted model checked on round 1's scans again.
+    check = record["rounds_check"]
+    assert check["before"] == [record["rounds"][0]["accepted"], 8] and check["after"][1] == 8
     # The warning names the one model still trained on synthetic data only, and what it decides.
     assert "The spur model was trained on synthetic data only." in page and "Both models were" not in page
     r = cli("adapt", "default", scans, "--out", run, "--budget", "40")  # an existing run is not replaced silently
@@ -163,6 +166,39 @@ def test_a_look_alone_round_is_kept_when_its_model_passes_the_checks(scans, tmp_
     meta = read_checkpoint(tmp_path / "kept" / "best.pt").meta
     assert meta.recipe == "adapted" and "made the models consistent" in meta.dataset
     assert "1 round(s) the look alone" in meta.dataset
+
+
+def test_rounds_that_leave_the_model_less_consistent_are_not_kept(scans, tmp_path, cli, monkeypatch):
+    """After the last round the adapted model labels round 1's first scans again; when fewer of them pass the
+    checks than passed before the rounds, the starting model is installed unchanged, saying why (here the check is
+    made to fail: whether a tiny test model improves in seconds is not the point)."""
+    import antseg.adaptation.rounds_check as check_mod
+
+    real = check_mod.pseudo_label
+
+    def failing_the_check(pipe, files, out, *args, **kwargs):
+        made = real(pipe, files, out, *args, **kwargs)
+        for p in made:
+            p.accepted = False
+        return made
+
+    monkeypatch.setattr(check_mod, "pseudo_label", failing_the_check)
+    cfg = tmp_path / "adapt.yaml"
+    cfg.write_text("rehearsal: 6\nepochs: 1\n")
+    run = tmp_path / "run"
+    r = cli("adapt", "default", scans, "--out", run, "--spacing", "0.025", "--budget", "30", "--rounds", "1",
+            "--config", cfg, "--spurs", "none", "--device", "cpu")  # fmt: skip
+    assert r.code == 0, r.err
+    record = json.loads((run / "adaptation.json").read_text())
+    first = record["rounds"][0]
+    assert first["accepted"] >= 3 and len(first["accepted_scans"]) == first["accepted"]
+    check = record["rounds_check"]
+    assert not check["kept"] and check["before"] == [first["accepted"], 8] and check["after"] == [0, 8]
+    assert "less consistent on these scans: 0 of 8 pass" in r.out and "not adapted" in r.out
+    start, installed = read_checkpoint(runs.segmentation_checkpoint("default")), read_checkpoint(run / "best.pt")
+    for a, b in zip(start.state_dict.values(), installed.state_dict.values(), strict=True):
+        assert np.array_equal(np.asarray(a), np.asarray(b))  # the starting weights, unchanged
+    assert "not adapted to 8 scans" in installed.meta.dataset and "less consistent" in installed.meta.dataset
 
 
 def test_adapt_spurs_keeps_the_fine_tuned_spur_model_only_when_the_guard_does(scans, tmp_path, cli, monkeypatch):

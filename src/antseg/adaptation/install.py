@@ -12,8 +12,9 @@ from antseg.models import read_checkpoint, runs, save_checkpoint
 def install_models(out: Path, seg: str, spur: str | None, state: dict, n_scans: int, spacing=None) -> None:
     """Copy the installed checkpoints to ``out/best.pt`` and ``out/spur.pt``, saying in their metadata how they
     were adapted (reports made with them say so); a spur model no round changed is copied as it was, and a
-    segmentation no kept round changed keeps its own description, with why the adaptation was not kept."""
-    check = state.get("look_check")
+    segmentation no kept round changed keeps its own description, with why the adaptation was not kept. The
+    check of the rounds (``look_check`` or ``rounds_check``) says what was measured on the user's scans."""
+    check = state.get("look_check") or state.get("rounds_check")
     rounds = state["rounds"]
     if check and not check["kept"]:
         rounds = rounds[: check["first_round"] - 1]  # the rounds whose model is installed

@@ -22,6 +22,7 @@ from antseg.adaptation.look_check import judge_look_rounds, look_alone_start
 from antseg.adaptation.pseudo import MIN_LABELLED, merge, pseudo_label, rehearsal_phantom
 from antseg.adaptation.record import WORK, new_run_folder, read_record, write_record
 from antseg.adaptation.restyle import StyleBank, check_style
+from antseg.adaptation.rounds_check import CHECK_SCANS, check_rounds
 from antseg.adaptation.spur_guard import judge_spur_round
 from antseg.config import dump_config
 from antseg.data.canonical import load_dataset
@@ -182,6 +183,16 @@ def _adapt(weights, spurs, labels, files, out, cfg, state, log, progress) -> dic
             write_record(out, state)
         if not state["look_check"]["kept"]:
             seg_now = state["rounds"][j - 1]["segmentation"] if j else fitted.get("segmentation", str(weights))
+    elif state["rounds"]:
+        if "rounds_check" not in state:
+            order = [str(f) for f in _shuffled(files, cfg.seed)]  # round 1's order
+            verdict = check_rounds(seg_now, order, state["rounds"][0], out / WORK / "rounds_check", cfg)
+            state["rounds_check"] = verdict.as_record() if verdict else None
+            if verdict:
+                log(verdict.why)
+            write_record(out, state)
+        if state["rounds_check"] and not state["rounds_check"]["kept"]:
+            seg_now = fitted.get("segmentation", str(weights))
     install_models(out, seg_now, spur_now, state, len(files), cfg.spacing)
     state["done"] = True
     state["seconds"] = time.monotonic() - t0
@@ -235,7 +246,8 @@ def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg
     log(f"round {k + 1}: {len(accepted)} of {len(made)} scans pass the checks ({spurs_ok} spurs trusted)")
     too_few = len(accepted) < cfg.min_accepted
     labelled_scans = {"round": k + 1, "scans": len(made), "accepted": len(accepted), "spurs_trusted": spurs_ok,
-                      "rejected": {p.name: p.why for p in made if not p.accepted}}  # fmt: skip
+                      "rejected": {p.name: p.why for p in made if not p.accepted},
+                      "accepted_scans": [p.path for p in accepted]}  # fmt: skip
     can_rehearse = cfg.rehearsal > 0 and set(pipe.structures) <= REHEARSED
     look_alone = can_rehearse and cfg.rehearsal_look == "histogram" and len(scans) >= cfg.min_in_domain
     if too_few and not look_alone:
@@ -256,9 +268,10 @@ def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg
         look = StyleBank(scans, seed=cfg.seed + k)
     data = merge(work / "pseudo", phantom, work / "data", seed=cfg.seed + k, look=look, labelled=labelled)
     left = budget - (time.monotonic() - t0)
-    if too_few and k == cfg.rounds - 1:
-        # The model of a last look-alone round is checked on the scans afterwards: keep the time that takes.
-        left -= per_scan * min(len(files), MIN_LABELLED)
+    if k == cfg.rounds - 1:
+        # The model of the last round is checked on the scans afterwards (rounds_check, or look_check after a
+        # look-alone round): keep the time that takes.
+        left -= per_scan * min(len(files), CHECK_SCANS if not too_few else MIN_LABELLED)
     seg_budget = left * (0.6 if spur and cfg.spurs else 1.0)
     tcfg = TrainConfig(init=str(seg), epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed + k,
                        threads=cfg.threads, device=cfg.device, time_budget_s=max(1.0, seg_budget),

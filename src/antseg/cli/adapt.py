@@ -53,12 +53,15 @@ def adapt(
             weights, scans, out, spurs=None if spurs.lower() == "none" else spurs, cfg=cfg, labels=labels,
             resume=resume, overwrite=overwrite, log=lambda s: console.print(s, markup=False), progress=update,
         )  # fmt: skip
-    used = f"{res['rounds'][-1]['accepted']} of {res['rounds'][-1]['scans']} inputs trusted" if res["rounds"] else ""
+    check = res.get("look_check") or res.get("rounds_check")
+    last = res["rounds"][-1] if res["rounds"] else None
+    used = f"{last['accepted']} of {last['scans']} inputs trusted" if last and not check else ""
     if res.get("labelled"):
         used = f"{res['labelled']['scans']} corrected scan(s)" + (f", {used}" if used else "")
-    check = res.get("look_check")
     if check and not check["kept"] and not res.get("labelled") and check["first_round"] == 1:
         console.print(f"[yellow]not adapted[/] in {res['seconds']:.0f} s: the starting models are in {out}; correct "
                       "a scan or two ('antseg label') and adapt with --labels")  # fmt: skip
         return
-    console.print(f"[green]adapted[/] in {res['seconds']:.0f} s ({used}); models in {out}")
+    console.print(f"[green]adapted[/] in {res['seconds']:.0f} s{f' ({used})' if used else ''}; models in {out}")
+    if check:
+        console.print(f"measured on your scans: {check['why']}", markup=False, highlight=False)
