@@ -194,7 +194,8 @@ def test_rounds_that_leave_the_model_less_consistent_are_not_kept(scans, tmp_pat
     assert first["accepted"] >= 3 and len(first["accepted_scans"]) == first["accepted"]
     check = record["rounds_check"]
     assert not check["kept"] and check["before"] == [first["accepted"], 8] and check["after"] == [0, 8]
-    assert "less consistent on these scans: 0 of 8 pass" in r.out and "not adapted" in r.out
+    said = " ".join(r.out.split())  # the console wraps long lines
+    assert "less consistent on the scans it was adapted to (0 of 8 pass" in said and "not adapted" in said
     start, installed = read_checkpoint(runs.segmentation_checkpoint("default")), read_checkpoint(run / "best.pt")
     for a, b in zip(start.state_dict.values(), installed.state_dict.values(), strict=True):
         assert np.array_equal(np.asarray(a), np.asarray(b))  # the starting weights, unchanged
@@ -286,7 +287,17 @@ def test_corrected_scans_join_every_round(scans, corrected, tmp_path, cli):
     merged = load_dataset(run / "work" / "round1" / "data")
     assert sum(c.group == "labelled" and c.split == "train" for c in merged.cases) == 3
     meta = read_checkpoint(run / "best.pt").meta
-    assert "fine-tuned on 3 corrected scan(s), then adapted without labels (1 round(s)" in meta.dataset
+    # The rounds are judged on the corrected scans too: each structure they label, before and after.
+    check = json.loads((run / "adaptation.json").read_text())["rounds_check"]
+    assert set(check["corrected"]) == {"anterior_chamber", "lens", "nucleus", "left_iris", "right_iris", "cornea"}
+    assert all(0 <= d <= 1 for pair in check["corrected"].values() for d in pair)
+    if check["kept"]:
+        assert "fine-tuned on 3 corrected scan(s), then adapted without labels (1 round(s)" in meta.dataset
+        assert "on the corrected scans no structure lost more than 0.02 Dice" in meta.dataset
+    else:
+        assert meta.dataset.startswith("fine-tuned on 3 corrected scan(s), from default; ")
+        assert "the model from before them is kept" in meta.dataset
+        assert "the model from before them is kept" in " ".join(r.out.split())
 
 
 def test_bad_labels_and_rounds_are_refused_before_anything_is_written(scans, tmp_path, cli):

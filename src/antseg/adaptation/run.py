@@ -186,7 +186,8 @@ def _adapt(weights, spurs, labels, files, out, cfg, state, log, progress) -> dic
     elif state["rounds"]:
         if "rounds_check" not in state:
             order = [str(f) for f in _shuffled(files, cfg.seed)]  # round 1's order
-            verdict = check_rounds(seg_now, order, state["rounds"][0], out / WORK / "rounds_check", cfg)
+            corrected = (fitted["segmentation"], data) if fitted and data is not None else None
+            verdict = check_rounds(seg_now, order, state["rounds"][0], out / WORK / "rounds_check", cfg, corrected)
             state["rounds_check"] = verdict.as_record() if verdict else None
             if verdict:
                 log(verdict.why)
