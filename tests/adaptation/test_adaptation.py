@@ -146,6 +146,7 @@ def test_scans_the_models_cannot_teach_themselves_on_adapt_them_to_the_look_alon
 def test_a_look_alone_round_is_kept_when_its_model_passes_the_checks(scans, tmp_path, monkeypatch):
     """The last round learnt the look alone; its model is then checked on the scans, and kept when more of them
     pass (here the check is made to pass: the tiny test models cannot be taught consistency in seconds)."""
+    import antseg.adaptation.look_check as check_mod
     import antseg.adaptation.run as run_mod
     from antseg.adaptation import AdaptConfig, adapt
 
@@ -158,6 +159,7 @@ def test_a_look_alone_round_is_kept_when_its_model_passes_the_checks(scans, tmp_
         return made
 
     monkeypatch.setattr(run_mod, "pseudo_label", passing_the_check)
+    monkeypatch.setattr(check_mod, "pseudo_label", passing_the_check)
     cfg = AdaptConfig(rehearsal=6, epochs=1, rounds=1, budget_s=40, spacing=(0.025, 0.025), device="cpu")
     record = adapt("default", [scans], tmp_path / "kept", cfg=cfg, log=lambda s: None)
     assert record["rounds"][0]["look_alone"] and record["rounds"][0]["accepted"] == 0

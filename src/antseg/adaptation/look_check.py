@@ -12,6 +12,12 @@ model from before them is kept, and the record and the installed model say why.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from antseg.adaptation.config import AdaptConfig
+from antseg.adaptation.pseudo import pseudo_label
+from antseg.scan.config import ScanConfig
+from antseg.scan.pipeline import ScanPipeline
 
 
 @dataclass
@@ -62,3 +68,18 @@ def judge_look_rounds(first: dict, after: tuple[int, int], min_accepted: int) ->
         why = (f"learning the device's look alone did not make the models consistent on these scans ({said}): "
                "the model from before is kept")  # fmt: skip
     return LookCheck(kept, int(first["round"]), before, after, why)
+
+
+def check_look_rounds(j: int, seg: str, order: list[str], rounds: list[dict], work: Path, cfg: AdaptConfig,
+                      t0: float) -> LookCheck:  # fmt: skip
+    """The verdict on the look-alone rounds from round ``j`` on (0-based) that made the model ``seg``: a last
+    round that stopped untrained has checked that model already; otherwise the scans (``order``) are labelled with
+    it now (pseudo-labels written to ``work``), until the adaptation's budget from ``t0`` is spent."""
+    last = rounds[-1]
+    if not last.get("trained", True):
+        after = (int(last["accepted"]), int(last["scans"]))
+    else:
+        pipe = ScanPipeline(seg, None, ScanConfig(spacing=cfg.spacing), cfg.device)
+        made = pseudo_label(pipe, [Path(p) for p in order], work, cfg.spur_mirror_mm, deadline=t0 + cfg.budget_s)
+        after = (sum(p.accepted for p in made), len(made))
+    return judge_look_rounds(rounds[j], after, cfg.min_accepted)

@@ -18,7 +18,7 @@ from pathlib import Path
 from antseg.adaptation.config import AdaptConfig
 from antseg.adaptation.install import install_models
 from antseg.adaptation.labelled import LABELS_SHARE, fine_tune_on_labels, labelled_dataset
-from antseg.adaptation.look_check import judge_look_rounds, look_alone_start
+from antseg.adaptation.look_check import check_look_rounds, look_alone_start
 from antseg.adaptation.pseudo import MIN_LABELLED, merge, pseudo_label, rehearsal_phantom
 from antseg.adaptation.record import WORK, new_run_folder, read_record, write_record
 from antseg.adaptation.restyle import StyleBank, check_style
@@ -179,7 +179,10 @@ def _adapt(weights, spurs, labels, files, out, cfg, state, log, progress) -> dic
     j = look_alone_start(state["rounds"])
     if j is not None:
         if "look_check" not in state:
-            state["look_check"] = _check_look_rounds(j, seg_now, files, out, cfg, t0, state, log)
+            order = [str(f) for f in _shuffled(files, cfg.seed + len(state["rounds"]))]
+            verdict = check_look_rounds(j, seg_now, order, state["rounds"], out / WORK / "look_check", cfg, t0)
+            log(verdict.why)
+            state["look_check"] = verdict.as_record()
             write_record(out, state)
         if not state["look_check"]["kept"]:
             seg_now = state["rounds"][j - 1]["segmentation"] if j else fitted.get("segmentation", str(weights))
@@ -200,24 +203,6 @@ def _adapt(weights, spurs, labels, files, out, cfg, state, log, progress) -> dic
     write_record(out, state)
     write_owner_marker(out)
     return state
-
-
-def _check_look_rounds(j: int, seg: str, files: list[Path], out: Path, cfg: AdaptConfig, t0: float, state: dict,
-                       log: Callable[[str], None]) -> dict:  # fmt: skip
-    """The verdict on the look-alone rounds from round ``j`` on (:mod:`antseg.adaptation.look_check`): a round that
-    stopped untrained has checked their model already; otherwise the scans are checked with it now."""
-    rounds = state["rounds"]
-    last = rounds[-1]
-    if not last.get("trained", True):
-        after = (int(last["accepted"]), int(last["scans"]))
-    else:
-        pipe = ScanPipeline(seg, None, ScanConfig(spacing=cfg.spacing), cfg.device)
-        made = pseudo_label(pipe, _shuffled(files, cfg.seed + len(rounds)), out / WORK / "look_check",
-                            cfg.spur_mirror_mm, deadline=t0 + cfg.budget_s)  # fmt: skip
-        after = (sum(p.accepted for p in made), len(made))
-    verdict = judge_look_rounds(rounds[j], after, cfg.min_accepted)
-    log(verdict.why)
-    return verdict.as_record()
 
 
 def _round(k: int, seg: str, spur: str | None, files: list[Path], out: Path, cfg: AdaptConfig, budget: float,
