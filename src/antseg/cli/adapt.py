@@ -41,7 +41,9 @@ def adapt(
     """Fit the models to your device: with --labels, fine-tune on your corrected scans first (the large gain);
     then self-train without labels: the pipeline labels your scans, the labels its quality checks trust are kept,
     phantom scans with exact labels in your scans' grey levels are mixed in, and the segmentation is fine-tuned,
-    round by round. Then: antseg report SCANS --weights OUT --spurs OUT."""
+    round by round; an AS-OCT result is kept only when no fewer of your scans pass the quality checks than before
+    (with --labels, also only when it still matches the corrected scans). Then: antseg report SCANS --weights OUT
+    --spurs OUT."""
     from antseg.adaptation import AdaptConfig
     from antseg.adaptation import adapt as run_adapt
     from antseg.config import load_config
