@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from antseg.adaptation.config import AdaptConfig
+from antseg.adaptation.pseudo import spread
 from antseg.adaptation.spur_guard import CHECK_SCANS, count_doubts, judge_on_scans
 from antseg.data.canonical import MANIFEST, load_dataset
 from antseg.errors import AntsegInputError
@@ -106,8 +107,4 @@ def fine_tune_on_labels(
 def _check_scans(scans: list[Path], corrected) -> list[Path]:
     """Up to :data:`CHECK_SCANS` of the user's scans that were not corrected, spread over the series."""
     names = {Path(c.image).stem for c in corrected.cases} | {c.case_id for c in corrected.cases}
-    others = [f for f in scans if f.stem not in names]
-    if len(others) <= CHECK_SCANS:
-        return others
-    step = len(others) / CHECK_SCANS
-    return [others[int(k * step)] for k in range(CHECK_SCANS)]
+    return spread([f for f in scans if f.stem not in names], CHECK_SCANS)

@@ -33,6 +33,14 @@ from antseg.scan.result import CHECK, ScanResult
 MIN_LABELLED = 12
 
 
+def spread(files: list[Path], n: int) -> list[Path]:
+    """At most ``n`` of ``files``, evenly spread (a long series keeps its variety)."""
+    if len(files) <= n:
+        return files
+    step = len(files) / n
+    return [files[int(i * step)] for i in range(n)]
+
+
 @dataclass
 class Pseudo:
     """What one scan gave: accepted or not, why, and the accepted spurs."""

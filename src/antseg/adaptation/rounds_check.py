@@ -24,14 +24,12 @@ import numpy as np
 
 from antseg.adaptation.config import AdaptConfig
 from antseg.adaptation.pseudo import pseudo_label
+from antseg.adaptation.spur_guard import CHECK_SCANS
 from antseg.data.canonical import load_dataset
 from antseg.metrics.segmentation import dice_iou
 from antseg.scan.config import ScanConfig
 from antseg.scan.pipeline import ScanPipeline
 
-#: At most this many of the user's scans are labelled again to check the adapted model (about as many seconds
-#: as a round's labelling of that many scans, reserved inside the budget).
-CHECK_SCANS = 12
 #: With corrected scans, the rounds may lower a structure's mean Dice on them by at most this much.
 MAX_CORRECTED_DROP = 0.02
 

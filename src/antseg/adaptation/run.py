@@ -19,7 +19,7 @@ from antseg.adaptation.config import AdaptConfig
 from antseg.adaptation.install import install_models
 from antseg.adaptation.labelled import LABELS_SHARE, fine_tune_on_labels, labelled_dataset
 from antseg.adaptation.look_check import check_look_rounds, look_alone_start
-from antseg.adaptation.pseudo import MIN_LABELLED, merge, pseudo_label, rehearsal_phantom
+from antseg.adaptation.pseudo import MIN_LABELLED, merge, pseudo_label, rehearsal_phantom, spread
 from antseg.adaptation.record import WORK, new_run_folder, read_record, write_record
 from antseg.adaptation.restyle import StyleBank, check_style
 from antseg.adaptation.rounds_check import CHECK_SCANS, check_rounds
@@ -38,14 +38,6 @@ LABEL_SHARE = 0.45
 
 #: The structures the rehearsal phantom draws: a model with others gets no rehearsal.
 REHEARSED = {"anterior_chamber", "lens", "nucleus", "left_iris", "right_iris", "cornea"}
-
-
-def _spread(files: list[Path], n: int) -> list[Path]:
-    """At most ``n`` of ``files``, evenly spread (a long series keeps its variety)."""
-    if len(files) <= n:
-        return files
-    step = len(files) / n
-    return [files[int(i * step)] for i in range(n)]
 
 
 def _shuffled(files: list[Path], seed: int) -> list[Path]:
@@ -113,7 +105,7 @@ def adapt(
     if cfg.rounds < (0 if labels is not None else 1):
         raise AntsegInputError(None, f"rounds must be at least {0 if labels is not None else 1}, got {cfg.rounds}")
     out = Path(out)
-    files = _spread(collect_inputs([Path(p) for p in scans]), cfg.max_scans)
+    files = spread(collect_inputs([Path(p) for p in scans]), cfg.max_scans)
     inputs = existing_paths(scans, weights, spurs, labels)
     if resume:
         state = read_record(out)

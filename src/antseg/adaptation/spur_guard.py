@@ -24,7 +24,8 @@ from antseg.anatomy import side_of
 from antseg.data.canonical import load_dataset
 from antseg.io.images import read_image
 
-#: At most this many of the user's scans compare two spur models (each scan runs the whole pipeline twice).
+#: At most this many of the user's scans are run again by a check of an adapted model (here: each twice, to
+#: compare two spur models; :mod:`antseg.adaptation.rounds_check`: once, with the rounds' segmentation).
 CHECK_SCANS = 12
 
 #: A candidate may be this much worse on the phantom's validation spurs (mean px) before it is refused: the

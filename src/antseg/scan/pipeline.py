@@ -19,7 +19,7 @@ from antseg.io.images import to_grey
 from antseg.models.checkpoint import require_modality
 from antseg.preprocessing import flip_pairs
 from antseg.scan.config import ScanConfig
-from antseg.scan.quality import anatomy_problems, image_problems, judge_measures, spur_doubts
+from antseg.scan.quality import anatomy_problems, image_problems, judge_measures, spur_doubts, spur_far_from_angle
 from antseg.scan.reflection import bridge, reflection_bands
 from antseg.scan.repair import repair_masks
 from antseg.scan.result import Measure, ScanResult
@@ -202,7 +202,7 @@ class ScanPipeline:
                 out.append(f"{side} scleral spur not found (presence {p['confidence']:.2f}): its angle is not measured")
                 continue
             out += [f"{d}: check it" for d in spur_doubts(p, side, self.config.limits)]
-            said = p.get("from_angle_mm", math.nan) > self.config.limits.spur_from_angle_mm  # by spur_doubts above
+            said = spur_far_from_angle(p, self.config.limits)  # spur_doubts above said it
             if self._spacing and ac is not None and ac.any() and not said:
                 d = _mask_distance_mm(ac, p["x"], p["y"], self._spacing)
                 if d > SPUR_OFF_CHAMBER_MM:

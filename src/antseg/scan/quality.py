@@ -148,11 +148,22 @@ def _gap_mm(a: np.ndarray, b: np.ndarray, spacing) -> float:
     return float(d.min())
 
 
+def spur_off_wall(spur: dict) -> bool:
+    """The spur lay too far from the angle wall to be moved onto it (``off_wall_mm`` set)."""
+    off = spur.get("off_wall_mm", math.nan)
+    return off is not None and not math.isnan(off)
+
+
+def spur_far_from_angle(spur: dict, limits: QualityLimits) -> bool:
+    """The spur lies more than ``limits.spur_from_angle_mm`` from where the chamber ends on its side."""
+    far = spur.get("from_angle_mm", math.nan)
+    return far is not None and far > limits.spur_from_angle_mm
+
+
 def spur_astray(spur: dict, limits: QualityLimits) -> bool:
     """The spur lies somewhere else in the scan: too far from the angle wall to be moved onto it, or more than
     ``limits.spur_from_angle_mm`` from where the chamber ends on its side."""
-    off, far = spur.get("off_wall_mm", math.nan), spur.get("from_angle_mm", math.nan)
-    return (off is not None and not math.isnan(off)) or (far is not None and far > limits.spur_from_angle_mm)
+    return spur_off_wall(spur) or spur_far_from_angle(spur, limits)
 
 
 def spur_doubts(spur: dict, side: str, limits: QualityLimits) -> list[str]:
@@ -165,14 +176,12 @@ def spur_doubts(spur: dict, side: str, limits: QualityLimits) -> list[str]:
     moved = spur.get("moved_mm", math.nan)
     if moved is not None and not math.isnan(moved) and moved > 0:
         out.append(f"{side} spur was {moved:.2f} mm off the angle wall and was moved onto it")
-    off = spur.get("off_wall_mm", math.nan)
-    if off is not None and not math.isnan(off):
-        out.append(f"{side} spur lies {off:.2f} mm from the angle wall the segmentation sees, too far to move it "
-                   "onto it: the spur or the segmentation is wrong there")  # fmt: skip
-    far = spur.get("from_angle_mm", math.nan)
-    if far is not None and not math.isnan(far) and far > limits.spur_from_angle_mm:
-        out.append(f"{side} spur lies {far:.2f} mm from where the chamber ends on its side, not at the angle: the "
-                   "spur or the segmentation is wrong there")  # fmt: skip
+    if spur_off_wall(spur):
+        out.append(f"{side} spur lies {spur['off_wall_mm']:.2f} mm from the angle wall the segmentation sees, too far "
+                   "to move it onto it: the spur or the segmentation is wrong there")  # fmt: skip
+    if spur_far_from_angle(spur, limits):
+        out.append(f"{side} spur lies {spur['from_angle_mm']:.2f} mm from where the chamber ends on its side, not at "
+                   "the angle: the spur or the segmentation is wrong there")  # fmt: skip
     mirror = spur.get("mirror_mm", math.nan)
     if mirror is not None and not math.isnan(mirror) and mirror > limits.spur_mirror_mm:
         out.append(f"{side} spur lies {mirror:.2f} mm from the one found on the mirrored scan")
