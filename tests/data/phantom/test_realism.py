@@ -234,10 +234,47 @@ def test_the_iris_drapes_onto_the_lens_over_its_contact_distance():
 
 
 def test_realistic_imaging_always_draws_the_posterior_layer():
+    """Every realistic scan draws the unlabelled layer; in most of them it is the bright pigment epithelium (no
+    pigment line inside the mask, 3-6 times the stroma's reflectivity), in the others a layer about as bright as
+    the stroma under a pigment line inside the mask."""
     g = make_realistic_eye("pacg", 16.0, 7.5, np.random.default_rng([5, 0]))
-    looks = [sample_imaging(np.random.default_rng(i), g, (2130, 998), (0.0075, 0.0075)) for i in range(20)]
-    assert all(0.2 <= lk.back_band <= 0.5 and 0.6 * lk.iris <= lk.back_level <= 2.0 * lk.iris for lk in looks)
-    assert Imaging().back_band == 0.0  # the classic look is unchanged
+    looks = [sample_imaging(np.random.default_rng(i), g, (2130, 998), (0.0075, 0.0075)) for i in range(200)]
+    assert all(0.2 <= lk.back_band <= 0.5 for lk in looks)
+    below = [lk for lk in looks if lk.pigment_at >= 1.0]
+    inside = [lk for lk in looks if lk.pigment_at < 1.0]
+    assert 0.7 <= len(below) / len(looks) <= 0.9
+    assert all(lk.pigment_at == 1.0 and 3.0 * lk.iris <= lk.back_level <= 6.0 * lk.iris for lk in below)
+    assert all(0.72 <= lk.pigment_at <= 0.88 and 0.6 * lk.iris <= lk.back_level <= 2.0 * lk.iris for lk in inside)
+    assert Imaging().back_band == 0.0 and Imaging().pigment_at < 1.0  # the classic look is unchanged
+
+
+def test_where_the_pigment_epithelium_lies_below_the_mask_the_labelled_iris_ends_at_its_bright_top():
+    """As in labelled real scans, the grey level across the labelled iris's back rises at the mask's end:
+    the first rows below the mask are brighter than the last rows inside it, and nothing is drawn inside the
+    mask as pigment (the iris looks the same as with no pigment at all)."""
+    from antseg.data.phantom.render import render
+
+    size, sp = (1065, 499), (0.015, 0.015)
+    g = make_realistic_eye("normal", size[0] * sp[0], size[1] * sp[1], np.random.default_rng([4, 0]))
+    quiet = Imaging(floor=0.0, line=0.0, line_halo=0.0, back_band=0.4)
+
+    def scan(**changes):
+        look = replace(quiet, **changes)
+        return render(g, size[1], size[0], sp, NoiseBank(size[1], size[0], 0), np.random.default_rng(0), None, look)
+
+    below = scan(pigment_at=1.0, back_level=4.0 * quiet.iris)
+    bare = scan(pigment_at=1.0, pigment=0.0, back_level=4.0 * quiet.iris)
+    np.testing.assert_array_equal(below.image[below.masks[3:5].any(0) > 0], bare.image[bare.masks[3:5].any(0) > 0])
+    for k in (3, 4):
+        mask, lens = below.masks[k].astype(bool), below.masks[1].astype(bool)
+        inner, outer = [], []
+        for c in np.flatnonzero(mask.any(0)):
+            bot = np.flatnonzero(mask[:, c])[-1]
+            if mask[:, c].sum() >= 8 and not lens[bot + 1 : bot + 4, c].any():
+                inner.append(below.image[bot - 2 : bot + 1, c].mean())
+                outer.append(below.image[bot + 1 : bot + 4, c].mean())
+        assert len(outer) > 50
+        assert np.mean(outer) > np.mean(inner) + 10
 
 
 def test_posterior_iris_layer_is_not_lost_in_the_pigment_shadow():

@@ -31,7 +31,7 @@ class Imaging:
     iris_att: float = 3.0  # iris stroma attenuation per mm
     border_frac: float = 0.08  # anterior border layer, fraction of the iris thickness
     iris_border: float = 0.7
-    pigment_at: float = 0.78  # the pigment epithelium starts at this fraction of the iris thickness
+    pigment_at: float = 0.78  # the pigment epithelium starts at this fraction of the iris thickness (>= 1: below it)
     pigment: float = 0.8
     pigment_att: float = 14.0  # the shadow under the iris
     back_band: float = 0.0  # unlabelled posterior layer below the iris mask, fraction of the iris thickness

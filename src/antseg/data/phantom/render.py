@@ -114,7 +114,8 @@ def render(
         cv.paint(iris_r[s], refl, lambda sl: look.iris * texture[sl], att, look.iris_att)
         border = (start + look.border_frac * th).astype(np.int32)
         cv.paint(cv.region(start, border), refl, lambda sl: look.iris_border * texture[sl])
-        cv.paint(cv.region(pig, end), refl, look.pigment, att, look.pigment_att)
+        if look.pigment_at < 1.0:
+            cv.paint(cv.region(pig, end), refl, look.pigment, att, look.pigment_att)
         if look.back_band > 0:
             # Real labels stop above the posterior layer of the iris (see realism.py): it is drawn below the
             # mask, never into the lens, and belongs to no structure.
