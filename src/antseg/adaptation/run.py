@@ -22,8 +22,8 @@ from antseg.adaptation.look_check import check_look_rounds, look_alone_start
 from antseg.adaptation.pseudo import MIN_LABELLED, merge, pseudo_label, rehearsal_phantom, spread
 from antseg.adaptation.record import WORK, new_run_folder, read_record, write_record
 from antseg.adaptation.restyle import StyleBank, check_style
-from antseg.adaptation.rounds_check import CHECK_SCANS, check_rounds
-from antseg.adaptation.spur_guard import judge_spur_round
+from antseg.adaptation.rounds_check import check_rounds
+from antseg.adaptation.spur_guard import CHECK_SCANS, judge_spur_round
 from antseg.config import dump_config
 from antseg.data.canonical import load_dataset
 from antseg.errors import AntsegInputError
