@@ -158,3 +158,43 @@ def test_spur_astray():
     assert not spur_astray({}, lim) and not spur_astray({"from_angle_mm": 1.0}, lim)
     assert spur_astray({"off_wall_mm": 1.2}, lim) and spur_astray({"from_angle_mm": 1.01}, lim)
     assert not spur_astray({"from_angle_mm": 1.5}, QualityLimits(spur_from_angle_mm=2.0))
+
+
+def test_the_spacing_hint_is_given_only_when_both_spurs_are_at_their_angles():
+    """An implausible chamber width between two spurs at their angles may be a wrong pixel spacing; with a spur
+    elsewhere in the scan (as a spur model put one at the corneal apex, 6.4 mm from the angle, on a real scan) the
+    spur explains the width, and a hint to change the spacing would mislead."""
+    from antseg.scan.quality import spacing_hint
+    from antseg.scan.result import Measure
+
+    lim, sp = QualityLimits(), (0.0075, 0.0075)
+    at_angle = {"left_scleral_spur": {"from_angle_mm": 0.1}, "right_scleral_spur": {"from_angle_mm": 0.2}}
+    assert spacing_hint(Measure(6.9), at_angle, lim, sp) == (
+        "the chamber is 6.9 mm wide between the spurs (real eyes: 9 to 15 mm): is the pixel spacing 0.0075 x "
+        "0.0075 mm right? Give --spacing"
+    )
+    assert spacing_hint(Measure(16.2), at_angle, lim, sp).startswith("the chamber is 16.2 mm wide")
+    astray = {**at_angle, "left_scleral_spur": {"from_angle_mm": 6.39}}
+    assert spacing_hint(Measure(6.9), astray, lim, sp) is None
+    off_wall = {**at_angle, "right_scleral_spur": {"off_wall_mm": 1.4}}
+    assert spacing_hint(Measure(6.9), off_wall, lim, sp) is None
+    assert spacing_hint(Measure(11.8), at_angle, lim, sp) is None
+    assert spacing_hint(Measure(math.nan), at_angle, lim, sp) is None and spacing_hint(None, at_angle, lim, sp) is None
+
+
+def test_the_chamber_area_shares_the_floor_doubts_of_the_chamber_depth():
+    """A floor broken on the depth's line (a spike toward the reflection line, a hole, a floor off the lens front)
+    doubts the chamber area too, with the same reason; other doubts of ACD (its mirror disagreement) do not."""
+    base = {"acd_mm": 2.5, "ac_area_mm2": 20.0, "acw_mm": 12.0}
+    spike = {"acd_lines_mm": [2.5, 2.5, 1.9, 1.2, 2.4, 2.5, 2.5], "acd_floor_on_lens": True}
+    got = _judge(base, details=spike)
+    why = "the chamber's depth varies by 1.30 mm across the measurement line (a hole, spike or step near it)"
+    assert got["acd_mm"].reasons == [why] and got["ac_area_mm2"].reasons == [why]
+    assert got["ac_area_mm2"].status == CHECK and got["acw_mm"].status == OK
+    off_lens = _judge(base, details={"acd_lines_mm": [2.5] * 7, "acd_floor_on_lens": False})
+    assert off_lens["ac_area_mm2"].reasons == ["the chamber does not end on the lens front on the measurement line"]
+    flat = {"acd_lines_mm": [2.5] * 7, "acd_floor_on_lens": True}
+    assert _judge(base, details=flat)["ac_area_mm2"].status == OK
+    mirrored = _judge(base, details=flat, mirror={"acd_mm": 0.3})
+    assert mirrored["acd_mm"].status == CHECK and mirrored["ac_area_mm2"].status == OK
+    assert _judge({**base, "acd_mm": math.nan}, details=spike)["ac_area_mm2"].status == OK  # no depth, no line

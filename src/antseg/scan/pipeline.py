@@ -11,7 +11,6 @@ import numpy as np
 from antseg import checks
 from antseg.anatomy import ANTERIOR_CHAMBER, LENS, SIDES, mirror_name, spur_name
 from antseg.biometry.measure import measure
-from antseg.biometry.ranges import plausible
 from antseg.inference.onnx_predictor import load_predictor
 from antseg.inference.spur_wall import MAX_OFF_WALL_MM, constrain_spurs
 from antseg.inference.spurs import SpurPredictor
@@ -19,7 +18,14 @@ from antseg.io.images import to_grey
 from antseg.models.checkpoint import require_modality
 from antseg.preprocessing import flip_pairs
 from antseg.scan.config import ScanConfig
-from antseg.scan.quality import anatomy_problems, image_problems, judge_measures, spur_doubts, spur_far_from_angle
+from antseg.scan.quality import (
+    anatomy_problems,
+    image_problems,
+    judge_measures,
+    spacing_hint,
+    spur_doubts,
+    spur_far_from_angle,
+)
 from antseg.scan.reflection import bridge, reflection_bands
 from antseg.scan.repair import repair_masks
 from antseg.scan.result import Measure, ScanResult
@@ -170,11 +176,9 @@ class ScanPipeline:
                     m.drop(why)
         t["measure"] = time.perf_counter()
         warnings = problems + anatomy + self._warnings(masks, spurs, repairs, grey.shape)
-        acw = measures.get("acw_mm")
-        if acw is not None and not math.isnan(acw.value) and not plausible("acw_mm", acw.value):
-            sx, sy = self._spacing
-            warnings.append(f"the chamber is {acw.value:.1f} mm wide (real eyes: 10 to 14 mm): is the pixel spacing "
-                            f"{sx:g} x {sy:g} mm right? Give --spacing")  # fmt: skip
+        hint = spacing_hint(measures.get("acw_mm"), spurs, self.config.limits, self._spacing) if measures else None
+        if hint:
+            warnings.append(hint)
         steps = ["start", "segment", "spurs", "measure"]
         seconds = {b: t[b] - t[a] for a, b in zip(steps, steps[1:], strict=False)}
         stack = np.stack([masks[s] for s in self.structures]) if masks else np.zeros((0, *grey.shape), np.uint8)

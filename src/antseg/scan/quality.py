@@ -188,6 +188,20 @@ def spur_doubts(spur: dict, side: str, limits: QualityLimits) -> list[str]:
     return out
 
 
+def spacing_hint(acw: Measure | None, spurs: dict[str, dict], limits: QualityLimits,
+                 spacing: tuple[float, float]) -> str | None:  # fmt: skip
+    """The warning that the pixel spacing may be wrong: the chamber width between the spurs lies outside what real
+    eyes have while both spurs are at their angles (a spur elsewhere in the scan explains the width, and has its own
+    warning). None when there is nothing to say."""
+    if acw is None or math.isnan(acw.value) or plausible("acw_mm", acw.value):
+        return None
+    if any(spur_astray(spurs.get(spur_name(s), {}), limits) for s in SIDES):
+        return None
+    low, high = PLAUSIBLE["acw_mm"]
+    return (f"the chamber is {acw.value:.1f} mm wide between the spurs (real eyes: {low:g} to {high:g} mm): is the "
+            f"pixel spacing {spacing[0]:g} x {spacing[1]:g} mm right? Give --spacing")  # fmt: skip
+
+
 def judge_measures(
     values: dict[str, float],
     reasons: dict[str, str],
@@ -236,7 +250,7 @@ def judge_measures(
             for r in chamber_fixes:
                 if _repair_matters(r, base, side, spurs):
                     m.doubt(f"the chamber was repaired ({r.action}, {r.area_mm2:.3f} mm2)")
-    _judge_acd(out.get("acd_mm"), details, limits, lens_in_model)
+    _judge_acd(out.get("acd_mm"), out.get("ac_area_mm2"), details, limits, lens_in_model)
     lv = out.get("lv_mm")
     if lv is not None and not math.isnan(lv.value):
         if details.get("lens_front_columns", limits.min_lens_front_columns) < 2 * limits.min_lens_front_columns:
@@ -244,16 +258,24 @@ def judge_measures(
     return out
 
 
-def _judge_acd(acd: Measure | None, details: dict, limits: QualityLimits, lens_in_model: bool) -> None:
+def _judge_acd(acd: Measure | None, area: Measure | None, details: dict, limits: QualityLimits,
+               lens_in_model: bool) -> None:  # fmt: skip
+    """Doubt ACD where the chamber's floor is broken on its line, and the chamber area with it: the area takes in
+    the same floor (a spike of the floor toward the reflection line can leave the area's own checks quiet)."""
     if acd is None or math.isnan(acd.value):
         return
     lines = np.array(details.get("acd_lines_mm", []), float)
     lines = lines[np.isfinite(lines)]
+    floor = []
     if len(lines) > 1 and float(lines.max() - lines.min()) > limits.acd_spread_mm:
-        acd.doubt(f"the chamber's depth varies by {float(lines.max() - lines.min()):.2f} mm across the measurement "
-                  "line (a hole, spike or step near it)")  # fmt: skip
+        floor.append(f"the chamber's depth varies by {float(lines.max() - lines.min()):.2f} mm across the "
+                     "measurement line (a hole, spike or step near it)")  # fmt: skip
     if lens_in_model and details.get("acd_floor_on_lens") is False:
-        acd.doubt("the chamber does not end on the lens front on the measurement line")
+        floor.append("the chamber does not end on the lens front on the measurement line")
+    for why in floor:
+        acd.doubt(why)
+        if area is not None and not math.isnan(area.value):
+            area.doubt(why)
 
 
 def _repair_matters(r: Repair, base: str, side: str, spurs: dict[str, dict]) -> bool:
