@@ -31,6 +31,9 @@ def test_predict_and_biometry_on_dicom(tiny_run, tiny_spur_run, tmp_path, cli):
     assert r.code == 2 and "visante.dcm: no pixel spacing in the file" in r.err and not (tmp_path / "bio").exists()
     r = cli(*base, tmp_path / "bio", "--spacing", "0.016")
     assert r.code == 0, r.err
-    assert [row["image"] for row in read_csv(tmp_path / "bio" / "biometry.csv")] == [
-        "casia.dcm", "radial#001.dcm", "radial#002.dcm", "visante.dcm"
-    ]  # fmt: skip
+    rows = read_csv(tmp_path / "bio" / "biometry.csv")
+    assert [row["image"] for row in rows] == ["casia.dcm", "radial#001.dcm", "radial#002.dcm", "visante.dcm"]
+    assert {(row["spacing_x_mm"], row["spacing_y_mm"], row["spacing_from"]) for row in rows} == {
+        ("0.016", "0.016", "--spacing")
+    }  # fmt: skip
+    assert "carry no pixel spacing" not in r.out

@@ -16,6 +16,7 @@ from antseg.anatomy import MEASURES
 from antseg.biometry.ranges import base_measure, flag
 from antseg.data.canonical import load_dataset
 from antseg.io.tables import read_csv
+from antseg.models import read_checkpoint, runs
 from antseg.report.eyes import ReportScan, is_narrow, summarise_eyes
 from antseg.report.run import synthetic_statement
 from antseg.scan.result import CHECK, NOT_MEASURED, OK, Measure, ScanResult
@@ -92,6 +93,29 @@ def test_eye_summary_prefers_values_without_doubt():
     assert (st["n"], st["status"], st["mean"]) == (1, CHECK, 3.9)
 
 
+def test_narrow_angles_are_counted_from_values_without_doubt_first():
+    """As the measure summaries: a narrow angle is called from AOD500/TISA500 without doubt; when a side has only
+    doubted values (spurs the checks doubt) the count comes from them and the page says so."""
+    from antseg.report.html import eye_section
+
+    doubt = {"aod500_mm_left": CHECK, "tisa500_mm2_left": CHECK}
+    open_ok = _scan("a.png", "1", "R", aod500_mm_left=0.30, tisa500_mm2_left=0.12)
+    narrow_ok = _scan("b.png", "1", "R", aod500_mm_left=0.10, tisa500_mm2_left=0.12)
+    narrow_doubted = _scan("c.png", "1", "R", statuses=doubt, aod500_mm_left=0.004, tisa500_mm2_left=0.0)
+    eye = summarise_eyes([open_ok, narrow_ok, narrow_doubted])[0]
+    assert eye.narrow["left"] == (1, 2) and eye.narrow_status["left"] == OK
+    assert eye.narrow["right"] == (0, 0) and eye.narrow_status["right"] == NOT_MEASURED
+    previews = {f"{n}.png": b"" for n in "abcde"}
+    assert "left angle: narrow in 1 of 2 scans</li>" in eye_section(eye, previews)
+    eye = summarise_eyes([_scan("d.png", "2", "L", statuses=doubt, aod500_mm_left=0.004, tisa500_mm2_left=0.0)])[0]
+    assert eye.narrow["left"] == (1, 1) and eye.narrow_status["left"] == CHECK
+    assert ("left angle: narrow in 1 of 1 scans (from doubted values only: check this angle on the images)"
+            in eye_section(eye, previews))  # fmt: skip
+    half = _scan("e.png", "3", "L", statuses={"tisa500_mm2_left": CHECK}, aod500_mm_left=0.3, tisa500_mm2_left=0.01)
+    eye = summarise_eyes([half])[0]  # AOD500 without doubt decides; the doubted TISA500 is not used
+    assert eye.narrow["left"] == (0, 1) and eye.narrow_status["left"] == OK
+
+
 @pytest.fixture(scope="module")
 def report_run(tiny_run, tiny_spur_run, split_phantom, tmp_path_factory):
     """A report on 4 phantom scans: 3 of one eye (by meta CSV), 1 of another; reference values attached."""
@@ -159,6 +183,15 @@ def test_report_cli_and_bad_input(report_run, tiny_run, tiny_spur_run, tmp_path,
     r = cli("report", scans, "--out", tmp_path / "r", "--weights", tiny_run, "--spurs", spur_run, "--device", "cpu")
     assert r.code == 0, r.err
     assert "report of 4 scans" in r.out and (tmp_path / "r" / "report.html").is_file()
+    # PNG scans carry no spacing: the model's is used, and the console, the table and the page say so
+    sp = read_checkpoint(runs.segmentation_checkpoint(tiny_run)).meta.spacing_mm
+    note = f"carry no pixel spacing: every length and area is measured with the segmentation model's {sp[0]:g} x"
+    assert note in " ".join(r.out.split())
+    assert {row["spacing_from"] for row in read_csv(tmp_path / "r" / "scans.csv")} == {"model"}
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "<b>Pixel spacing assumed.</b> The scans carry no pixel spacing" in page and "give --spacing" in page
+    assert "Pixel spacing assumed" not in (report_run[0] / "report.html").read_text()  # spacing given
+    assert {row["spacing_from"] for row in read_csv(report_run[0] / "scans.csv")} == {"--spacing"}
     r = cli("report", tmp_path / "missing", "--out", tmp_path / "q", "--weights", tiny_run, "--spurs", spur_run)
     assert r.code == 2 and "missing" in r.err and not (tmp_path / "q").exists()
 

@@ -59,6 +59,9 @@ def test_predict_biometry_and_report_give_the_same_masks_and_values(pipe, scan, 
     bio, rep = read_csv(tmp_path / "b" / "biometry.csv")[0], read_csv(tmp_path / "r" / "scans.csv")[0]
     for m in MEASURES:
         assert bio[m] == rep[m] and bio[f"{m}_status"] == rep[f"{m}_status"] == res.measures[m].status, m
+    for k in ("spacing_x_mm", "spacing_y_mm", "spacing_from"):
+        assert bio[k] == rep[k], k
+    assert bio["spacing_from"] == "--spacing" and float(bio["spacing_x_mm"]) == pytest.approx(spacing[0])
     assert {r["landmark"]: float(r["x"]) for r in read_csv(tmp_path / "p" / "spurs.csv")} == pytest.approx(
         {n: p["x"] for n, p in res.spurs.items()}, abs=0.005
     )  # the table's 0.01 px

@@ -61,7 +61,9 @@ class EyeSummary:
         stats: measure -> {"median", "mean", "sd", "n" (values used), "status" (``ok``: from values without
             doubt; ``check``: only doubted values were available; ``not measured``), "flag" (typical range)}.
         narrow: side -> (scans whose angle on that side is narrow, scans where it was measured), over the scans
-            used.
+            used: from the scans whose AOD500 and TISA500 of that side are ``ok``, else (none) from doubted ones.
+        narrow_status: side -> ``ok`` (counted from values without doubt), ``check`` (only doubted values were
+            available) or ``not measured``, as for ``stats``.
     """
 
     key: str
@@ -70,6 +72,7 @@ class EyeSummary:
     scans: list[ReportScan]
     stats: dict[str, dict] = field(default_factory=dict)
     narrow: dict[str, tuple[int, int]] = field(default_factory=dict)
+    narrow_status: dict[str, str] = field(default_factory=dict)
 
     @property
     def used(self) -> list[ReportScan]:
@@ -86,6 +89,25 @@ def is_narrow(values: dict[str, float], side: str, th: AngleThresholds) -> bool 
     if math.isnan(aod) and math.isnan(tisa):
         return None
     return bool(aod < th.aod500_mm or tisa < th.tisa500_mm2)
+
+
+def narrow_count(scans: list[ReportScan], side: str, th: AngleThresholds) -> tuple[tuple[int, int], str]:
+    """((narrow, measured), status) of one side over ``scans``: from the AOD500 and TISA500 values without doubt
+    (status ``ok``); when no scan has one, from the doubted values (``check``), as the measure summaries do: a
+    narrow angle called from spurs the checks doubt must say so."""
+    keys = (f"aod500_mm_{side}", f"tisa500_mm2_{side}")
+    by_status: dict[str, list[bool]] = {OK: [], CHECK: []}
+    for s in scans:
+        for status in (OK, CHECK):
+            vals = {k: m.value for k in keys if (m := s.result.measures.get(k)) is not None and m.status == status}
+            call = is_narrow(vals, side, th)
+            if call is not None:
+                by_status[status].append(call)
+                break
+    calls, status = (by_status[OK], OK) if by_status[OK] else (by_status[CHECK], CHECK)
+    if not calls:
+        return (0, 0), NOT_MEASURED
+    return (sum(calls), len(calls)), status
 
 
 def mark_inconsistent(scans: list[ReportScan]) -> None:
@@ -132,8 +154,6 @@ def summarise_eyes(scans: list[ReportScan], th: AngleThresholds | None = None) -
         eye = EyeSummary(key, members[0].patient, members[0].eye, members)
         eye.stats = {m: summarise(members, m) for m in MEASURES}
         for side in SIDES:
-            calls = [is_narrow(s.values, side, th) for s in eye.used]
-            calls = [c for c in calls if c is not None]
-            eye.narrow[side] = (sum(calls), len(calls))
+            eye.narrow[side], eye.narrow_status[side] = narrow_count(eye.used, side, th)
         out.append(eye)
     return out

@@ -10,6 +10,7 @@ import math
 from antseg.anatomy import MEASURES, SIDES
 from antseg.biometry.ranges import label, typical_text
 from antseg.report.eyes import EyeSummary
+from antseg.scan.result import CHECK
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#1b1f24;max-width:1200px}
@@ -55,6 +56,8 @@ def eye_section(eye: EyeSummary, previews: dict[str, bytes]) -> str:
     for side in SIDES:
         k, n = eye.narrow.get(side, (0, 0))
         text = f"{side} angle: narrow in {k} of {n} scans" if n else f"{side} angle: not measured"
+        if n and eye.narrow_status.get(side) == CHECK:
+            text += " (from doubted values only: check this angle on the images)"
         flags.append(f'<li class="{"narrow" if k else ""}">{_e(text)}</li>')
     parts.append("<ul>" + "".join(flags) + "</ul>")
     rows = []
@@ -95,10 +98,12 @@ def eye_section(eye: EyeSummary, previews: dict[str, bytes]) -> str:
 
 
 def render(
-    eyes: list[EyeSummary], previews: dict[str, bytes], model: dict, spacing, timing: dict, agreement_html: str = ""
-) -> str:
+    eyes: list[EyeSummary], previews: dict[str, bytes], model: dict, spacing, timing: dict, agreement_html: str = "",
+    spacing_note: str = "",
+) -> str:  # fmt: skip
     """The whole page. ``model`` describes the models (paths, architecture, training data, ``synthetic``);
-    ``spacing`` is the scans' common (x, y) mm per pixel, None when they differ (each is in ``scans.csv``)."""
+    ``spacing`` is the scans' common (x, y) mm per pixel, None when they differ (each is in ``scans.csv``);
+    ``spacing_note``: shown at the top when the spacing is the model's, not the scans' (empty: none)."""
     n = sum(len(e.scans) for e in eyes)
     when = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     synthetic = (
@@ -111,7 +116,9 @@ def render(
         f'<tr><td><a href="#eye-{_e(e.key)}">{_e(e.key or "(unnamed)")}</a></td>'
         f'<td class="num">{len(e.used)} of {len(e.scans)}</td>'
         + "".join(
-            f'<td class="{"narrow" if e.narrow[s][0] else ""}">{e.narrow[s][0]} / {e.narrow[s][1]}</td>' for s in SIDES
+            f'<td class="{"narrow" if e.narrow[s][0] else ""}">{e.narrow[s][0]} / {e.narrow[s][1]}'
+            f"{' (check)' if e.narrow_status.get(s) == CHECK else ''}</td>"
+            for s in SIDES
         )
         + f'<td class="num">{_num(e.stats["acd_mm"]["median"])}</td><td class="num">{e.n_warnings}</td></tr>'
         for e in eyes
@@ -123,6 +130,9 @@ def render(
         f"{spacing_text} Segmentation model: {_e(model.get('segmentation'))}; "
         f"spur model: {_e(model.get('spurs'))}. {_e(model.get('training', ''))}</p>",
         synthetic,
+        f'<p class="synthetic"><b>Pixel spacing assumed.</b> {_e(spacing_note[0].upper() + spacing_note[1:])}.</p>'
+        if spacing_note
+        else "",
         '<h2>Eyes</h2><table class="eyes"><thead><tr><th>eye</th><th>scans</th><th>narrow left</th>'
         "<th>narrow right</th><th>ACD median (mm)</th><th>warnings</th></tr></thead><tbody>"
         + summary_rows

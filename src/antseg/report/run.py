@@ -34,7 +34,7 @@ from antseg.scan.codec import decode_result
 from antseg.scan.config import ScanConfig
 from antseg.scan.inputs import ScanInput, scan_inputs
 from antseg.scan.pipeline import ScanPipeline
-from antseg.scan.rows import result_row
+from antseg.scan.rows import FROM_MODEL, model_spacing_note, result_row, spacing_columns
 from antseg.scan.tasks import MeasureTask, PipelineSpec, model_header, scan_items
 
 #: Width (px) of the overlays embedded in the page; full-size overlays are written beside it.
@@ -220,7 +220,11 @@ def make_report(
         write_csv(tmp / "eyes.csv", [eye_row(e) for e in eyes], blank_nan=True)
         page_spacing = {(r["spacing_x_mm"], r["spacing_y_mm"]) for r in rows}
         page_spacing = page_spacing.pop() if len(page_spacing) == 1 else None  # None: per scan, in scans.csv
-        page = render(eyes, previews, model, page_spacing, timing, agreement_section(agree))
+        from_model = all(r["spacing_from"] == FROM_MODEL for r in rows)
+        note = model_spacing_note(page_spacing) if from_model and page_spacing is not None else ""
+        if note and log:
+            log(note)
+        page = render(eyes, previews, model, page_spacing, timing, agreement_section(agree), spacing_note=note)
         atomic_write_text(tmp / "report.html", page)
         dump_config(replace(cfg, spacing=pipe.spacing), tmp / "scan_config.yaml")
         summary = {
@@ -237,6 +241,7 @@ def make_report(
                     "used": [s.path.name for s in e.used],
                     "stats": e.stats,
                     "narrow": e.narrow,
+                    "narrow_status": e.narrow_status,
                 }
                 for e in eyes
             ],  # fmt: skip
@@ -296,8 +301,7 @@ def _dicom_scan(writer, path: Path, res, eye: str):
 
 def _spacing_columns(s: ScanInput, sp: tuple[float, float], given: bool, identifiers: bool) -> dict:
     """The spacing a scan was measured with and where it came from; with identifiers, the patient's name."""
-    source = "--spacing" if given else s.meta.spacing_from or "model"
-    cols = {"spacing_x_mm": sp[0], "spacing_y_mm": sp[1], "spacing_from": source}
+    cols = spacing_columns(sp, given, s.meta.spacing_from)
     if identifiers and s.meta.source == "dicom":
         cols.update(patient_name=s.meta.patient_name, birth_date=s.meta.birth_date)
     return cols

@@ -30,7 +30,7 @@ from antseg.scan.codec import decode_result
 from antseg.scan.config import ScanConfig
 from antseg.scan.inputs import scan_inputs
 from antseg.scan.pipeline import ScanPipeline
-from antseg.scan.rows import draw, result_row
+from antseg.scan.rows import draw, model_spacing_note, result_row, spacing_columns
 from antseg.scan.tasks import MeasureTask, PipelineSpec, model_header, scan_items
 
 KEY = ["acd_mm", "acw_mm", "lv_mm", "aod500_mm_left", "aod500_mm_right", "tisa500_mm2_left", "tisa500_mm2_right"]
@@ -141,6 +141,10 @@ def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing
     items = scan_items(scans)
     used = existing_paths(images, weights, spur_weights)
     th = thresholds or AngleThresholds()
+    source = {s.path.name: s.meta.spacing_from for s in scans}
+    given = cfg.spacing is not None  # --spacing or the config's
+    if pipe.spacing is not None and not given and not any(source.values()) and log:
+        log(model_spacing_note(pipe.spacing))
     with open_workers(workers, cluster, spec, pipe) as backend:
         with resumable_dir(out, model_header("antseg-biometry", pipe, cfg), resume, overwrite, used, log) as job:
             sweep_temp_files(job.partial / "overlays")
@@ -151,7 +155,8 @@ def image_biometry(weights, spur_weights, images: list[Path], out: Path, spacing
                 for e in job.entries():
                     if e["key"] in keys:
                         res = decode_result(e["result"])
-                        yield result_row(res, th, image=res.name)
+                        yield {**result_row(res, th, image=res.name),
+                               **spacing_columns(res.spacing, given, source.get(res.name, ""))}  # fmt: skip
 
             stream_csv(job.partial / "biometry.csv", rows(), columns_of(rows()), blank_nan=True)
             dump_config(replace(cfg, spacing=pipe.spacing), job.partial / "scan_config.yaml")

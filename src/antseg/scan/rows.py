@@ -52,6 +52,25 @@ def spur_columns(res: ScanResult) -> dict:
     return row
 
 
+#: ``spacing_from`` of a scan measured with the segmentation model's spacing (the scan carried none).
+FROM_MODEL = "model"
+
+
+def spacing_columns(spacing: tuple[float, float] | None, given: bool, file_source: str = "") -> dict:
+    """The spacing a scan was measured with and where it came from: ``--spacing``, the file's own attribute
+    (``file_source``, e.g. a DICOM's ``Pixel Spacing``) or :data:`FROM_MODEL`."""
+    source = "--spacing" if given else file_source or FROM_MODEL
+    sx, sy = spacing if spacing is not None else (math.nan, math.nan)
+    return {"spacing_x_mm": sx, "spacing_y_mm": sy, "spacing_from": source}
+
+
+def model_spacing_note(spacing: tuple[float, float]) -> str:
+    """What a reader must know when no scan carried a pixel spacing and the model's was used."""
+    return (f"the scans carry no pixel spacing: every length and area is measured with the segmentation model's "
+            f"{spacing[0]:g} x {spacing[1]:g} mm/px; if your device's differs, give --spacing (a wrong spacing "
+            "scales every measure)")  # fmt: skip
+
+
 def result_row(res: ScanResult, thresholds: AngleThresholds | None = None, **ids) -> dict:
     """One table row: identifiers, every measure with its status, the narrow-angle flags (from measures that are
     not withdrawn), the spurs, why values are missing or doubted, the repairs and the scan's warnings."""
