@@ -230,3 +230,16 @@ def test_report_renders_in_headless_chromium(report_run, tmp_path):
     assert img.std() > 20  # text, tables and scans, not an empty page
     inked = (img.mean(axis=2) < 200).mean()
     assert 0.05 < inked < 0.95  # text, tables and scan overlays on a white page
+
+
+def test_a_spacing_from_the_config_is_given_not_assumed(report_run, tiny_run, tiny_spur_run, tmp_path):
+    """A spacing set in the YAML config (``--config``) is the user's, like ``--spacing``: no "assumed" note."""
+    from antseg.report import make_report
+    from antseg.scan import ScanConfig
+
+    scans = report_run[0].parent / "scans"
+    cfg = ScanConfig(spacing=(0.02, 0.02))
+    make_report([scans], tmp_path / "r", tiny_run, tiny_spur_run[1], device="cpu", config=cfg)
+    rows = read_csv(tmp_path / "r" / "scans.csv")
+    assert {(r["spacing_x_mm"], r["spacing_from"]) for r in rows} == {("0.02", "--spacing")}
+    assert "Pixel spacing assumed" not in (tmp_path / "r" / "report.html").read_text()

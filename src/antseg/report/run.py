@@ -196,7 +196,7 @@ def make_report(
         for s, item, (patient, eye) in zip(scans, items, eyes_of, strict=True):
             res, overlay_s = found[task.key(item)]
             sp = s.spacing or pipe.spacing
-            spacings[s.path.name] = _spacing_columns(s, sp, spacing is not None, show_identifiers)
+            spacings[s.path.name] = _spacing_columns(s, sp, cfg.spacing is not None, show_identifiers)
             results.append(ReportScan(s.path, patient, eye, res))
             steps.append({**res.seconds, "overlay": overlay_s})
         per_scan = run.per_item_s if run.done else float(np.median([sum(s.values()) for s in steps]))
