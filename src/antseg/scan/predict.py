@@ -25,6 +25,7 @@ from antseg.inference.outputs import area_rows, write_prediction
 from antseg.inference.video import VIDEO_SUFFIXES, read_frame_at
 from antseg.inference.video_stream import VideoOptions, predict_video_input, resolve_video_weights
 from antseg.io.atomic import atomic_dir
+from antseg.io.dicom_read import is_dicom
 from antseg.io.digest import file_sha256
 from antseg.io.output_folder import existing_paths
 from antseg.io.resumable import ResumableDir
@@ -32,6 +33,7 @@ from antseg.io.tables import stream_csv, stream_json_list, write_csv
 from antseg.models.checkpoint import require_modality
 from antseg.scan.config import ScanConfig
 from antseg.scan.pipeline import ScanPipeline
+from antseg.scan.rows import model_spacing_note
 from antseg.scan.tasks import PipelineSpec, PredictTask, ScanItem
 
 SPUR_COLUMNS = [
@@ -125,6 +127,9 @@ def predict_paths(
         with resumable_dir(out, header, resume, overwrite, used, log, unit="images") as job:
             if job.done and log:
                 log(f"resuming: {sum(f.stem in job.done for f in files)} of {len(files)} images are already done")
+            if pipe is not None and cfg.spacing is None and pipe.spacing is not None and log:
+                if not any(is_dicom(f) for f in files):  # only DICOM files carry a spacing
+                    log(model_spacing_note(pipe.spacing))
             run_items(job, items, lambda it: it.stem, task, backend, progress)
             _write_tables(job, pred is not None, pipe is not None and pipe.spur is not None, pipe is not None)
     return job.out
