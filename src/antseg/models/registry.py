@@ -21,6 +21,7 @@ for _name, _module in (
     ("unet", "antseg.models.smp_models"),
     ("pspnet", "antseg.models.smp_models"),
     ("transresunet", "antseg.models.transresunet"),
+    ("ensemble", "antseg.models.ensemble"),
 ):
     MODELS.declare(_name, _module)
 

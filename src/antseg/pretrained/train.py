@@ -3,10 +3,11 @@
     python -m antseg.pretrained.train --out runs/pretrained             # phantom, both models, packed weights
     python -m antseg.pretrained.train --out runs/pretrained --install   # and copy them into the package
 
-Steps: a realistic phantom (several devices' geometries, some hidden spurs), the segmentation model
-(``unet-lite``: anterior chamber, lens, nucleus, irises, cornea), the two-stage spur model, then both packed
-as fp16 checkpoints (``segmentation.pt``, ``spurs.pt``) marked synthetic. Every count is fixed (no time
-budget), so the same command on the same torch build and thread count gives the same weights.
+Steps: a realistic phantom (several devices' geometries, some hidden spurs), the segmentation model (an
+``ensemble`` of ``unet-lite`` networks for the anterior chamber, lens, nucleus, irises and cornea, each trained
+apart with its own seed on its own phantom draw), the two-stage spur model, then both packed as fp16 checkpoints
+(``segmentation.pt``, ``spurs.pt``) marked synthetic. Every count is fixed (no time budget), so the same command
+on the same torch build and thread count gives the same weights.
 """
 
 from __future__ import annotations
@@ -41,12 +42,27 @@ class PretrainConfig:
     hidden_spurs: float = 0.1
     narrow_fields: float = 0.3  # scans with a narrower field than their device's (see AsoctPhantomConfig)
     seg_epochs: int = 10
+    seg_members: int = 2  # segmentation networks averaged: member k has seed + k and the phantom drawn with it
     spur_epochs: int = 7
     refine_steps: int = 1500
     spur_channels: tuple[int, ...] = (16, 32, 64, 128, 128)  # stage 1 of the spur model (0.93 M parameters)
     lr: float = 2e-3
     threads: int = 1  # CPU threads (the weights depend on it; 1 is fastest on a busy 2-core machine)
     workers: int = 2  # phantom generation processes (the phantom does not depend on it)
+
+
+def pack_ensemble(srcs: list[Path], dst: Path, meta_changes: dict) -> Path:
+    """Pack the segmentation checkpoints ``srcs`` as one fp16 ``ensemble`` checkpoint (the first one's meta)."""
+    from antseg.models.ensemble import ensemble_of
+
+    cks = [read_checkpoint(p) for p in srcs]
+    model = ensemble_of([build_model(ck.model, ck.state_dict) for ck in cks]).half()
+    return save_checkpoint(dst, model, replace(cks[0].meta, **meta_changes))
+
+
+def member_phantom(out: Path, k: int) -> Path:
+    """The phantom segmentation member ``k`` trains on (member 0 and the spur model share ``phantom``)."""
+    return out / ("phantom" if k == 0 else f"phantom-{k}")
 
 
 def pack(src: Path, dst: Path, meta_changes: dict) -> Path:
@@ -62,10 +78,12 @@ MODELS: tuple[str, ...] = ("seg", "spurs")
 
 
 def train_default(out: str | Path, cfg: PretrainConfig, models=MODELS, log=print) -> dict:
-    """Make the phantom (once), train ``models`` on it and pack them into ``out``; returns timings and scores.
+    """Make the phantoms (once), train ``models`` on them and pack them into ``out``; returns timings and scores.
 
-    Each model depends only on the phantom, its own seed and the thread count, so ``seg`` and ``spurs`` may
-    be trained by two processes at once (after one has made the phantom) and give the same files.
+    Each model depends only on its phantoms, its own seeds and the thread count, so ``seg`` and ``spurs`` may
+    be trained by two processes at once (after one has made the first phantom) and give the same files. The
+    segmentation's members train one after the other, member ``k`` with seed ``cfg.seed + k`` on the phantom drawn
+    with that seed (``phantom-k``; member 0 and the spur model share ``phantom``).
     """
     from antseg.data.phantom.writer import AsoctPhantomConfig, generate_asoct_dataset
     from antseg.training import TrainConfig, train_segmentation
@@ -78,26 +96,35 @@ def train_default(out: str | Path, cfg: PretrainConfig, models=MODELS, log=print
     out.mkdir(parents=True, exist_ok=True)
     t: dict[str, float] = {}
     summary: dict = {"config": asdict(cfg), "torch": torch.__version__}
-    t0 = time.perf_counter()
-    data = out / "phantom"
-    if not (data / "dataset.json").is_file():
-        pcfg = AsoctPhantomConfig(
-            n=cfg.n, seed=cfg.seed, style="realistic", devices=tuple(cfg.devices), hidden_spurs=cfg.hidden_spurs,
-            narrow_fields=cfg.narrow_fields,
-            workers=cfg.workers, name="realistic-phantom",
-        )  # fmt: skip
-        generate_asoct_dataset(data, pcfg)
-        t["phantom_s"] = time.perf_counter() - t0
-        log(f"phantom: {cfg.n} realistic scans in {t['phantom_s']:.0f} s")
+    if cfg.seg_members < 1:
+        raise ValueError(f"seg_members must be at least 1, got {cfg.seg_members}")
+    data = member_phantom(out, 0)
+    draws = range(cfg.seg_members if "seg" in models else 1)
+    for k in draws:
+        if not (member_phantom(out, k) / "dataset.json").is_file():
+            t0 = time.perf_counter()
+            pcfg = AsoctPhantomConfig(
+                n=cfg.n, seed=cfg.seed + k, style="realistic", devices=tuple(cfg.devices),
+                hidden_spurs=cfg.hidden_spurs, narrow_fields=cfg.narrow_fields, workers=cfg.workers,
+                name="realistic-phantom",
+            )  # fmt: skip
+            generate_asoct_dataset(member_phantom(out, k), pcfg)
+            t[f"phantom_{k}_s" if k else "phantom_s"] = time.perf_counter() - t0
+            log(f"phantom {k}: {cfg.n} realistic scans in {time.perf_counter() - t0:.0f} s")
     common = dict(seed=cfg.seed, threads=cfg.threads, lr=cfg.lr, split_ratios=(0.9, 0.1, 0.0), input_size=(256, 512))
     meta = {"dataset": DATASET_NAME, "synthetic": True, "spacing_mm": CASIA_SPACING, "recipe": "pretrained-default"}
     if "seg" in models:
         t0 = time.perf_counter()
-        seg_cfg = TrainConfig(model="unet-lite", epochs=cfg.seg_epochs, **common)
-        seg = train_segmentation(data, out / "seg", seg_cfg, log=log)
+        runs_made, scores = [], []
+        for k in range(cfg.seg_members):
+            seg_cfg = TrainConfig(model="unet-lite", epochs=cfg.seg_epochs, **{**common, "seed": cfg.seed + k})
+            folder = out / ("seg" if k == 0 else f"seg-{k}")
+            seg = train_segmentation(member_phantom(out, k), folder, seg_cfg, log=log)
+            runs_made.append(folder / runs.BEST)
+            scores.append(seg.best_score)
         t["segmentation_s"] = time.perf_counter() - t0
-        pack(out / "seg" / runs.BEST, out / FILES_BY_MODEL["seg"], meta)
-        summary.update(segmentation_val_dice=seg.best_score, segmentation_best_epoch=seg.best_epoch)
+        pack_ensemble(runs_made, out / FILES_BY_MODEL["seg"], meta)
+        summary.update(segmentation_val_dice=scores)
     if "spurs" in models:
         t0 = time.perf_counter()
         scfg = TrainConfig(
@@ -135,11 +162,11 @@ def main(argv: list[str] | None = None) -> None:
         "one each at once once the phantom exists.",
     )  # fmt: skip
     d = PretrainConfig()
-    for name in ("n", "seed", "seg_epochs", "spur_epochs", "refine_steps", "threads", "workers"):
+    for name in ("n", "seed", "seg_epochs", "seg_members", "spur_epochs", "refine_steps", "threads", "workers"):
         ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(d, name))
     args = ap.parse_args(argv)
-    cfg = PretrainConfig(**{k: getattr(args, k) for k in ("n", "seed", "seg_epochs", "spur_epochs", "refine_steps",
-                                                         "threads", "workers")})  # fmt: skip
+    cfg = PretrainConfig(**{k: getattr(args, k) for k in ("n", "seed", "seg_epochs", "seg_members", "spur_epochs",
+                                                         "refine_steps", "threads", "workers")})  # fmt: skip
     torch.set_num_threads(cfg.threads)
     train_default(args.out, cfg, [m for m in args.models.split(",") if m])
     if args.install:
