@@ -188,7 +188,7 @@ def test_labelme_promise(tmp_path, capfd, data):
         np.testing.assert_array_equal(masks[k], want if isinstance(want, np.ndarray) else 0, err_msg=name)
     for name, pt in case.landmarks.items():
         want = expected.get(name)
-        assert pt == (None if want is None else pytest.approx(tuple(map(float, want)), abs=5e-4)), name
+        assert pt == (None if want is None else pytest.approx(tuple(map(float, want)), abs=5e-4 + 1e-9)), name
 
 
 # -- Supervisely -----------------------------------------------------------------------------------------------
@@ -303,5 +303,5 @@ def test_age_promise(tmp_path, capfd, cells):
     assert expected is not None, f"accepted a bad row: {row}"
     got = load_dataset(out).case("T2").landmarks
     assert got.keys() == expected.keys()
-    for name, pt in expected.items():  # cases.csv keeps 3 decimals
-        assert got[name] == (None if pt is None else pytest.approx(pt, abs=5e-4)), name
+    for name, pt in expected.items():  # cases.csv keeps 3 decimals: half a unit, plus float error (0.0625 -> 0.062)
+        assert got[name] == (None if pt is None else pytest.approx(pt, abs=5e-4 + 1e-9)), name

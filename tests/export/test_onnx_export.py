@@ -18,6 +18,7 @@ SMALL = {
     "unet": {"encoder": "resnet18", "decoder_channels": (16, 8, 8)},
     "pspnet": {"encoder": "resnet18"},
     "transresunet": {"encoder": "resnet18", "dim": 32, "layers": 1, "heads": 2, "decoder_channels": (32, 16, 8, 8)},
+    "ensemble": {"member": "unet-lite", "members": 2, "member_args": {"channels": (4, 8, 16), "num_res_units": 1}},
 }
 #: PSPNet's adaptive pooling fixes the spatial size; the others export with a dynamic size.
 FIXED_SIZE = {"pspnet"}

@@ -13,6 +13,7 @@ TINY = {
     "unet-lite": {"channels": (4, 8, 16), "num_res_units": 1},
     "pspnet": {"encoder": "resnet18", "encoder_depth": 3},
     "transresunet": {"encoder": "resnet18", "dim": 32, "layers": 1, "heads": 2, "decoder_channels": (16, 16, 8, 8)},
+    "ensemble": {"member": "unet-lite", "members": 2, "member_args": {"channels": (4, 8, 16), "num_res_units": 1}},
 }
 
 
@@ -66,8 +67,12 @@ class TestTransResUNet(_ModelChecks):
     name = "transresunet"
 
 
+class TestEnsemble(_ModelChecks):
+    name = "ensemble"
+
+
 def test_create_model_errors_and_none_dropping():
-    with pytest.raises(AntsegInputError, match="valid: pspnet, transresunet, unet, unet-lite"):
+    with pytest.raises(AntsegInputError, match="valid: ensemble, pspnet, transresunet, unet, unet-lite"):
         create_model("segformer")
     with pytest.raises(AntsegInputError, match="no argument"):
         create_model("unet", wings=2)

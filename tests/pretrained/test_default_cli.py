@@ -38,7 +38,8 @@ def test_train_seg_init_default(split_phantom, tmp_path, cli):
             "--input-size", "128x64", "--device", "cpu")  # fmt: skip
     assert r.code == 0, r.err
     ck = read_checkpoint(tmp_path / "ft" / "best.pt")
-    assert ck.model["name"] == "unet-lite" and ck.model["kwargs"]["coord_channels"] is True
+    assert ck.model["name"] == "ensemble" and ck.model["kwargs"]["members"] == 2  # the shipped architecture
+    assert ck.model["kwargs"]["member"] == "unet-lite" and ck.model["kwargs"]["member_args"]["coord_channels"] is True
     r = cli(
         "train", "seg", split_phantom, "--out", tmp_path / "bad", "--init", tmp_path / "missing.pt", "--epochs", "1"
     )

@@ -13,6 +13,7 @@ from antseg.errors import AntsegInputError
 from antseg.models import create_model, read_checkpoint, runs
 from antseg.models.checkpoint import CheckpointMeta, save_checkpoint
 from antseg.models.shipped import FILES, checkpoint, is_default, is_shipped
+from antseg.pretrained.train import PretrainConfig
 from antseg.training.init_weights import init_spec, load_initial_weights
 
 
@@ -32,10 +33,12 @@ def test_the_word_default_names_the_shipped_checkpoints(tmp_path, monkeypatch):
 def test_shipped_checkpoints_are_small_safe_and_synthetic():
     seg, spur = read_checkpoint(checkpoint("segmentation")), read_checkpoint(checkpoint("landmarks"))
     assert seg.meta.structures == list(PHANTOM_STRUCTURES) and seg.meta.task == "segmentation"
+    assert seg.model["name"] == "ensemble" and seg.model["kwargs"]["members"] == PretrainConfig().seg_members
     assert spur.meta.landmarks == list(SPURS) and spur.refiner is not None
     for ck, name in ((seg, FILES["segmentation"]), (spur, FILES["landmarks"])):
         assert ck.meta.synthetic and "synthetic" in ck.meta.dataset and ck.meta.spacing_mm == [0.0075, 0.0075]
-        assert ck.path.stat().st_size < 4_000_000, name  # a few MB in all: fp16 tensors
+        nets = ck.model["kwargs"].get("members", 1) if ck.model["name"] == "ensemble" else 1
+        assert ck.path.stat().st_size < 4_000_000 * nets, name  # a few MB a network: fp16 tensors
         assert {v.dtype for v in ck.state_dict.values() if v.is_floating_point()} == {torch.float16}
         assert ck.training is None  # no optimiser state shipped
     payload = torch.load(checkpoint("segmentation"), map_location="cpu", weights_only=True)
@@ -98,12 +101,16 @@ def test_initial_weights_follow_channels_by_name(tmp_path):
 
 def test_initial_weights_from_default_for_a_five_structure_dataset():
     names = ["anterior_chamber", "lens", "nucleus", "left_iris", "right_iris"][::-1]
-    model = create_model("unet-lite", in_channels=1, classes=5)
+    seg_spec = init_spec("default", names)  # the architecture a fine-tuning builds: the shipped ensemble's
+    assert seg_spec["name"] == "ensemble" and "classes" not in seg_spec["kwargs"]
+    model = create_model(seg_spec["name"], **seg_spec["kwargs"], classes=5)
     load_initial_weights(model, "default", names)
     ref = read_checkpoint(checkpoint("segmentation"))
-    k = "net.model.2.0.conv.bias"
-    expect = ref.state_dict[k].float()[[PHANTOM_STRUCTURES.index(n) for n in names]]
-    np.testing.assert_allclose(model.state_dict()[k].numpy(), expect.numpy())
+    for k in ("nets.0.net.model.2.0.conv.bias", "nets.1.net.model.2.0.conv.bias"):  # every member, by name
+        expect = ref.state_dict[k].float()[[PHANTOM_STRUCTURES.index(n) for n in names]]
+        np.testing.assert_allclose(model.state_dict()[k].numpy(), expect.numpy())
+    with pytest.raises(AntsegInputError, match="holds a 'ensemble' model; the model to train is 'unet-lite'"):
+        load_initial_weights(create_model("unet-lite", in_channels=1, classes=5), "default", names)
     spec = init_spec("default", list(SPURS))  # landmark names pick the spur model
     assert spec["name"] == "unet-lite" and "classes" not in spec["kwargs"]
     spur = create_model(spec["name"], **spec["kwargs"], classes=2)
@@ -118,11 +125,18 @@ def test_rebuild_command_makes_packed_synthetic_checkpoints(tmp_path, monkeypatc
 
     with pytest.raises(ValueError, match="unknown model.*valid: seg, spurs"):
         train_default(tmp_path / "x", PretrainConfig(), models=["yolo"])
+    with pytest.raises(ValueError, match="seg_members must be at least 1"):
+        train_default(tmp_path / "x", PretrainConfig(seg_members=0), models=["seg"])
     args = ["--out", str(tmp_path / "pre"), "--n", "4", "--seg-epochs", "1", "--spur-epochs", "1",
             "--refine-steps", "2", "--workers", "1"]  # fmt: skip
     main([*args, "--models", ""])
     assert (tmp_path / "pre" / "phantom" / "dataset.json").is_file() and not (tmp_path / "pre" / "seg").exists()
+    assert not (tmp_path / "pre" / "phantom-1").exists()  # the second member's draw is made for the segmentation
     main([*args, "--models", "seg"])
+    first, second = (tmp_path / "pre" / p / "images" for p in ("phantom", "phantom-1"))
+    assert sorted(f.name for f in first.iterdir()) and [f.read_bytes() for f in sorted(first.iterdir())] != [
+        f.read_bytes() for f in sorted(second.iterdir())
+    ]  # another seed, another draw
     main([*args, "--models", "spurs"])
     seg, spur = (
         read_checkpoint(tmp_path / "pre" / FILES["segmentation"]),
@@ -130,4 +144,9 @@ def test_rebuild_command_makes_packed_synthetic_checkpoints(tmp_path, monkeypatc
     )
     assert seg.meta.synthetic and spur.meta.synthetic and seg.meta.structures == list(PHANTOM_STRUCTURES)
     assert {v.dtype for v in seg.state_dict.values() if v.is_floating_point()} == {torch.float16}
+    assert seg.model["name"] == "ensemble" and seg.model["kwargs"]["members"] == 2
+    members = [read_checkpoint(tmp_path / "pre" / f / runs.BEST) for f in ("seg", "seg-1")]
+    k = "net.model.2.0.conv.bias"
+    for i, m in enumerate(members):  # each member's weights, packed as fp16
+        assert torch.equal(seg.state_dict[f"nets.{i}.{k}"], m.state_dict[k].half())
     assert (tmp_path / "pre" / "summary-seg.json").is_file() and (tmp_path / "pre" / "summary-spurs.json").is_file()

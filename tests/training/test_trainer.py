@@ -49,3 +49,23 @@ def test_resume_continues_exactly_where_it_stopped(split_phantom, tmp_path):
 def test_existing_run_needs_resume(split_phantom, tiny_run):
     with pytest.raises(AntsegInputError, match="--resume"):
         train_segmentation(split_phantom, tiny_run, TrainConfig(epochs=1, **TINY), log=lambda s: None)
+
+
+def test_an_epoch_that_would_end_past_the_budget_is_not_started(split_phantom, tmp_path, monkeypatch):
+    """Each epoch takes 10 s on a fake clock and the budget is 25 s: two epochs (20 s), not a third ending at 30 s."""
+    import types
+
+    import antseg.training.trainer as trainer_module
+
+    clock = {"t": 0.0}
+    monkeypatch.setattr(trainer_module, "time", types.SimpleNamespace(perf_counter=lambda: clock["t"]))
+    real_epoch = trainer_module.Trainer.train_epoch
+
+    def slow_epoch(self, step_cb=None):
+        clock["t"] += 10.0
+        return real_epoch(self, step_cb)
+
+    monkeypatch.setattr(trainer_module.Trainer, "train_epoch", slow_epoch)
+    res = train_segmentation(split_phantom, tmp_path / "r", TrainConfig(epochs=10, time_budget_s=25, **TINY),
+                             log=lambda s: None)  # fmt: skip
+    assert res.epochs_done == 2 and res.stopped_by_budget and clock["t"] <= 25

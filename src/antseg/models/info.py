@@ -10,6 +10,15 @@ from antseg.models.runs import checkpoints_in
 from antseg.models.shipped import is_default, is_shipped
 
 
+def architecture(spec: dict) -> str:
+    """A model's architecture in words: its registered name, or ``ensemble of N <member>``."""
+    name = spec.get("name", "")
+    if name == "ensemble":
+        kw = spec.get("kwargs", {})
+        return f"ensemble of {kw.get('members', '?')} {kw.get('member', '?')}"
+    return name
+
+
 def model_info(weights: str | Path) -> dict:
     """``{"checkpoints": [per checkpoint: task, path, architecture, outputs, input size, spacing, training data,
     synthetic, version], "card": the shipped models' card or None, "summary": its figures as sentences}``."""
@@ -20,7 +29,7 @@ def model_info(weights: str | Path) -> dict:
         m = ck.meta
         shipped = shipped or is_shipped(path)
         out.append({
-            "task": task, "path": str(path), "architecture": ck.model.get("name", ""),
+            "task": task, "path": str(path), "architecture": architecture(ck.model),
             "outputs": list(m.landmarks if task == TASK_LANDMARKS else m.structures), "input_size": list(m.input_size),
             "in_channels": int(m.in_channels), "spacing_mm": m.spacing, "modality": m.modality,
             "dataset": m.dataset, "synthetic": bool(m.synthetic), "recipe": m.recipe, "epoch": m.epoch,

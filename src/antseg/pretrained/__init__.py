@@ -3,7 +3,8 @@
 This package holds the files (package data) and the scripts that rebuild them; the word ``default`` that names
 them is resolved by :mod:`antseg.models.shipped`, and their card is read by :mod:`antseg.models.model_card`.
 
-- ``segmentation.pt``: ``unet-lite`` for the anterior chamber, lens, nucleus, left and right iris and cornea;
+- ``segmentation.pt``: an ``ensemble`` of two ``unet-lite`` networks (seeds 0 and 1, averaged) for the anterior
+  chamber, lens, nucleus, left and right iris and cornea;
 - ``spurs.pt``: the two-stage scleral-spur model;
 - ``surgical.pt`` (and ``surgical.onnx``, the same network for ONNX Runtime): ``unet-lite`` for the limbus-bounded
   cornea disc, the pupil and the instruments of cataract-surgery video, trained on the surgical phantom only;

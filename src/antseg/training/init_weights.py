@@ -91,7 +91,7 @@ def load_initial_weights(
     spec = model_spec(model)
     if spec["name"] != ck.model["name"]:
         raise AntsegInputError(
-            ck.path, f"is a {ck.model['name']!r} model; the model to train is {spec['name']!r} (use --model)"
+            ck.path, f"holds a {ck.model['name']!r} model; the model to train is {spec['name']!r} (use --model)"
         )
     src_names = _names(ck)
     pairs = [(i, src_names.index(n)) for i, n in enumerate(channel_names) if n in src_names]

@@ -273,8 +273,10 @@ class Trainer:
             te = time.perf_counter()
             train_loss = self.train_epoch(step_cb)
             self.epoch += 1
-            # The budget is checked between epochs, so a resumed run continues exactly where it stopped.
-            stopped = deadline is not None and time.perf_counter() > deadline and self.epoch < self.cfg.epochs
+            # The budget is checked between epochs, so a resumed run continues exactly where it stopped; an epoch
+            # that would end past the deadline (as long as the last one took) is not started.
+            now = time.perf_counter()
+            stopped = deadline is not None and now + (now - te) > deadline and self.epoch < self.cfg.epochs
             if self.epoch % self.cfg.val_every and self.epoch != self.cfg.epochs and not stopped:
                 continue
             row = {"epoch": self.epoch, "lr": self.opt.param_groups[0]["lr"], "train_loss": train_loss}
