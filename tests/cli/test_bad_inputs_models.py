@@ -64,6 +64,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
         pickle.dump({"format": "antseg-checkpoint", "weights": [1, 2, 3]}, fh)
     torch.save({"format": "antseg-checkpoint"}, d / "proto5.pt", pickle_protocol=5)  # torch warns about it
     (d / "train.yaml").write_text("epochs: 2.5\n")
+    (d / "ensemble0.yaml").write_text("model: ensemble\nmodel_args:\n  members: 0\n")
     (d / "a_file").write_text("x")
     (d / "dcm").mkdir()
     good = casia_like(d / "dcm" / "good.dcm", rng.integers(0, 255, (48, 64), np.uint8), spacing=(0.02, 0.02))
@@ -201,6 +202,7 @@ TRAIN: dict[str, tuple[list[str], str]] = {
     "resume without a run": (["seg", "--resume"], "nothing to resume"),
     "config epochs 2.5": (["seg", "--config", "{d}/train.yaml"], "train.yaml"),
     "unknown recipe": (["seg", "--recipe", "nope"], "unknown recipe"),
+    "ensemble of 0": (["seg", "--config", "{d}/ensemble0.yaml"], "an ensemble needs at least one member"),
     "spur epochs 0": (["spur", "--epochs", "0"], "epochs must be a whole number >= 1"),
     "spur refine steps 0": (["spur", "--refine-steps", "0"], "--refine-steps"),
     "spur input size 0x0": (["spur", "--input-size", "0x0"], "--input-size"),

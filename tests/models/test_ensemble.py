@@ -49,9 +49,9 @@ def test_members_of_other_architectures_or_arguments_are_refused():
         ensemble_of([_member(0), _member(1, channels=(4, 8))])
     with pytest.raises(ValueError, match="at least one member"):
         ensemble_of([])
-    with pytest.raises(ValueError, match="at least one member"):
+    with pytest.raises(AntsegInputError, match="at least one member"):  # bad model arguments: a one-line error
         create_model("ensemble", members=0)
-    with pytest.raises(ValueError, match="cannot be ensembles"):
+    with pytest.raises(AntsegInputError, match="cannot be ensembles"):
         create_model("ensemble", member="ensemble")
     with pytest.raises(AntsegInputError, match="valid: .*unet-lite"):
         create_model("ensemble", member="segformer")

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from antseg.errors import AntsegInputError
 from antseg.models.registry import create_model, register_model
 
 
@@ -45,9 +46,9 @@ def ensemble(
 ) -> nn.Module:
     """``members`` networks of the registered architecture ``member`` (built with ``member_args``), averaged."""
     if member == "ensemble":
-        raise ValueError("an ensemble's members cannot be ensembles")
+        raise AntsegInputError(None, "an ensemble's members cannot be ensembles")
     if int(members) < 1:
-        raise ValueError(f"an ensemble needs at least one member, got {members}")
+        raise AntsegInputError(None, f"an ensemble needs at least one member, got {members}")
     args = dict(member_args or {})
     return MeanOfNets([create_model(member, in_channels=in_channels, classes=classes, **args) for _ in range(members)])
 
