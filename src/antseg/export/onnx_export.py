@@ -31,6 +31,7 @@ from antseg.errors import AntsegInputError
 from antseg.inference.onnx_predictor import INSTALL_HINT, METADATA_KEY, ONNX_FORMAT
 from antseg.io.output_folder import make_parents, remove_empty
 from antseg.models.checkpoint import TASK_SEGMENTATION, read_checkpoint
+from antseg.models.ensemble import MeanOfNets
 from antseg.models.runs import segmentation_checkpoint
 from antseg.models.wrappers import PadToMultiple
 
@@ -66,6 +67,16 @@ class _Exportable(nn.Module):
         m = self.multiple
         x = nn.functional.pad(x, (0, (m - ww % m) % m, 0, (m - hh % m) % m), mode="reflect")
         return self.net(x)[..., :hh, :ww]
+
+
+def _exportable(model: nn.Module) -> tuple[nn.Module, int]:
+    """``model`` written for export with symbolic sizes, and the stride its height and width must be a multiple of
+    (an ensemble: each member written so, the largest stride of its members)."""
+    if isinstance(model, PadToMultiple):
+        return _Exportable(model), model.multiple
+    if isinstance(model, MeanOfNets) and all(isinstance(m, PadToMultiple) for m in model.nets):
+        return MeanOfNets([_Exportable(m) for m in model.nets]), max(m.multiple for m in model.nets)
+    return model, 1
 
 
 def _require_onnx() -> None:
@@ -159,8 +170,7 @@ def export_onnx(weights: str | Path, out: str | Path, overwrite: bool = False) -
     if ck.meta.task != TASK_SEGMENTATION:
         raise AntsegInputError(ck.path, f"is a {ck.meta.task} checkpoint: only segmentation models export")
     model = ck.build("cpu")
-    net = _Exportable(model) if isinstance(model, PadToMultiple) else model
-    multiple = model.multiple if isinstance(model, PadToMultiple) else 1
+    net, multiple = _exportable(model)
     c = int(ck.meta.in_channels)
     h, w = ck.meta.input_hw
     made = make_parents(out)
