@@ -65,6 +65,11 @@ def member_phantom(out: Path, k: int) -> Path:
     return out / ("phantom" if k == 0 else f"phantom-{k}")
 
 
+def member_run(out: Path, k: int) -> Path:
+    """The run folder of segmentation member ``k``."""
+    return out / ("seg" if k == 0 else f"seg-{k}")
+
+
 def pack(src: Path, dst: Path, meta_changes: dict) -> Path:
     """Copy a checkpoint as fp16 weights (half the size; loaded back into fp32 models), with meta changes."""
     ck = read_checkpoint(src)
@@ -109,22 +114,21 @@ def train_default(out: str | Path, cfg: PretrainConfig, models=MODELS, log=print
                 name="realistic-phantom",
             )  # fmt: skip
             generate_asoct_dataset(member_phantom(out, k), pcfg)
-            t[f"phantom_{k}_s" if k else "phantom_s"] = time.perf_counter() - t0
-            log(f"phantom {k}: {cfg.n} realistic scans in {time.perf_counter() - t0:.0f} s")
+            key = f"phantom_{k}_s" if k else "phantom_s"
+            t[key] = time.perf_counter() - t0
+            log(f"phantom {k}: {cfg.n} realistic scans in {t[key]:.0f} s")
     common = dict(seed=cfg.seed, threads=cfg.threads, lr=cfg.lr, split_ratios=(0.9, 0.1, 0.0), input_size=(256, 512))
     meta = {"dataset": DATASET_NAME, "synthetic": True, "spacing_mm": CASIA_SPACING, "recipe": "pretrained-default"}
     if "seg" in models:
         t0 = time.perf_counter()
-        runs_made, scores = [], []
+        members = []
         for k in range(cfg.seg_members):
             seg_cfg = TrainConfig(model="unet-lite", epochs=cfg.seg_epochs, **{**common, "seed": cfg.seed + k})
-            folder = out / ("seg" if k == 0 else f"seg-{k}")
-            seg = train_segmentation(member_phantom(out, k), folder, seg_cfg, log=log)
-            runs_made.append(folder / runs.BEST)
-            scores.append(seg.best_score)
+            members.append(train_segmentation(member_phantom(out, k), member_run(out, k), seg_cfg, log=log))
         t["segmentation_s"] = time.perf_counter() - t0
-        pack_ensemble(runs_made, out / FILES_BY_MODEL["seg"], meta)
-        summary.update(segmentation_val_dice=scores)
+        pack_ensemble([m.run / runs.BEST for m in members], out / FILES_BY_MODEL["seg"], meta)
+        summary.update(segmentation_val_dice=[m.best_score for m in members],
+                       segmentation_best_epoch=[m.best_epoch for m in members])  # fmt: skip
     if "spurs" in models:
         t0 = time.perf_counter()
         scfg = TrainConfig(
