@@ -69,3 +69,29 @@ def test_an_epoch_that_would_end_past_the_budget_is_not_started(split_phantom, t
     res = train_segmentation(split_phantom, tmp_path / "r", TrainConfig(epochs=10, time_budget_s=25, **TINY),
                              log=lambda s: None)  # fmt: skip
     assert res.epochs_done == 2 and res.stopped_by_budget and clock["t"] <= 25
+
+
+def test_the_budget_counts_validation_time(split_phantom, tmp_path, monkeypatch):
+    """Training takes 6 s and validation 6 s an epoch on a fake clock, budget 25 s: two epochs end at 24 s; a third
+    would end at 36 s (judged by training time alone it would have started at 24 s)."""
+    import types
+
+    import antseg.training.trainer as trainer_module
+
+    clock = {"t": 0.0}
+    monkeypatch.setattr(trainer_module, "time", types.SimpleNamespace(perf_counter=lambda: clock["t"]))
+    real_epoch, real_validate = trainer_module.Trainer.train_epoch, trainer_module.Trainer.validate
+
+    def slow_epoch(self, step_cb=None):
+        clock["t"] += 6.0
+        return real_epoch(self, step_cb)
+
+    def slow_validate(self, loader):
+        clock["t"] += 6.0
+        return real_validate(self, loader)
+
+    monkeypatch.setattr(trainer_module.Trainer, "train_epoch", slow_epoch)
+    monkeypatch.setattr(trainer_module.Trainer, "validate", slow_validate)
+    res = train_segmentation(split_phantom, tmp_path / "r", TrainConfig(epochs=10, time_budget_s=25, **TINY),
+                             log=lambda s: None)  # fmt: skip
+    assert res.epochs_done == 2 and res.stopped_by_budget and clock["t"] == 24.0

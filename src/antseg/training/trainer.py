@@ -269,18 +269,24 @@ class Trainer:
         t0 = time.perf_counter()
         deadline = t0 + self.cfg.time_budget_s if self.cfg.time_budget_s > 0 else None
         stopped = False
+        val_s = 0.0  # how long the last validation took
         while self.epoch < self.cfg.epochs and not stopped:
             te = time.perf_counter()
             train_loss = self.train_epoch(step_cb)
             self.epoch += 1
             # The budget is checked between epochs, so a resumed run continues exactly where it stopped; an epoch
-            # that would end past the deadline (as long as the last one took) is not started.
+            # that would end past the deadline is not started: this epoch's validation and the next epoch's
+            # training and validation are taken to last as long as the last ones did.
             now = time.perf_counter()
-            stopped = deadline is not None and now + (now - te) > deadline and self.epoch < self.cfg.epochs
+            next_val = val_s if (self.epoch + 1) % self.cfg.val_every == 0 else 0.0
+            ends = now + val_s + (now - te) + next_val
+            stopped = deadline is not None and ends > deadline and self.epoch < self.cfg.epochs
             if self.epoch % self.cfg.val_every and self.epoch != self.cfg.epochs and not stopped:
                 continue
             row = {"epoch": self.epoch, "lr": self.opt.param_groups[0]["lr"], "train_loss": train_loss}
+            tv = time.perf_counter()
             row.update(self.validate(self.val))
+            val_s = time.perf_counter() - tv
             row["seconds"] = time.perf_counter() - te
             self.rows.append(row)
             if row["val_score"] >= self.best_score:
