@@ -309,3 +309,36 @@ def test_bad_labels_and_rounds_are_refused_before_anything_is_written(scans, tmp
     assert r.code == 2 and "rounds must be at least 1" in r.err and not (tmp_path / "b").exists()
     r = cli("adapt", "surgical", scans, "--labels", scans, "--out", tmp_path / "c")
     assert r.code == 2 and "--labels is for AS-OCT models" in r.err and not (tmp_path / "c").exists()
+    for flags, says in (
+        (["--budget", "-5"], "budget_s (--budget) must be >= 0"),
+        (["--seed", "-1"], "seed (--seed) must be"),
+        (["--device", "gpu"], "--device must be one of"),
+    ):
+        r = cli("adapt", "default", scans, "--out", tmp_path / "d", *flags)
+        assert r.code == 2 and says in r.err and len(r.err.strip().splitlines()) == 1, r.err
+        assert not (tmp_path / "d").exists()
+
+
+def test_a_budget_of_zero_labels_every_scan_and_trains_every_epoch(scans, tmp_path):
+    """No limit: what a round does no longer depends on how fast the machine is."""
+    from antseg.adaptation import AdaptConfig, adapt
+    from antseg.config import load_config
+    from antseg.training import TrainConfig
+
+    cfg = AdaptConfig(rehearsal=4, epochs=2, rounds=1, budget_s=0, spacing=(0.025, 0.025), device="cpu")
+    said: list[str] = []
+    record = adapt("default", [scans], tmp_path / "run", spurs=None, cfg=cfg, log=said.append)
+    assert record["rounds"][0]["scans"] == 8 and not any("within the round's labelling time" in s for s in said)
+    seg_run = (tmp_path / "run" / record["rounds"][0]["segmentation"]).parent
+    trained = load_config(TrainConfig, seg_run / runs.CONFIG)
+    assert trained.time_budget_s == 0.0 and trained.epochs == 2
+    assert len(read_csv(seg_run / runs.METRICS)) == 2  # both epochs, none cut by a clock
+
+
+def test_the_last_round_leaves_time_for_the_check_and_the_installation():
+    from antseg.adaptation.run import CHECK_PACE_MARGIN, INSTALL_S, final_reserve
+
+    # 12 check scans at 1.5 s each: 18 s at the round's own pace, kept with a margin, plus the installation.
+    assert final_reserve(1.5, 12) == pytest.approx(CHECK_PACE_MARGIN * 18.0 + INSTALL_S)
+    assert final_reserve(1.5, 12) > 18.0 + INSTALL_S
+    assert final_reserve(0.0, 12) == pytest.approx(INSTALL_S)

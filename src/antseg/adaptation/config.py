@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+from antseg import checks
+from antseg.adaptation.restyle import STYLES
 
 
 @dataclass
@@ -10,7 +14,9 @@ class AdaptConfig:
     """How ``antseg adapt`` fits a model to a folder of unlabelled scans.
 
     Attributes:
-        budget_s: wall-clock seconds for the whole adaptation (all rounds, segmentation and spurs).
+        budget_s: wall-clock seconds for the whole adaptation (all rounds, segmentation and spurs); 0: no limit,
+            every scan labelled and every epoch trained in each round, so that the same seed gives the same model
+            on any machine (a budget makes what is done depend on how fast the machine is).
         rounds: pseudo-label and fine-tune rounds; each round's model labels the next round's scans (None: 2, or 0
             with corrected scans, ``--labels``: measured, rounds after them undid part of what they taught).
         max_scans: at most this many scans are used (spread evenly over the inputs).
@@ -59,3 +65,33 @@ class AdaptConfig:
     threads: int = 0
     device: str = "auto"
     spacing: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        """Check every field, so a bad value is refused before a run folder is made (CLI, YAML, API)."""
+        self.budget_s = checks.number(self.budget_s, "budget_s (--budget)", minimum=0.0)
+        if self.rounds is not None:
+            self.rounds = checks.integer(self.rounds, "rounds (--rounds)", minimum=0)
+        for name in ("max_scans", "min_accepted", "min_in_domain", "epochs", "spur_epochs", "batch_size"):
+            setattr(self, name, checks.count(getattr(self, name), name))
+        for name in ("rehearsal", "refine_steps", "threads"):
+            setattr(self, name, checks.integer(getattr(self, name), name, minimum=0))
+        self.seed = checks.integer(self.seed, "seed (--seed)", minimum=0)
+        checks.choice(self.rehearsal_look, "rehearsal_look", STYLES)
+        self.spurs = bool(checks.choice(self.spurs, "spurs (--adapt-spurs)", (True, False)))
+        for name in ("spur_limit_mm", "spur_mirror_mm"):  # 0: no spur is close enough (none trusted, none kept)
+            setattr(self, name, checks.number(getattr(self, name), name, minimum=0.0))
+        self.lr = checks.positive(self.lr, "lr")
+        self.device = checks.device(self.device, "device (--device)")
+        if self.spacing is not None:
+            self.spacing = checks.spacing(self.spacing, "spacing (--spacing)")
+
+    @property
+    def limit_s(self) -> float:
+        """The budget in seconds, infinite when there is none (``budget_s`` 0)."""
+        return self.budget_s or math.inf
+
+
+def train_budget(seconds: float) -> float:
+    """A training's ``time_budget_s`` for ``seconds`` of an adaptation's time: at least 1 s, 0 (none) when the
+    adaptation has no limit."""
+    return 0.0 if math.isinf(seconds) else max(1.0, seconds)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from antseg.adaptation.config import AdaptConfig
+from antseg.adaptation.config import AdaptConfig, train_budget
 from antseg.adaptation.pseudo import spread
 from antseg.adaptation.spur_guard import CHECK_SCANS, count_doubts, judge_on_scans
 from antseg.data.canonical import MANIFEST, load_dataset
@@ -71,7 +71,7 @@ def fine_tune_on_labels(
     points = sum(v is not None for c in ds.cases for v in c.landmarks.values())
     share = SEG_SHARE if spur and points else 1.0  # no spur to fine-tune: the segmentation has it all
     tcfg = TrainConfig(init=str(seg), epochs=200, seed=cfg.seed, threads=cfg.threads, device=cfg.device,
-                       time_budget_s=max(1.0, share * budget), val_every=5)  # fmt: skip
+                       time_budget_s=train_budget(share * budget), val_every=5)  # fmt: skip
     res = train_segmentation(data, work / "seg", tcfg, log=lambda s: None)
     record = {"scans": len(ds.cases), "segmentation": str(work / "seg" / runs.BEST), "spurs": None}
     log(f"corrected scans: segmentation fine-tuned on {len(ds.cases)} for {res.epochs_done} epoch(s)")
@@ -85,7 +85,7 @@ def fine_tune_on_labels(
         # Both stages at the fine-tuning rate: at training's own rate, one corrected scan taught stage 1 where that
         # scan's spurs lie rather than what a spur looks like.
         scfg = TrainConfig(init=str(spur), epochs=60, lr=cfg.lr, seed=cfg.seed, threads=cfg.threads,
-                           device=cfg.device, time_budget_s=max(1.0, left))  # fmt: skip
+                           device=cfg.device, time_budget_s=train_budget(left))  # fmt: skip
         scon = SpurConfig(refine_steps=400, refine_lr=cfg.lr)
         record["spurs"] = str(train_spurs(data, work / "spur", scfg, scon, log=lambda s: None)["checkpoint"])
         log(f"corrected scans: spur model fine-tuned on {points} spur point(s)")

@@ -80,6 +80,6 @@ def check_look_rounds(j: int, seg: str, order: list[str], rounds: list[dict], wo
         after = (int(last["accepted"]), int(last["scans"]))
     else:
         pipe = ScanPipeline(seg, None, ScanConfig(spacing=cfg.spacing), cfg.device)
-        made = pseudo_label(pipe, [Path(p) for p in order], work, cfg.spur_mirror_mm, deadline=t0 + cfg.budget_s)
+        made = pseudo_label(pipe, [Path(p) for p in order], work, cfg.spur_mirror_mm, deadline=t0 + cfg.limit_s)
         after = (sum(p.accepted for p in made), len(made))
     return judge_look_rounds(rounds[j], after, cfg.min_accepted)

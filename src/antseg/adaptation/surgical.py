@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from antseg.adaptation.config import AdaptConfig
+from antseg.adaptation.config import AdaptConfig, train_budget
 from antseg.adaptation.pseudo import merge
 from antseg.adaptation.record import WORK, new_run_folder, read_record, write_record
 from antseg.adaptation.surgical_frames import find_sources, sample_frames
@@ -134,7 +134,7 @@ def _rounds(start: Path, out: Path, cfg: AdaptConfig, pseudo: SurgicalPseudoConf
     frames = [out / WORK / FRAMES / f["file"] for f in state["frames"]]
     now = state["rounds"][-1]["segmentation"] if state["rounds"] else str(start)
     for k in range(len(state["rounds"]), cfg.rounds):
-        left = cfg.budget_s - (time.monotonic() - t0)
+        left = cfg.limit_s - (time.monotonic() - t0)
         if left <= 0:
             log(f"budget spent after {k} round(s)")
             break
@@ -187,7 +187,7 @@ def _round(k: int, seg: str, frames: list[Path], out: Path, cfg: AdaptConfig, ps
     tcfg = TrainConfig(init=str(seg), input_size=tuple(meta.input_size), in_channels=int(meta.in_channels),
                        normalization=meta.normalization, epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size,
                        seed=cfg.seed + k, threads=threads, device=cfg.device, augment_args=dict(AUGMENT),
-                       time_budget_s=max(1.0, 0.9 * (budget - (time.monotonic() - t0))), val_every=1)  # fmt: skip
+                       time_budget_s=train_budget(0.9 * (budget - (time.monotonic() - t0))), val_every=1)  # fmt: skip
     res = train_segmentation(data, work / "seg", tcfg, log=lambda s: None)
     # The last epoch, not the best on validation: the validation frames are the model's own pseudo-labels and a
     # few phantom frames, which favour the first epochs; measured, the last epoch is as good or better.

@@ -29,7 +29,10 @@ def adapt(
         "--labels",
         help="Corrected scans ('antseg label' LabelMe folder, corrected, or a dataset): fine-tune on them first.",
     ),
-    budget: float = typer.Option(None, help="Wall-clock seconds for the whole adaptation (default 300)."),
+    budget: float = typer.Option(
+        None,
+        help="Wall-clock seconds for the whole adaptation (default 300; 0: no limit, the same work on any machine).",
+    ),
     rounds: int = typer.Option(None, help="Pseudo-label and fine-tune rounds (default 2; 0 with --labels)."),
     spacing: str = typer.Option(None, help="mm per pixel 'S' or 'SX,SY' of the scans (default: the model's)."),
     seed: int = typer.Option(None, help="Random seed (default 0)."),
