@@ -198,3 +198,17 @@ def test_the_chamber_area_shares_the_floor_doubts_of_the_chamber_depth():
     mirrored = _judge(base, details=flat, mirror={"acd_mm": 0.3})
     assert mirrored["acd_mm"].status == CHECK and mirrored["ac_area_mm2"].status == OK
     assert _judge({**base, "acd_mm": math.nan}, details=spike)["ac_area_mm2"].status == OK  # no depth, no line
+
+
+def test_gap_between_masks_is_measured_in_mm_on_each_axis():
+    from antseg.scan.quality import _gap_mm
+
+    a, b = np.zeros((60, 80), bool), np.zeros((60, 80), bool)
+    a[50:55, 10:20] = True
+    b[30:41, 10:20] = True  # 10 rows above a
+    assert _gap_mm(a, b, (0.01, 0.02)) == pytest.approx(10 * 0.02)
+    b[:] = False
+    b[50:55, 40:70] = True  # 21 columns right of a
+    assert _gap_mm(a, b, (0.01, 0.02)) == pytest.approx(21 * 0.01)
+    b[44, 23] = True  # 4 columns right of and 6 rows above a's corner pixel (x 19, y 50)
+    assert _gap_mm(a, b, (0.01, 0.02)) == pytest.approx(float(np.hypot(4 * 0.01, 6 * 0.02)))

@@ -111,3 +111,37 @@ def test_helpers_exact():
     c[[0, 5], 1] = True
     assert fill_columns(c)[:, 1].all() and not fill_columns(c)[:, 0].any()
     assert largest_component(np.zeros((3, 3))).sum() == 0
+
+
+def test_of_equally_large_components_the_highest_then_leftmost_is_kept():
+    m = np.zeros((12, 12), bool)
+    m[6:8, 1:3] = m[2:4, 8:10] = True  # the second lies higher
+    np.testing.assert_array_equal(np.flatnonzero(largest_component(m).any(axis=1)), [2, 3])
+    m[:] = False
+    m[2:4, 8:10] = m[2:4, 1:3] = True  # level: the leftmost
+    np.testing.assert_array_equal(np.flatnonzero(largest_component(m).any(axis=0)), [1, 2])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_helpers_agree_with_scipy_on_random_masks(seed):
+    """Holes (4-connected background) and components (8-connected) as scipy.ndimage finds them over the whole
+    image, on blobs that touch the border, hold holes and islands, or are empty."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    h, w = rng.integers(3, 40, 2)
+    m = ndimage.binary_opening(rng.random((h, w)) < rng.uniform(0.2, 0.8)) if seed % 7 else np.zeros((h, w), bool)
+    if seed % 3 == 0:
+        m |= rng.random((h, w)) < 0.05  # single-pixel islands and pinholes
+    blocked = rng.random((h, w)) < 0.3
+    filled = ndimage.binary_fill_holes(m)
+    np.testing.assert_array_equal(fill_holes(m), filled)
+    np.testing.assert_array_equal(fill_holes(m, blocked), m | (filled & ~blocked))
+    labels, n = ndimage.label(m, structure=np.ones((3, 3)))
+    if n <= 1:
+        np.testing.assert_array_equal(largest_component(m), m)
+        return
+    sizes = ndimage.sum_labels(np.ones_like(labels), labels, range(1, n + 1))
+    boxes = ndimage.find_objects(labels)
+    best = min(range(n), key=lambda k: (-sizes[k], boxes[k][0].start, boxes[k][1].start))
+    np.testing.assert_array_equal(largest_component(m), labels == best + 1)

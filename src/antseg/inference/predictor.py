@@ -65,4 +65,4 @@ class Predictor(MetaProperties):
         if self.meta.side_gate:
             logits = gate_sides(logits, side_channels(self.structures), lb.inner_hw[1])
         probs = torch.sigmoid(lb.invert(logits))[0].cpu().numpy()
-        return Prediction((probs > self.threshold).astype(np.uint8), probs.astype(np.float32))
+        return Prediction((probs > self.threshold).astype(np.uint8), probs.astype(np.float32, copy=False))

@@ -144,8 +144,10 @@ def _gap_mm(a: np.ndarray, b: np.ndarray, spacing) -> float:
     ya, xa = ya[::step], xa[::step]
     stride = max(1, len(yb) // 4000)
     yb, xb = yb[::stride], xb[::stride]
-    d = np.hypot((xa[:, None] - xb[None]) * spacing[0], (ya[:, None] - yb[None]) * spacing[1])
-    return float(d.min())
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(np.column_stack([xb * spacing[0], yb * spacing[1]]))
+    return float(tree.query(np.column_stack([xa * spacing[0], ya * spacing[1]]))[0].min())
 
 
 def spur_off_wall(spur: dict) -> bool:

@@ -31,26 +31,56 @@ def _u8(mask: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(mask, dtype=np.uint8)
 
 
+def _box(mask: np.ndarray, pad: int = 0) -> tuple[slice, slice] | None:
+    """The bounding box of ``mask``'s pixels, grown by ``pad`` pixels within the image; None when it is empty."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return None
+    h, w = mask.shape
+    return (slice(max(0, rows[0] - pad), min(h, rows[-1] + 1 + pad)),
+            slice(max(0, cols[0] - pad), min(w, cols[-1] + 1 + pad)))  # fmt: skip
+
+
 def largest_component(mask: np.ndarray) -> np.ndarray:
-    """The largest 8-connected component of a binary mask (all of it when it has one or none)."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(_u8(mask), connectivity=8)
+    """The largest 8-connected component of a binary mask (all of it when it has one or none; of equally large
+    ones, the one whose bounding box is highest, then leftmost)."""
+    m = mask.astype(bool)
+    box = _box(m)
+    if box is None:
+        return m
+    # Every component lies inside the mask's bounding box: labelling the box alone gives the same components.
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(_u8(m[box]), connectivity=8)
     if n <= 2:
-        return mask.astype(bool)
-    return labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        return m
+    s = stats[1:]
+    best = np.lexsort((s[:, cv2.CC_STAT_LEFT], s[:, cv2.CC_STAT_TOP], -s[:, cv2.CC_STAT_AREA]))[0]
+    out = np.zeros_like(m)
+    out[box] = labels == 1 + int(best)
+    return out
 
 
 def fill_holes(mask: np.ndarray, blocked: np.ndarray | None = None) -> np.ndarray:
     """``mask`` with every enclosed hole filled (4-connected background not reaching the border), except the
     ``blocked`` pixels (other structures inside it)."""
-    background = ~mask.astype(bool)
+    m = mask.astype(bool)
+    # Holes lie inside the mask's bounding box. Grown by one pixel, the box's edge is background that reaches the
+    # image's border (everything outside the box does) or is the border: background reaching the box's edge is
+    # exactly background reaching the image's border.
+    box = _box(m, pad=1)
+    if box is None:
+        return m
+    background = ~m[box]
     n, labels = cv2.connectedComponents(_u8(background), connectivity=4)
     if n <= 1:
-        return mask.astype(bool)
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    hole = background & ~np.isin(labels, edge)
+        return m
+    edge = np.zeros(n, bool)
+    edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    hole = background & ~edge[labels]
     if blocked is not None:
-        hole &= ~blocked
-    return mask.astype(bool) | hole
+        hole &= ~blocked[box]
+    out = m.copy()
+    out[box] |= hole
+    return out
 
 
 def fill_columns(mask: np.ndarray, blocked: np.ndarray | None = None) -> np.ndarray:
