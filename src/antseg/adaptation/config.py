@@ -15,8 +15,8 @@ class AdaptConfig:
 
     Attributes:
         budget_s: wall-clock seconds for the whole adaptation (all rounds, segmentation and spurs); 0: no limit,
-            every scan labelled and every epoch trained in each round, so that the same seed gives the same model
-            on any machine (a budget makes what is done depend on how fast the machine is).
+            every scan labelled and every epoch trained in each round, so that the same seed does the same work on
+            any machine (within a budget, what is done depends on how fast the machine is).
         rounds: pseudo-label and fine-tune rounds; each round's model labels the next round's scans (None: 2, or 0
             with corrected scans, ``--labels``: measured, rounds after them undid part of what they taught).
         max_scans: at most this many scans are used (spread evenly over the inputs).
