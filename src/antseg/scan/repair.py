@@ -31,14 +31,12 @@ def _u8(mask: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(mask, dtype=np.uint8)
 
 
-def _box(mask: np.ndarray, pad: int = 0) -> tuple[slice, slice] | None:
-    """The bounding box of ``mask``'s pixels, grown by ``pad`` pixels within the image; None when it is empty."""
+def _box(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box of ``mask``'s pixels; None when it is empty."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if not len(rows):
         return None
-    h, w = mask.shape
-    return (slice(max(0, rows[0] - pad), min(h, rows[-1] + 1 + pad)),
-            slice(max(0, cols[0] - pad), min(w, cols[-1] + 1 + pad)))  # fmt: skip
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
@@ -63,10 +61,10 @@ def fill_holes(mask: np.ndarray, blocked: np.ndarray | None = None) -> np.ndarra
     """``mask`` with every enclosed hole filled (4-connected background not reaching the border), except the
     ``blocked`` pixels (other structures inside it)."""
     m = mask.astype(bool)
-    # Holes lie inside the mask's bounding box. Grown by one pixel, the box's edge is background that reaches the
-    # image's border (everything outside the box does) or is the border: background reaching the box's edge is
-    # exactly background reaching the image's border.
-    box = _box(m, pad=1)
+    # Holes lie inside the mask's bounding box, and background on the box's edge touches the background outside it
+    # (all of which reaches the image's border) or is on the border: background reaching the box's edge is exactly
+    # background reaching the image's border.
+    box = _box(m)
     if box is None:
         return m
     background = ~m[box]
