@@ -41,7 +41,7 @@ from antseg.inference.backends import logits_to_masks
 from antseg.inference.video_measures import measure_mask
 from antseg.inference.video_trust import Calibration, LimbusTracker
 from antseg.io.images import read_image, write_png
-from antseg.pretrained import surgical_card, surgical_checkpoint
+from antseg.models.shipped import surgical_card, surgical_checkpoint
 
 
 def camera_look(rgb: np.ndarray, seed: int) -> np.ndarray:
