@@ -63,6 +63,8 @@ def test_labelling_loop_round_trip_is_exact(scans, tmp_path, cli):
     assert doubts == sorted(doubts, reverse=True)
     r = cli("data", "import", "labelme", out / "labelme", tmp_path / "back")
     assert r.code == 0, r.err
+    # Nothing was corrected, and the import says so (training on pre-labels teaches the model its own output).
+    assert "8 of 8 scans are the pre-labels 'antseg label' wrote" in " ".join(r.out.split())
     pre, back = load_dataset(out / "prelabels"), load_dataset(tmp_path / "back")
     assert pre.structures == back.structures
     for c in pre.cases:
@@ -240,9 +242,21 @@ def test_adapt_spurs_without_trusted_spurs_says_why_it_did_not_fine_tune(scans, 
     assert (run / "spur.pt").read_bytes() == runs.spur_checkpoint("default").read_bytes()
 
 
+def _correct(path):
+    """What a user's correction in LabelMe does to a pre-label file: here, the left spur moved 2 px (or added)."""
+    doc = json.loads(path.read_text())
+    spur = [sh for sh in doc["shapes"] if sh["label"] == "left_scleral_spur"]
+    if spur:
+        spur[0]["points"][0][0] += 2.0
+    else:
+        doc["shapes"].append({"label": "left_scleral_spur", "points": [[40.0, 60.0]], "group_id": None,
+                              "description": "", "shape_type": "point", "flags": {}})  # fmt: skip
+    path.write_text(json.dumps(doc))
+
+
 @pytest.fixture(scope="module")
 def corrected(scans, tmp_path_factory):
-    """Pre-labels of three of the scans, as a user who corrected nothing would hand them back."""
+    """Pre-labels of three of the scans, the first two corrected in LabelMe, the third left as it was written."""
     from antseg.adaptation.labelling import prelabel
     from antseg.scan.config import ScanConfig
 
@@ -251,7 +265,35 @@ def corrected(scans, tmp_path_factory):
     for f in sorted(scans.iterdir())[:3]:
         shutil.copy(f, few / f.name)
     out = tmp_path_factory.mktemp("labels") / "labels"
-    return prelabel("default", [few], out, config=ScanConfig(spacing=(0.025, 0.025)), device="cpu")["labelme"]
+    labelme = prelabel("default", [few], out, config=ScanConfig(spacing=(0.025, 0.025)), device="cpu")["labelme"]
+    for path in sorted(labelme.rglob("*.json"))[:2]:
+        _correct(path)
+    return labelme
+
+
+def test_only_the_corrected_scans_are_taken_unless_the_unchanged_are_asked_for(corrected, tmp_path):
+    from antseg.adaptation.labelled import labelled_dataset
+
+    names = sorted(p.stem for p in corrected.rglob("*.json"))
+    data, unchanged = labelled_dataset(corrected, tmp_path / "a", (0.025, 0.025))
+    assert unchanged == names[2:] and sorted(c.case_id for c in load_dataset(data).cases) == names[:2]
+    assert len(list((data / "images").iterdir())) == len(list((data / "masks").iterdir())) == 2
+    data, unchanged = labelled_dataset(corrected, tmp_path / "b", (0.025, 0.025), keep_unchanged=True)
+    assert unchanged == [] and sorted(c.case_id for c in load_dataset(data).cases) == names
+    assert all(c.split == "train" for c in load_dataset(data).cases)
+
+
+def test_labels_nobody_corrected_are_refused_before_anything_is_written(scans, corrected, tmp_path, cli):
+    from antseg.data.exporters import run_exporter
+
+    labels = tmp_path / "labels"
+    shutil.copytree(corrected.parent, labels, ignore=shutil.ignore_patterns("labelme"))
+    run_exporter("labelme", labels / "prelabels", labels / "labelme", image_format="png")  # as antseg label writes it
+    r = cli("adapt", "default", scans, "--labels", labels / "labelme", "--out", tmp_path / "run", "--spacing", "0.025",
+            "--budget", "30", "--device", "cpu")  # fmt: skip
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r.err
+    assert "none of its 3 scan(s) differs from the pre-labels" in r.err and "--keep-unchanged" in r.err
+    assert not (tmp_path / "run").exists()
 
 
 def test_adapt_with_corrected_scans_fine_tunes_on_them_first(scans, corrected, tmp_path, cli):
@@ -260,23 +302,26 @@ def test_adapt_with_corrected_scans_fine_tunes_on_them_first(scans, corrected, t
     r = cli("adapt", "default", scans, "--labels", corrected, "--out", run, "--spacing", "0.025", "--budget", "30",
             "--device", "cpu")  # fmt: skip
     assert r.code == 0, r.err
-    assert "3 corrected scan(s)" in r.out
+    assert "2 corrected scan(s)" in r.out
+    assert "1 scan(s) in" in r.out and "are the pre-labels as 'antseg label' wrote them" in " ".join(r.out.split())
     record = json.loads((run / "adaptation.json").read_text())
-    assert record["labelled"]["scans"] == 3 and record["rounds"] == [] and record["from"]["labels"] == str(corrected)
+    assert record["labelled"]["scans"] == 2 and len(record["labelled"]["unchanged_left_out"]) == 1
+    assert record["rounds"] == [] and record["from"]["labels"] == str(corrected)
     meta = read_checkpoint(run / "best.pt").meta
-    assert meta.recipe == "adapted" and meta.dataset.startswith("fine-tuned on 3 corrected scan(s)")
-    # The pre-labels carry spur points: the spur model was fine-tuned, and checked on the 5 scans not corrected.
+    assert meta.recipe == "adapted" and meta.dataset.startswith("fine-tuned on 2 corrected scan(s)")
+    # The corrected scans carry spur points: the spur model was fine-tuned, and checked on the 6 scans not corrected
+    # (the one left as written among them).
     check = record["labelled"]["spur_check"]
-    assert check["scans"] == 5 and check["before"]["spurs"] == check["after"]["spurs"] == 10
+    assert check["scans"] == 6 and check["before"]["spurs"] == check["after"]["spurs"] == 12
     if check["kept"]:
-        assert read_checkpoint(run / "spur.pt").meta.dataset.startswith("fine-tuned on 3 corrected scan(s)")
+        assert read_checkpoint(run / "spur.pt").meta.dataset.startswith("fine-tuned on 2 corrected scan(s)")
     else:
         assert (run / "spur.pt").read_bytes() == runs.spur_checkpoint("default").read_bytes()
         assert "is not kept" in r.out
     r = cli("report", scans, "--weights", run, "--spurs", run, "--spacing", "0.025", "--out", tmp_path / "rep",
             "--device", "cpu")  # fmt: skip
     assert r.code == 0, r.err
-    assert "fine-tuned on 3 corrected scan(s)" in (tmp_path / "rep" / "report.html").read_text()
+    assert "fine-tuned on 2 corrected scan(s)" in (tmp_path / "rep" / "report.html").read_text()
 
 
 def test_corrected_scans_join_every_round(scans, corrected, tmp_path, cli):
@@ -287,17 +332,17 @@ def test_corrected_scans_join_every_round(scans, corrected, tmp_path, cli):
             "--rounds", "1", "--config", cfg, "--spurs", "none", "--device", "cpu")  # fmt: skip
     assert r.code == 0, r.err
     merged = load_dataset(run / "work" / "round1" / "data")
-    assert sum(c.group == "labelled" and c.split == "train" for c in merged.cases) == 3
+    assert sum(c.group == "labelled" and c.split == "train" for c in merged.cases) == 2
     meta = read_checkpoint(run / "best.pt").meta
     # The rounds are judged on the corrected scans too: each structure they label, before and after.
     check = json.loads((run / "adaptation.json").read_text())["rounds_check"]
     assert set(check["corrected"]) == {"anterior_chamber", "lens", "nucleus", "left_iris", "right_iris", "cornea"}
     assert all(0 <= d <= 1 for pair in check["corrected"].values() for d in pair)
     if check["kept"]:
-        assert "fine-tuned on 3 corrected scan(s), then adapted without labels (1 round(s)" in meta.dataset
+        assert "fine-tuned on 2 corrected scan(s), then adapted without labels (1 round(s)" in meta.dataset
         assert "on the corrected scans no structure lost more than 0.02 Dice" in meta.dataset
     else:
-        assert meta.dataset.startswith("fine-tuned on 3 corrected scan(s), from default; ")
+        assert meta.dataset.startswith("fine-tuned on 2 corrected scan(s), from default; ")
         assert "the model from before them is kept" in meta.dataset
         assert "the model from before them is kept" in " ".join(r.out.split())
 

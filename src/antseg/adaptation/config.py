@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from antseg import checks
 from antseg.adaptation.restyle import STYLES
 
+BOOLS = (True, False)
+
 
 @dataclass
 class AdaptConfig:
@@ -44,6 +46,9 @@ class AdaptConfig:
         threads: CPU threads (0: all cores).
         device: ``auto``, ``cpu`` or ``cuda[:k]``.
         spacing: (x, y) mm per pixel of the scans (None: the model's); the quality checks measure in mm.
+        keep_unchanged: with corrected scans from ``antseg label``'s LabelMe folder, also fine-tune on the scans
+            left exactly as it wrote them (default: left out, :mod:`antseg.data.prelabels`; give it when you
+            checked them and found them right).
     """
 
     budget_s: float = 300.0
@@ -65,6 +70,7 @@ class AdaptConfig:
     threads: int = 0
     device: str = "auto"
     spacing: tuple[float, float] | None = None
+    keep_unchanged: bool = False
 
     def __post_init__(self) -> None:
         """Check every field, so a bad value is refused before a run folder is made (CLI, YAML, API)."""
@@ -78,6 +84,7 @@ class AdaptConfig:
         self.seed = checks.integer(self.seed, "seed (--seed)", minimum=0)
         checks.choice(self.rehearsal_look, "rehearsal_look", STYLES)
         self.spurs = bool(checks.choice(self.spurs, "spurs (--adapt-spurs)", (True, False)))
+        self.keep_unchanged = bool(checks.choice(self.keep_unchanged, "keep_unchanged (--keep-unchanged)", BOOLS))
         for name in ("spur_limit_mm", "spur_mirror_mm"):  # 0: no spur is close enough (none trusted, none kept)
             setattr(self, name, checks.number(getattr(self, name), name, minimum=0.0))
         self.lr = checks.positive(self.lr, "lr")

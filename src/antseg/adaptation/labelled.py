@@ -30,12 +30,25 @@ LABELS_SHARE = 0.5
 SEG_SHARE = 0.4
 
 
-def labelled_dataset(labels: Path, out: Path, spacing: tuple[float, float] | None) -> Path:
+def labelled_dataset(
+    labels: Path, out: Path, spacing: tuple[float, float] | None, keep_unchanged: bool = False
+) -> tuple[Path, list[str]]:
     """The corrected scans as a canonical dataset, every case in the ``train`` split (a user with one corrected
     scan has nothing to hold out). ``labels``: a LabelMe folder (``antseg label``'s ``labelme/``) or a canonical
-    dataset; ``out``: where an import or a copy is written."""
+    dataset; ``out``: where an import or a copy is written.
+
+    When ``labels`` is the LabelMe folder ``antseg label`` wrote (its pre-labels beside it), the scans left exactly
+    as it wrote them are not corrected and are left out (:mod:`antseg.data.prelabels`), unless ``keep_unchanged``
+    (the user checked them and found them right).
+
+    Returns:
+        (the dataset, the case ids left out as unchanged pre-labels).
+    Raises:
+        AntsegInputError: no scan in ``labels`` differs from its pre-label (and ``keep_unchanged`` is off).
+    """
     from antseg.data.importers.labelme import import_labelme
     from antseg.data.importers.records import ImportOptions
+    from antseg.data.prelabels import prelabels_beside, unchanged_cases
 
     if out.exists():
         shutil.rmtree(out)
@@ -43,11 +56,24 @@ def labelled_dataset(labels: Path, out: Path, spacing: tuple[float, float] | Non
         shutil.copytree(labels, out)
     else:
         import_labelme(labels, out, ImportOptions(spacing=spacing, workers=1))
+    pre = None if (labels / MANIFEST).exists() or keep_unchanged else prelabels_beside(labels)
+    unchanged = unchanged_cases(out, pre) if pre is not None else []
     ds = load_dataset(out)
+    if unchanged and len(unchanged) == len(ds.cases):
+        raise AntsegInputError(labels, f"none of its {len(ds.cases)} scan(s) differs from the pre-labels 'antseg "
+                               f"label' wrote ({pre}): correct at least one in LabelMe and save it, or give "
+                               "--keep-unchanged to use them as they are")  # fmt: skip
+    left_out = set(unchanged)
+    for c in ds.cases:
+        if c.case_id in left_out:
+            for rel in (c.image, c.mask):
+                if rel:
+                    (out / rel).unlink(missing_ok=True)
+    ds.cases = [c for c in ds.cases if c.case_id not in left_out]
     for c in ds.cases:
         c.split = "train"
     ds.save()
-    return out
+    return out, unchanged
 
 
 def fine_tune_on_labels(

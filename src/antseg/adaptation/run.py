@@ -149,7 +149,10 @@ def _adapt(weights, spurs, labels, files, out, cfg, state, log, progress) -> dic
     t0 = time.monotonic() - sum(r["seconds"] for r in state["rounds"]) - state.get("labelled", {}).get("seconds", 0)
     data = None
     if labels is not None:
-        data = labelled_dataset(Path(labels), out / WORK / "labelled", cfg.spacing)
+        data, unchanged = labelled_dataset(Path(labels), out / WORK / "labelled", cfg.spacing, cfg.keep_unchanged)
+        if unchanged:
+            log(f"{len(unchanged)} scan(s) in {labels} are the pre-labels as 'antseg label' wrote them, not corrected: "
+                "left out (--keep-unchanged uses them)")  # fmt: skip
         have = set(load_dataset(data).structures)
         missing = [n for n in read_checkpoint(runs.segmentation_checkpoint(weights)).meta.structures if n not in have]
         if missing and cfg.rounds:
@@ -160,6 +163,7 @@ def _adapt(weights, spurs, labels, files, out, cfg, state, log, progress) -> dic
             start_spur = None if spurs is None else str(spurs)
             state["labelled"] = fine_tune_on_labels(str(weights), start_spur, data, out / WORK / "corrected", cfg,
                                                     share * cfg.limit_s, log, scans=files)  # fmt: skip
+            state["labelled"]["unchanged_left_out"] = unchanged
             write_record(out, state)
     fitted = state.get("labelled", {})
     seg_now = state["rounds"][-1]["segmentation"] if state["rounds"] else fitted.get("segmentation", str(weights))

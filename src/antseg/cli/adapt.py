@@ -29,6 +29,12 @@ def adapt(
         "--labels",
         help="Corrected scans ('antseg label' LabelMe folder, corrected, or a dataset): fine-tune on them first.",
     ),
+    keep_unchanged: bool = typer.Option(
+        False,
+        "--keep-unchanged",
+        help="With --labels from 'antseg label': also fine-tune on the scans left as it wrote them (default: left "
+        "out, they are the model's own output).",
+    ),
     budget: float = typer.Option(
         None,
         help="Wall-clock seconds for the whole adaptation (default 300; 0: no limit, the same work on any machine).",
@@ -52,6 +58,7 @@ def adapt(
     from antseg.config import load_config
 
     cfg = load_config(AdaptConfig, config, budget_s=budget, rounds=rounds, seed=seed, device=device, spurs=adapt_spurs,
+                      keep_unchanged=keep_unchanged or None,
                       spacing=parse_floats(spacing, 2, "--spacing"))  # fmt: skip
     with progress_bar("adapt", unit="rounds") as update:
         res = run_adapt(

@@ -19,8 +19,8 @@ def label(
     overwrite: bool = typer.Option(False),
 ) -> None:
     """Pre-labels to correct in LabelMe (polygons per structure, the spurs as points), with the scans ranked by how
-    much the pipeline doubts them. Then: antseg data import labelme OUT/labelme DATA; antseg train seg DATA
-    --init default."""
+    much the pipeline doubts them. Then: antseg adapt default SCANS --labels OUT/labelme --out RUN (it fine-tunes on
+    the files you changed and leaves the others out)."""
     from antseg.adaptation.labelling import prelabel
     from antseg.scan.config import ScanConfig
 
@@ -30,4 +30,5 @@ def label(
                        device=device, overwrite=overwrite, progress=update)  # fmt: skip
     first = ", ".join(name for name, _ in res["ranking"][:3])
     console.print(f"[green]pre-labelled[/] {res['n_scans']} scans into {res['labelme']} (correct first: {first}; "
-                  f"the full order is in {out}/to_correct.csv)", markup=True)  # fmt: skip
+                  f"the full order is in {out}/to_correct.csv); 'antseg adapt ... --labels {res['labelme']}' then "
+                  "fine-tunes on the files you changed only", markup=True, highlight=False)  # fmt: skip

@@ -12,6 +12,7 @@ from antseg.data.importers.pipeline import index_images, load_json, run_import, 
 from antseg.data.importers.records import ImportOptions, ImportResult, Shape, SourceCase
 from antseg.data.importers.registry import IMPORTERS
 from antseg.data.importers.schemas import LabelMeFile, parse
+from antseg.data.prelabels import prelabels_beside, unchanged_cases
 from antseg.errors import AntsegInputError
 
 
@@ -113,4 +114,13 @@ def import_labelme(src: Path, out: Path, opts: ImportOptions, progress=None) -> 
     if not src.is_dir():
         raise AntsegInputError(src, "not a folder")
     cases = scan_labelme(src)
-    return run_import("labelme", src, out, cases, ASOCT_VOCAB, ASOCT_LANDMARK_NAMES, "asoct", opts, progress)
+    res = run_import("labelme", src, out, cases, ASOCT_VOCAB, ASOCT_LANDMARK_NAMES, "asoct", opts, progress)
+    pre = prelabels_beside(src)
+    unchanged = unchanged_cases(res.out, pre) if pre is not None else []
+    if unchanged:
+        res.warnings.append(
+            f"{len(unchanged)} of {res.n_cases} scans are the pre-labels 'antseg label' wrote ({pre}), unchanged: "
+            "fine-tuning on them teaches the model its own output; train on the ones you corrected ('antseg adapt "
+            "--labels' leaves the others out)"
+        )
+    return res
