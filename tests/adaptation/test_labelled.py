@@ -38,6 +38,7 @@ def test_spur_model_is_fine_tuned_at_the_fine_tuning_rate(asoct_phantom, tmp_pat
     assert calls["spur"].lr == 3e-4 and calls["refiner"].refine_lr == 3e-4
     assert calls["spur"].init == "default" and calls["spur"].seed == 5
     assert calls["seg"].init == "default"
+    assert not calls["refiner"].freeze_stage1  # both stages learn (measured: freezing stage 1 did worse here)
 
 
 def test_without_spur_points_only_the_segmentation_is_fine_tuned(asoct_phantom, tmp_path, calls):

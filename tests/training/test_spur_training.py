@@ -55,3 +55,30 @@ def test_time_budget_bounds_both_stages(split_phantom, tmp_path):
     assert "refiner: time budget spent after 1 of 1000000 steps" in lines
     assert [r["step"] for r in read_csv(tmp_path / "run" / "refine_metrics.csv")] == ["1"]  # where it stopped
     assert (tmp_path / "run" / "spur.pt").is_file()
+
+
+def test_a_frozen_stage1_is_the_init_models_and_the_refiner_alone_learns(tiny_spur_run, tmp_path):
+    import pytest
+    import torch
+
+    from antseg.errors import AntsegInputError
+    from antseg.models import read_checkpoint
+    from antseg.training import TrainConfig
+    from antseg.training.spurs import SpurConfig, train_spurs
+
+    ds, run = tiny_spur_run
+    cfg = TrainConfig(model="unet-lite", model_args={"channels": (8, 16, 32), "num_res_units": 1}, input_size=(64, 128),
+                      epochs=2, lr=3e-3, threads=2, init=str(run / "spur.pt"))  # fmt: skip
+    spur = SpurConfig(refine_steps=5, refine_batch=4, crop=48, refine_jitter=8, freeze_stage1=True)
+    res = train_spurs(ds, tmp_path / "ft", cfg, spur, log=lambda s: None)
+    assert res["stage1"] is None and not (tmp_path / "ft" / "stage1" / "metrics.csv").exists()
+    before, after = read_checkpoint(run / "spur.pt"), read_checkpoint(res["checkpoint"])
+    assert before.state_dict.keys() == after.state_dict.keys()
+    assert all(torch.equal(before.state_dict[k], after.state_dict[k]) for k in before.state_dict)
+    assert after.meta.landmarks == before.meta.landmarks and after.meta.crop == 48
+    assert after.meta.dataset == load_dataset(ds).manifest.name  # what it was fine-tuned on, not the init's
+    old, new = before.refiner["state_dict"], after.refiner["state_dict"]
+    moved = [k for k in old if not torch.equal(old[k], new[k])]
+    assert moved  # the refiner was fine-tuned
+    with pytest.raises(AntsegInputError, match="freeze_stage1 keeps the stage 1"):
+        train_spurs(ds, tmp_path / "none", TrainConfig(**{**cfg.__dict__, "init": None}), spur, log=lambda s: None)

@@ -112,6 +112,8 @@ def fine_tune_on_labels(
         # scan's spurs lie rather than what a spur looks like.
         scfg = TrainConfig(init=str(spur), epochs=60, lr=cfg.lr, seed=cfg.seed, threads=cfg.threads,
                            device=cfg.device, time_budget_s=train_budget(left))  # fmt: skip
+        # Both stages, however few the scans: the refiner alone (SpurConfig.freeze_stage1) was better on its own
+        # but its models failed the check below more often, and the result was worse (docs/results/adaptation.md).
         scon = SpurConfig(refine_steps=400, refine_lr=cfg.lr)
         record["spurs"] = str(train_spurs(data, work / "spur", scfg, scon, log=lambda s: None)["checkpoint"])
         log(f"corrected scans: spur model fine-tuned on {points} spur point(s)")

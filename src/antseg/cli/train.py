@@ -76,6 +76,9 @@ def train_spur(
     device: str = device_option(None),
     time_budget: float = typer.Option(None, help="Stop stage 1 after the epoch in which this many seconds passed."),
     init: str = typer.Option(None, help="Start stage 1 from these weights: a spur run, spur.pt, or 'default'."),
+    freeze_stage1: bool = typer.Option(
+        False, "--freeze-stage1", help="With --init: keep its stage 1, fine-tune the refiner alone (1-2 labelled scans)"
+    ),
 ) -> None:
     """Two-stage spur model: heatmaps on the whole scan, then refinement on full-resolution crops."""
     from antseg.training.spurs import SpurConfig, train_spurs
@@ -84,9 +87,8 @@ def train_spur(
         config, epochs=epochs, input_size=_hw(input_size), seed=seed, device=device, time_budget_s=time_budget,
         init=init,
     )  # fmt: skip
-    spur = (
-        SpurConfig() if refine_steps is None else SpurConfig(refine_steps=checks.count(refine_steps, "--refine-steps"))
-    )
+    steps = {} if refine_steps is None else {"refine_steps": checks.count(refine_steps, "--refine-steps")}
+    spur = SpurConfig(**steps, freeze_stage1=freeze_stage1)
     with progress_bar("train spur (stage 1)") as update:
         res = train_spurs(dataset, out, cfg, spur, log=console.print, step_cb=update)
     console.print(f"[green]done[/]: {res['checkpoint']}")

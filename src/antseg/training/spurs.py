@@ -21,6 +21,7 @@ from antseg.io.tables import write_csv
 from antseg.landmarks.heatmaps import encode
 from antseg.landmarks.softmax import SpatialSoftmaxCE, decode_logits, soft_argmax
 from antseg.models import create_model, read_checkpoint, runs, save_checkpoint
+from antseg.models.checkpoint import TASK_LANDMARKS
 from antseg.preprocessing import Letterbox, gate_sides, normalize, prepare_image
 from antseg.training.config import TrainConfig
 from antseg.training.samples import SegSamples
@@ -43,6 +44,10 @@ class SpurConfig:
     refine_steps: int = 1500
     refine_batch: int = 16
     refine_lr: float = 2e-3
+    #: Keep stage 1 of the model fine-tuned from (``TrainConfig.init``) as it is and fine-tune the refiner alone: with
+    #: one or two labelled scans, stage 1 learns where their spurs lie rather than what a spur looks like
+    #: (:mod:`antseg.adaptation.labelled`).
+    freeze_stage1: bool = False
 
     def __post_init__(self) -> None:
         """Check every value here (CLI flags, ``--option antseg.KEY=VALUE``, the API) before any training."""
@@ -58,6 +63,7 @@ class SpurConfig:
         if len(scale) != 2 or scale[0] > scale[1]:
             raise AntsegInputError(None, f"refine_scale must be (low, high) zoom factors, got {self.refine_scale!r}")
         self.refine_scale = (scale[0], scale[1])
+        self.freeze_stage1 = bool(checks.choice(self.freeze_stage1, "freeze_stage1", (True, False)))
 
     def stage1_meta(self) -> dict:
         """What a stage-1 checkpoint records about its head and decoding."""
@@ -290,13 +296,27 @@ def _init_refiner(init: str, channels: list[str]) -> torch.nn.Module | None:
     return ck.build_refiner() if ck.refiner is not None else None
 
 
+def _frozen_stage1(init: str, channels: list[str]):
+    """Stage 1 of the spur model ``init`` (its checkpoint), for fine-tuning the refiner alone."""
+    if not init:
+        raise AntsegInputError(None, "freeze_stage1 keeps the stage 1 of the model fine-tuned from: give init")
+    from antseg.training.init_weights import init_outputs
+
+    ck, _ = init_outputs(init, channels)
+    if ck.meta.task != TASK_LANDMARKS or list(ck.meta.landmarks) != list(channels):
+        raise AntsegInputError(None, f"freeze_stage1: {init} is not a spur model of {', '.join(channels)}")
+    return ck
+
+
 def train_spurs(dataset, run, cfg: TrainConfig, spur: SpurConfig | None = None, log=print, step_cb=None) -> dict:
     """Train both stages; writes ``<run>/stage1/`` (the generic run folder) and ``<run>/spur.pt``. With
     ``cfg.init`` both stages start from that spur model; ``cfg.time_budget_s`` bounds the whole training (stage 1
     gets :data:`STAGE1_SHARE` of it, checked between epochs; the refiner stops at the end of the budget).
 
+    With ``spur.freeze_stage1`` stage 1 is that of ``cfg.init``, unchanged, and the refiner has the whole budget.
+
     Returns:
-        {"stage1": TrainResult, "refine_rows": [...], "checkpoint": path}
+        {"stage1": TrainResult (None when stage 1 was frozen), "refine_rows": [...], "checkpoint": path}
     """
     spur = spur or SpurConfig()
     run = Path(run)
@@ -305,12 +325,19 @@ def train_spurs(dataset, run, cfg: TrainConfig, spur: SpurConfig | None = None, 
     budget = float(cfg.time_budget_s or 0)
     stage1_cfg = replace(cfg, time_budget_s=budget * STAGE1_SHARE) if budget > 0 else cfg
     t = SpurTrainer(dataset, run / runs.STAGE1, stage1_cfg, spur, log)
-    res = t.fit(step_cb=step_cb)
+    if spur.freeze_stage1:
+        stage1 = _frozen_stage1(cfg.init, t.channels)
+        own = t.meta()  # what the model was fine-tuned on; the network's own fields stay the frozen stage 1's
+        mine = {k: getattr(own, k) for k in ("dataset", "synthetic", "spacing_mm", "recipe", "antseg_version")}
+        stage1.meta = replace(stage1.meta, **mine, epoch=0, val_score=None)
+        res = None
+    else:
+        res = t.fit(step_cb=step_cb)
+        stage1 = read_checkpoint(run / runs.STAGE1 / runs.BEST)
     refiner, rows = train_refiner(
         t.ds, t.train.cases, t.channels, spur, cfg.seed, t.device, log, init=_init_refiner(cfg.init, t.channels),
         deadline=start + budget if budget > 0 else None,
     )  # fmt: skip
-    stage1 = read_checkpoint(run / runs.STAGE1 / runs.BEST)
     meta = replace(stage1.meta, **spur.refiner_meta())
     path = save_checkpoint(run / runs.SPUR, stage1.build(), meta, refiner=refiner)
     write_csv(run / "refine_metrics.csv", rows, ["step", "loss", "l1_px", "seconds"])
