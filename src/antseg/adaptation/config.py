@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from antseg import checks
 from antseg.adaptation.restyle import STYLES
 
+#: The values a yes/no setting may take (YAML may give other types).
 BOOLS = (True, False)
 
 
@@ -83,7 +84,7 @@ class AdaptConfig:
             setattr(self, name, checks.integer(getattr(self, name), name, minimum=0))
         self.seed = checks.integer(self.seed, "seed (--seed)", minimum=0)
         checks.choice(self.rehearsal_look, "rehearsal_look", STYLES)
-        self.spurs = bool(checks.choice(self.spurs, "spurs (--adapt-spurs)", (True, False)))
+        self.spurs = bool(checks.choice(self.spurs, "spurs (--adapt-spurs)", BOOLS))
         self.keep_unchanged = bool(checks.choice(self.keep_unchanged, "keep_unchanged (--keep-unchanged)", BOOLS))
         for name in ("spur_limit_mm", "spur_mirror_mm"):  # 0: no spur is close enough (none trusted, none kept)
             setattr(self, name, checks.number(getattr(self, name), name, minimum=0.0))
