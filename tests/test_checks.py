@@ -157,3 +157,9 @@ def test_narrow_thresholds_and_split_ratios():
     for bad in ((0.8, 0.2, 0.2), (1, 1, 1), (0.5, 0.2, 0.2)):
         with pytest.raises(AntsegInputError, match="must be fractions that sum to 1"):
             checks.ratios(bad, "r")
+
+
+def test_flag_is_a_yes_or_no():
+    assert checks.flag(True, "f") is True and checks.flag(False, "f") is False
+    with pytest.raises(AntsegInputError, match="f must be one of True, False, got 'yes'"):
+        checks.flag("yes", "f")

@@ -214,6 +214,11 @@ def choice(value: object, what: str, valid: Sequence[object], path: str | Path |
     return value
 
 
+def flag(value: object, what: str, path: str | Path | None = None) -> bool:
+    """A yes/no setting (YAML and the API may give other types)."""
+    return bool(choice(value, what, (True, False), path))
+
+
 #: Characters a name taken from data may not hold when it becomes a file or folder name.
 _UNSAFE_NAME_CHARS = frozenset("/\\")
 

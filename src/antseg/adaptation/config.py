@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from antseg import checks
 from antseg.adaptation.restyle import STYLES
 
-#: The values a yes/no setting may take (YAML may give other types).
-BOOLS = (True, False)
-
 
 @dataclass
 class AdaptConfig:
@@ -84,8 +81,8 @@ class AdaptConfig:
             setattr(self, name, checks.integer(getattr(self, name), name, minimum=0))
         self.seed = checks.integer(self.seed, "seed (--seed)", minimum=0)
         checks.choice(self.rehearsal_look, "rehearsal_look", STYLES)
-        self.spurs = bool(checks.choice(self.spurs, "spurs (--adapt-spurs)", BOOLS))
-        self.keep_unchanged = bool(checks.choice(self.keep_unchanged, "keep_unchanged (--keep-unchanged)", BOOLS))
+        self.spurs = checks.flag(self.spurs, "spurs (--adapt-spurs)")
+        self.keep_unchanged = checks.flag(self.keep_unchanged, "keep_unchanged (--keep-unchanged)")
         for name in ("spur_limit_mm", "spur_mirror_mm"):  # 0: no spur is close enough (none trusted, none kept)
             setattr(self, name, checks.number(getattr(self, name), name, minimum=0.0))
         self.lr = checks.positive(self.lr, "lr")

@@ -63,7 +63,7 @@ class SpurConfig:
         if len(scale) != 2 or scale[0] > scale[1]:
             raise AntsegInputError(None, f"refine_scale must be (low, high) zoom factors, got {self.refine_scale!r}")
         self.refine_scale = (scale[0], scale[1])
-        self.freeze_stage1 = bool(checks.choice(self.freeze_stage1, "freeze_stage1", (True, False)))
+        self.freeze_stage1 = checks.flag(self.freeze_stage1, "freeze_stage1")
 
     def stage1_meta(self) -> dict:
         """What a stage-1 checkpoint records about its head and decoding."""
