@@ -286,23 +286,20 @@ def _refine_row(step: int, loss: torch.Tensor, l1: torch.Tensor, t0: float) -> d
 STAGE1_SHARE = 0.6
 
 
-def _init_refiner(init: str, channels: list[str]) -> torch.nn.Module | None:
-    """The refiner of the spur model ``init`` starts from, when it has one (fine-tuning keeps what it learned)."""
+def _init_model(init: str, channels: list[str]):
+    """The spur checkpoint ``init`` names, for ``channels`` (None without ``init``): fine-tuning starts from its
+    refiner, and a frozen stage 1 is its stage 1."""
     if not init:
         return None
     from antseg.training.init_weights import init_outputs
 
-    ck, _ = init_outputs(init, channels)
-    return ck.build_refiner() if ck.refiner is not None else None
+    return init_outputs(init, channels)[0]
 
 
-def _frozen_stage1(init: str, channels: list[str]):
-    """Stage 1 of the spur model ``init`` (its checkpoint), for fine-tuning the refiner alone."""
-    if not init:
+def _frozen_stage1(ck, init: str, channels: list[str]):
+    """Stage 1 of the spur model ``init`` (its checkpoint ``ck``), for fine-tuning the refiner alone."""
+    if ck is None:
         raise AntsegInputError(None, "freeze_stage1 keeps the stage 1 of the model fine-tuned from: give init")
-    from antseg.training.init_weights import init_outputs
-
-    ck, _ = init_outputs(init, channels)
     if ck.meta.task != TASK_LANDMARKS or list(ck.meta.landmarks) != list(channels):
         raise AntsegInputError(None, f"freeze_stage1: {init} is not a spur model of {', '.join(channels)}")
     return ck
@@ -325,8 +322,9 @@ def train_spurs(dataset, run, cfg: TrainConfig, spur: SpurConfig | None = None, 
     budget = float(cfg.time_budget_s or 0)
     stage1_cfg = replace(cfg, time_budget_s=budget * STAGE1_SHARE) if budget > 0 else cfg
     t = SpurTrainer(dataset, run / runs.STAGE1, stage1_cfg, spur, log)
+    init = _init_model(cfg.init, t.channels)
     if spur.freeze_stage1:
-        stage1 = _frozen_stage1(cfg.init, t.channels)
+        stage1 = _frozen_stage1(init, cfg.init, t.channels)
         own = t.meta()  # what the model was fine-tuned on; the network's own fields stay the frozen stage 1's
         mine = {k: getattr(own, k) for k in ("dataset", "synthetic", "spacing_mm", "recipe", "antseg_version")}
         stage1.meta = replace(stage1.meta, **mine, epoch=0, val_score=None)
@@ -335,7 +333,8 @@ def train_spurs(dataset, run, cfg: TrainConfig, spur: SpurConfig | None = None, 
         res = t.fit(step_cb=step_cb)
         stage1 = read_checkpoint(run / runs.STAGE1 / runs.BEST)
     refiner, rows = train_refiner(
-        t.ds, t.train.cases, t.channels, spur, cfg.seed, t.device, log, init=_init_refiner(cfg.init, t.channels),
+        t.ds, t.train.cases, t.channels, spur, cfg.seed, t.device, log,
+        init=init.build_refiner() if init is not None and init.refiner is not None else None,
         deadline=start + budget if budget > 0 else None,
     )  # fmt: skip
     meta = replace(stage1.meta, **spur.refiner_meta())
