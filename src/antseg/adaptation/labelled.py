@@ -48,21 +48,21 @@ def labelled_dataset(
     """
     from antseg.data.importers.labelme import import_labelme
     from antseg.data.importers.records import ImportOptions
-    from antseg.data.prelabels import prelabels_beside, unchanged_cases
+    from antseg.data.prelabels import prelabels_beside
 
     if out.exists():
         shutil.rmtree(out)
+    unchanged: list[str] = []
     if (labels / MANIFEST).exists():
         shutil.copytree(labels, out)
     else:
-        import_labelme(labels, out, ImportOptions(spacing=spacing, workers=1))
-    pre = None if (labels / MANIFEST).exists() or keep_unchanged else prelabels_beside(labels)
-    unchanged = unchanged_cases(out, pre) if pre is not None else []
+        read = import_labelme(labels, out, ImportOptions(spacing=spacing, workers=1))
+        unchanged = [] if keep_unchanged else read.unchanged
     ds = load_dataset(out)
     if unchanged and len(unchanged) == len(ds.cases):
         raise AntsegInputError(labels, f"none of its {len(ds.cases)} scan(s) differs from the pre-labels 'antseg "
-                               f"label' wrote ({pre}): correct at least one in LabelMe and save it, or give "
-                               "--keep-unchanged to use them as they are")  # fmt: skip
+                               f"label' wrote ({prelabels_beside(labels)}): correct at least one in LabelMe and "
+                               "save it, or give --keep-unchanged to use them as they are")  # fmt: skip
     left_out = set(unchanged)
     for c in ds.cases:
         if c.case_id in left_out:

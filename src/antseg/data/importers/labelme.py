@@ -116,10 +116,10 @@ def import_labelme(src: Path, out: Path, opts: ImportOptions, progress=None) -> 
     cases = scan_labelme(src)
     res = run_import("labelme", src, out, cases, ASOCT_VOCAB, ASOCT_LANDMARK_NAMES, "asoct", opts, progress)
     pre = prelabels_beside(src)
-    unchanged = unchanged_cases(res.out, pre) if pre is not None else []
-    if unchanged:
+    res.unchanged = unchanged_cases(res.out, pre) if pre is not None else []
+    if res.unchanged:
         res.warnings.append(
-            f"{len(unchanged)} of {res.n_cases} scans are the pre-labels 'antseg label' wrote ({pre}), unchanged: "
+            f"{len(res.unchanged)} of {res.n_cases} scans are the pre-labels 'antseg label' wrote ({pre}), unchanged: "
             "fine-tuning on them teaches the model its own output; train on the ones you corrected ('antseg adapt "
             "--labels' leaves the others out)"
         )

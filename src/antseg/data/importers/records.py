@@ -83,8 +83,16 @@ class ImportOptions:
 
 @dataclass
 class ImportResult:
+    """What an import wrote.
+
+    Attributes:
+        unchanged: case ids still exactly the pre-labels ``antseg label`` wrote beside the source (LabelMe folders
+            only: :mod:`antseg.data.prelabels`).
+    """
+
     out: Path
     n_cases: int
     structures: list[str]
     landmarks: list[str]
     warnings: list[str]
+    unchanged: list[str] = field(default_factory=list)
